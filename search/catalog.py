@@ -1,0 +1,150 @@
+"""The product catalog: loading, schema validation and the text that describes a product."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+import huggingface_hub
+
+from search.errors import CatalogError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATASET = "ashraq/fashion-product-images-small"
+
+# Columns of ashraq/fashion-product-images-small, in its order.
+ID_COLUMN = "id"
+NAME_COLUMN = "productDisplayName"
+IMAGE_COLUMN = "image"
+LABEL_COLUMNS = ("gender", "masterCategory", "subCategory", "articleType", "baseColour", "season", "usage")
+YEAR_COLUMN = "year"
+CATALOG_COLUMNS = (
+    ID_COLUMN,
+    "gender",
+    "masterCategory",
+    "subCategory",
+    "articleType",
+    "baseColour",
+    "season",
+    YEAR_COLUMN,
+    "usage",
+    NAME_COLUMN,
+    IMAGE_COLUMN,
+)
+METADATA_COLUMNS = (ID_COLUMN, *LABEL_COLUMNS, YEAR_COLUMN, NAME_COLUMN)
+
+
+@dataclass(frozen=True)
+class CatalogSource:
+    """Where a catalog comes from, as recorded in a bundle's manifest."""
+
+    dataset: str
+    split: str
+    revision: str | None
+    num_rows: int
+
+
+def validate_columns(columns: list[str]) -> None:
+    """Refuse a table that lacks any column of the catalog schema, naming the missing ones."""
+    missing = [name for name in CATALOG_COLUMNS if name not in columns]
+    if missing:
+        raise CatalogError(
+            f"The dataset is missing column(s) {', '.join(missing)}. Expected the schema of "
+            f"{DEFAULT_DATASET}: {', '.join(CATALOG_COLUMNS)}; found: {', '.join(columns) or 'no columns'}."
+        )
+
+
+def clean_label(value: Any) -> str:
+    """A metadata label as a stripped string; missing values (None, NaN) become ''."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def clean_year(value: Any) -> int | None:
+    """The year as an int, or None when missing or not a number."""
+    try:
+        year = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(year) else int(year)
+
+
+def product_text(row: dict[str, Any]) -> str:
+    """Text that describes a product to the text encoder: its name, else its labels."""
+    name = clean_label(row.get(NAME_COLUMN))
+    if name:
+        return name
+    words = [clean_label(row.get(column)) for column in ("gender", "baseColour", "articleType")]
+    return " ".join(word for word in words if word) or "product"
+
+
+def _is_saved_dataset(path: Path) -> bool:
+    return (path / "dataset_dict.json").exists() or (path / "state.json").exists()
+
+
+def _load_local(path: Path, split: str) -> datasets.Dataset:
+    if _is_saved_dataset(path):
+        loaded = datasets.load_from_disk(str(path))
+        if isinstance(loaded, datasets.DatasetDict):
+            if split not in loaded:
+                raise CatalogError(f"Split '{split}' not in {path}; available: {', '.join(loaded)}.")
+            return loaded[split]
+        return loaded
+    if path.is_file() and path.suffix == ".parquet":
+        files = [str(path)]
+    else:
+        files = sorted(str(p) for p in path.rglob("*.parquet"))
+    if not files:
+        raise CatalogError(
+            f"No dataset found in {path}: expected parquet files or a folder written by Dataset.save_to_disk."
+        )
+    return datasets.load_dataset("parquet", data_files={split: files}, split=split)
+
+
+def load_catalog(
+    source: str = DEFAULT_DATASET, split: str = "train", revision: str | None = None, limit: int | None = None
+) -> tuple[datasets.Dataset, CatalogSource]:
+    """Load the catalog from a Hub dataset id or a local folder, validated, images left undecoded.
+
+    Images stay as encoded bytes so they can be decoded in worker processes and stored as they are.
+    """
+    path = Path(source).expanduser()
+    try:
+        if path.exists():
+            table = _load_local(path, split)
+            resolved_revision = None
+        else:
+            table = datasets.load_dataset(source, split=split, revision=revision)
+            resolved_revision = _hub_dataset_sha(source, revision) or revision
+    except CatalogError:
+        raise
+    except Exception as error:  # datasets raises many types for an unreachable Hub or a bad id
+        raise CatalogError(
+            f"Could not load dataset '{source}' (split '{split}'): {error}. Give a Hub dataset id that can be "
+            "reached, or a local folder of parquet files / save_to_disk output."
+        ) from error
+    validate_columns(table.column_names)
+    if limit is not None:
+        if limit < 1:
+            raise CatalogError(f"--limit must be at least 1, got {limit}.")
+        table = table.select(range(min(limit, len(table))))
+    if len(table) == 0:
+        raise CatalogError(f"Dataset '{source}' (split '{split}') has no rows.")
+    table = table.cast_column(IMAGE_COLUMN, datasets.Image(decode=False))
+    logger.info("Loaded %d products from %s (split %s)", len(table), source, split)
+    return table, CatalogSource(dataset=source, split=split, revision=resolved_revision, num_rows=len(table))
+
+
+def _hub_dataset_sha(repo_id: str, revision: str | None) -> str | None:
+    """The commit sha a Hub dataset revision resolves to, or None when the Hub cannot be asked."""
+    try:
+        return huggingface_hub.HfApi().dataset_info(repo_id, revision=revision).sha
+    except Exception as error:  # offline mode or no network: the given revision is recorded instead
+        logger.warning("Could not resolve the dataset revision on the Hub (%s); recording %s", error, revision)
+        return None

@@ -1,0 +1,231 @@
+"""The search facade used by the app, the client API and the evaluation: one bundle, one matching encoder."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from search.bundle import INDEX_FILE, PRODUCTS_FILE, Manifest, check_encoder_matches, read_manifest, resolve_bundle
+from search.catalog import NAME_COLUMN
+from search.encoder import Encoder
+from search.errors import BundleError, BundleMismatchError, InvalidQueryError
+from search.filters import FILTER_FIELDS, FilterCompiler, Filters
+from search.images import ImageInput, decode_image, load_image
+from search.index import IndexSpec, VectorIndex
+from search.products import ProductTable
+from search.query import check_k, check_vector, check_weight, clean_text
+
+logger = logging.getLogger(__name__)
+
+TEXT_CACHE_SIZE = 2048
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One product found by a search."""
+
+    product_id: int
+    score: float
+    name: str
+    metadata: dict[str, Any]
+    row: int
+
+
+@dataclass
+class SearchResponse:
+    """Results best first, notices worth showing the user (e.g. text truncated) and the time taken."""
+
+    results: list[SearchResult]
+    notices: list[str] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def ids(self) -> list[int]:
+        return [result.product_id for result in self.results]
+
+
+class SearchEngine:
+    """Text, image, composed, more-like-this and raw-vector search over one index bundle."""
+
+    def __init__(
+        self, folder: Path, manifest: Manifest, encoder: Encoder, index: VectorIndex, products: ProductTable
+    ) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.encoder = encoder
+        self.index = index
+        self.products = products
+        self.filters = FilterCompiler(products)
+        self._filter_lock = threading.Lock()
+        self._text_cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
+        self._text_lock = threading.Lock()
+        if len(index) != len(products):
+            raise BundleError(f"The index has {len(index)} vectors but the products table {len(products)} rows.")
+
+    @classmethod
+    def load(
+        cls,
+        source: str | Path,
+        revision: str | None = None,
+        device: str | None = None,
+        encoder: Encoder | None = None,
+        verify: bool = True,
+    ) -> SearchEngine:
+        """Open a bundle (local folder or Hub repo id) with the model its manifest names, or a given encoder
+        that must match it."""
+        folder = resolve_bundle(source, revision)
+        manifest = read_manifest(folder, verify=verify)
+        if encoder is None:
+            model = manifest.model
+            encoder = Encoder.load(model["id"], model.get("revision"), device=device)
+        probe = encoder.encode_text([manifest.model.get("probe", {}).get("text", "")])[0]
+        check_encoder_matches(manifest, encoder.ref.name, encoder.dim, probe)
+        spec = IndexSpec(type=manifest.index["type"], params=manifest.index.get("params", {}))
+        index = VectorIndex.load(folder / INDEX_FILE, spec)
+        if index.dim != manifest.dim:
+            raise BundleMismatchError(f"The index holds {index.dim}-d vectors; the manifest says {manifest.dim}.")
+        products = ProductTable.read(folder / PRODUCTS_FILE)
+        logger.info("Loaded bundle %s: %d products, model %s", folder, len(products), manifest.model["id"])
+        return cls(folder, manifest, encoder, index, products)
+
+    def filter_choices(self) -> dict[str, list[str]]:
+        """For each filterable field, the labels present in this catalog."""
+        return {name: self.filters.choices(name) for name in FILTER_FIELDS}
+
+    def embed_text(self, text: str) -> tuple[np.ndarray, list[str]]:
+        """Normalised text vector (LRU-cached) and notices (e.g. truncation); empty text is refused."""
+        cleaned, notices = clean_text(text)
+        if not cleaned:
+            raise InvalidQueryError("Type something to search for: the text is empty.")
+        with self._text_lock:
+            entry = self._text_cache.get(cleaned)
+            if entry is not None:
+                self._text_cache.move_to_end(cleaned)
+        if entry is None:
+            vector = self.encoder.encode_text([cleaned])[0]
+            vector.setflags(write=False)
+            entry = (vector, self.encoder.count_tokens(cleaned))
+            with self._text_lock:
+                self._text_cache[cleaned] = entry
+                if len(self._text_cache) > TEXT_CACHE_SIZE:
+                    self._text_cache.popitem(last=False)
+        vector, tokens = entry
+        if tokens > self.encoder.max_text_tokens:
+            notices.append(
+                f"The text has {tokens} tokens; the model reads at most {self.encoder.max_text_tokens}, "
+                "so only its beginning was used."
+            )
+        return vector, notices
+
+    def embed_image(self, image: ImageInput) -> np.ndarray:
+        """Normalised image vector of any supported image input (checked and decoded safely)."""
+        return self.encoder.encode_images([load_image(image)])[0]
+
+    def search_vector(
+        self, vector: object, k: int = 24, filters: Filters | None = None, exclude_rows: tuple[int, ...] = ()
+    ) -> SearchResponse:
+        """Search by a raw embedding of the index's dimension (normalised here)."""
+        started = time.perf_counter()
+        query = check_vector(vector, self.index.dim)
+        return self._finish(self._search(query, k, filters, exclude_rows), started)
+
+    def search_text(self, text: str, k: int = 24, filters: Filters | None = None) -> SearchResponse:
+        started = time.perf_counter()
+        vector, notices = self.embed_text(text)
+        return self._finish(self._search(vector, k, filters), started, notices)
+
+    def search_image(self, image: ImageInput, k: int = 24, filters: Filters | None = None) -> SearchResponse:
+        started = time.perf_counter()
+        return self._finish(self._search(self.embed_image(image), k, filters), started)
+
+    def search_composed(
+        self, image: ImageInput, text: str, image_weight: float = 0.5, k: int = 24, filters: Filters | None = None
+    ) -> SearchResponse:
+        """Image modified by text: query = normalise(w·image + (1−w)·text); w=1 is the image search,
+        w=0 the text search; empty text falls back to the image alone."""
+        started = time.perf_counter()
+        weight = check_weight(image_weight, "image_weight")
+        cleaned, _ = clean_text(text)
+        if not cleaned:
+            response = self.search_image(image, k, filters)
+            response.notices.insert(0, "No modifying text was given, so the search used the image alone.")
+            return response
+        notices: list[str] = []
+        if weight == 0.0:
+            vector, notices = self.embed_text(cleaned)
+        elif weight == 1.0:
+            vector = self.embed_image(image)
+        else:
+            image_vector = self.embed_image(image)
+            text_vector, notices = self.embed_text(cleaned)
+            vector = weight * image_vector + (1.0 - weight) * text_vector
+            vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        return self._finish(self._search(vector, k, filters), started, notices)
+
+    def more_like_this(self, product_id: int, k: int = 24, filters: Filters | None = None) -> SearchResponse:
+        """Products nearest to a catalog product, using its stored vector (no re-encoding); itself excluded."""
+        started = time.perf_counter()
+        row = self.products.row_of(product_id)
+        vector = self.index.vectors(np.array([row]))[0]
+        return self._finish(self._search(vector, k, filters, exclude_rows=(row,)), started)
+
+    def product(self, product_id: int) -> dict[str, Any]:
+        """All metadata of a product."""
+        return self.products.metadata(self.products.row_of(product_id))
+
+    def product_image(self, product_id: int) -> Image.Image | None:
+        """The product's stored photo, decoded, or None when the catalog had none."""
+        data = self.products.image_bytes(self.products.row_of(product_id))
+        return decode_image(data) if data else None
+
+    def _search(
+        self, vector: np.ndarray, k: int, filters: Filters | None, exclude_rows: tuple[int, ...] = ()
+    ) -> SearchResponse:
+        k, notices = check_k(k)
+        with self._filter_lock:
+            selector = self.filters.selector(filters)
+        if selector is not None and selector.count == 0:
+            return SearchResponse([], [*notices, "No product matches these filters; remove some to see results."])
+        wanted = k + len(exclude_rows)
+        scores, rows = self.index.search(vector[None, :], wanted, selector.selector if selector else None)
+        scores, rows = scores[0], rows[0]
+        available = selector.count if selector else len(self.index)
+        if (rows >= 0).sum() < min(wanted, available):
+            scores, rows = self._exact_search(vector, wanted, selector.allowed if selector else None)
+        results = [
+            self._result(int(row), float(score))
+            for score, row in zip(scores, rows, strict=True)
+            if row >= 0 and int(row) not in exclude_rows
+        ][:k]
+        return SearchResponse(results, notices)
+
+    def _exact_search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Brute force over the allowed rows, for approximate indexes whose filtered search came back short."""
+        rows = np.flatnonzero(allowed) if allowed is not None else np.arange(len(self.index))
+        scores = self.index.vectors(rows) @ vector
+        order = np.argsort(-scores, kind="stable")[:k]
+        return scores[order], rows[order]
+
+    def _result(self, row: int, score: float) -> SearchResult:
+        metadata = self.products.metadata(row)
+        return SearchResult(int(metadata["id"]), score, metadata[NAME_COLUMN], metadata, row)
+
+    @staticmethod
+    def _finish(response: SearchResponse, started: float, notices: list[str] | None = None) -> SearchResponse:
+        response.notices = [*(notices or []), *response.notices]
+        response.elapsed_ms = (time.perf_counter() - started) * 1000.0
+        return response

@@ -1,0 +1,92 @@
+"""The products table of a bundle: metadata and image bytes per row, row i = vector i of the index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from search.catalog import (
+    ID_COLUMN,
+    IMAGE_COLUMN,
+    LABEL_COLUMNS,
+    METADATA_COLUMNS,
+    NAME_COLUMN,
+    YEAR_COLUMN,
+    clean_label,
+    clean_year,
+)
+from search.errors import BundleError, InvalidQueryError
+
+IMAGE_BYTES_COLUMN = "image_bytes"
+
+
+def products_frame(rows: list[dict[str, Any]]) -> pa.Table:
+    """An Arrow table of cleaned metadata plus image bytes, from catalog rows with undecoded images."""
+    columns: dict[str, list[Any]] = {name: [] for name in (*METADATA_COLUMNS, IMAGE_BYTES_COLUMN)}
+    for row in rows:
+        columns[ID_COLUMN].append(int(row[ID_COLUMN]))
+        for name in (*LABEL_COLUMNS, NAME_COLUMN):
+            columns[name].append(clean_label(row.get(name)))
+        columns[YEAR_COLUMN].append(clean_year(row.get(YEAR_COLUMN)))
+        image = row.get(IMAGE_COLUMN) or {}
+        columns[IMAGE_BYTES_COLUMN].append(image.get("bytes") if isinstance(image, dict) else None)
+    schema = pa.schema(
+        [(ID_COLUMN, pa.int64())]
+        + [(name, pa.string()) for name in (*LABEL_COLUMNS, NAME_COLUMN)]
+        + [(YEAR_COLUMN, pa.int32()), (IMAGE_BYTES_COLUMN, pa.binary())]
+    )
+    return pa.table({name: columns[name] for name in schema.names}, schema=schema)
+
+
+class ProductTable:
+    """Product metadata in memory (pandas) and image bytes kept as one Arrow column (no per-row objects)."""
+
+    def __init__(self, table: pa.Table) -> None:
+        missing = [name for name in (*METADATA_COLUMNS, IMAGE_BYTES_COLUMN) if name not in table.column_names]
+        if missing:
+            raise BundleError(f"The products table lacks column(s): {', '.join(missing)}.")
+        self._images = table.column(IMAGE_BYTES_COLUMN).combine_chunks()
+        self.frame = table.drop_columns([IMAGE_BYTES_COLUMN]).to_pandas()
+        self.frame[YEAR_COLUMN] = self.frame[YEAR_COLUMN].astype("Int32")
+        self.ids = self.frame[ID_COLUMN].to_numpy(dtype=np.int64)
+        self._row_of_id = pd.Index(self.ids)
+        if not self._row_of_id.is_unique:
+            raise BundleError("The products table has duplicate product ids.")
+
+    @classmethod
+    def read(cls, path: Path) -> ProductTable:
+        try:
+            return cls(pq.read_table(path))
+        except (pa.ArrowInvalid, OSError) as error:
+            raise BundleError(f"The products table {path.name} cannot be read: {error}") from error
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def row_of(self, product_id: int) -> int:
+        """Row number of a product id; an unknown id is a clear error."""
+        try:
+            return int(self._row_of_id.get_loc(int(product_id)))
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidQueryError(f"No product with id {product_id!r} in this catalog.") from error
+
+    def metadata(self, row: int) -> dict[str, Any]:
+        """All metadata of a row as plain Python values (missing year is None)."""
+        record = self.frame.iloc[row].to_dict()
+        year = record[YEAR_COLUMN]
+        record[YEAR_COLUMN] = None if pd.isna(year) else int(year)
+        record[ID_COLUMN] = int(record[ID_COLUMN])
+        return record
+
+    def image_bytes(self, row: int) -> bytes | None:
+        """The stored encoded image of a row, or None when the catalog had none."""
+        value = self._images[row]
+        return value.as_py() if value.is_valid else None
+
+    def labels(self, column: str) -> pd.Series:
+        return self.frame[column]

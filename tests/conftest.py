@@ -1,0 +1,88 @@
+"""Shared fixtures: a tiny random CLIP, a generated catalog and a bundle built through index_build.py."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import shutil
+from pathlib import Path
+
+import huggingface_hub.constants
+import pytest
+
+import index_build
+from search.engine import SearchEngine
+from search.random_model import save_random_clip
+from search.synthetic import save_catalog
+
+CATALOG_SIZE = 240
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A random-weight CLIP saved with save_pretrained: loads like any Hub checkpoint."""
+    return save_random_clip("clip-tiny", tmp_path_factory.mktemp("models") / "tiny-clip")
+
+
+@pytest.fixture(scope="session")
+def catalog_dir(tmp_path_factory) -> Path:
+    """A generated catalog in the schema of ashraq/fashion-product-images-small, as save_to_disk output."""
+    return save_catalog(CATALOG_SIZE, tmp_path_factory.mktemp("data") / "catalog")
+
+
+def build_args(catalog: Path, model: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "--dataset",
+        str(catalog),
+        "--model",
+        str(model),
+        "--out",
+        str(out),
+        "--batch-size",
+        "16",
+        "--num-workers",
+        "0",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tmp_path_factory, catalog_dir, tiny_model) -> Path:
+    """A bundle built by the real index_build.py entry point."""
+    out = tmp_path_factory.mktemp("bundles") / "tiny-index"
+    assert index_build.main(build_args(catalog_dir, tiny_model, out)) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def engine(bundle_dir) -> SearchEngine:
+    return SearchEngine.load(bundle_dir)
+
+
+@pytest.fixture
+def bundle_copy(bundle_dir, tmp_path) -> Path:
+    """A private copy of the bundle that a test may damage."""
+    return Path(shutil.copytree(bundle_dir, tmp_path / "bundle"))
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch) -> Path:
+    """An empty Hugging Face cache that snapshot_download reads in offline mode."""
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    return cache
+
+
+def put_in_hub_cache(cache: Path, repo_type: str, repo_id: str, source: Path, commit: str = "a" * 40) -> Path:
+    """Lay out `source` as a cached Hub snapshot of repo_id (what a real download leaves behind)."""
+    folder = cache / f"{repo_type}s--{repo_id.replace('/', '--')}"
+    snapshot = folder / "snapshots" / commit
+    shutil.copytree(source, snapshot)
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text(commit)
+    return snapshot

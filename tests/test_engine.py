@@ -1,0 +1,185 @@
+"""The engine facade: text, image, composed, more-like-this and vector search, filters and validation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from search.errors import InvalidImageError, InvalidQueryError
+from search.query import MAX_K
+
+
+def brute_force_ids(engine, vector, k, allowed=None):
+    vectors = engine.index.vectors(np.arange(len(engine.index)))
+    scores = vectors @ vector
+    if allowed is not None:
+        scores = np.where(allowed, scores, -np.inf)
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [int(engine.products.ids[row]) for row in order if np.isfinite(scores[row])]
+
+
+def same_ranking(a, b) -> None:
+    assert a.ids == b.ids
+    np.testing.assert_allclose([r.score for r in a], [r.score for r in b], atol=1e-5)
+
+
+def test_text_search_returns_typed_results_best_first(engine):
+    response = engine.search_text("red shirt for men", k=7)
+    assert len(response) == 7 and response.elapsed_ms > 0
+    scores = [r.score for r in response]
+    assert scores == sorted(scores, reverse=True)
+    first = response.results[0]
+    assert first.metadata["id"] == first.product_id and first.name == first.metadata["productDisplayName"]
+    vector, _ = engine.embed_text("red shirt for men")
+    assert set(response.ids) == set(brute_force_ids(engine, vector, 7))
+
+
+def test_filtered_search_is_exact_and_full(engine):
+    filters = {"gender": "Men", "articleType": ["Tshirts", "Shirts"]}
+    frame = engine.products.frame
+    allowed = ((frame.gender == "Men") & frame.articleType.isin(["Tshirts", "Shirts"])).to_numpy()
+    k = 5
+    assert allowed.sum() > k
+    response = engine.search_text("blue", k=k, filters=filters)
+    assert len(response) == k
+    assert all(r.metadata["gender"] == "Men" and r.metadata["articleType"] in {"Tshirts", "Shirts"} for r in response)
+    vector, _ = engine.embed_text("blue")
+    assert response.ids == brute_force_ids(engine, vector, k, allowed)
+
+
+def test_filter_returning_fewer_than_k_returns_all_matches(engine):
+    frame = engine.products.frame
+    colour = frame.baseColour.value_counts().index[-1]
+    gender = frame[frame.baseColour == colour].gender.iloc[0]
+    matches = int(((frame.baseColour == colour) & (frame.gender == gender)).sum())
+    response = engine.search_text("shirt", k=100, filters={"baseColour": colour, "gender": gender})
+    assert len(response) == matches
+
+
+def test_year_filter_and_no_match_notice(engine):
+    response = engine.search_text("shirt", k=5, filters={"year": 2012})
+    assert response.results and all(r.metadata["year"] == 2012 for r in response)
+    empty = engine.search_text("shirt", k=5, filters={"articleType": "Boots", "masterCategory": "Apparel"})
+    assert empty.results == [] and "No product matches these filters" in empty.notices[0]
+
+
+def test_unknown_filter_values_and_fields_are_explained(engine):
+    with pytest.raises(InvalidQueryError, match="No product has baseColour 'Purpel'. Known values: Beige"):
+        engine.search_text("shirt", filters={"baseColour": "Purpel"})
+    with pytest.raises(InvalidQueryError, match="Unknown filter field\\(s\\) 'colour'"):
+        engine.search_text("shirt", filters={"colour": "Red"})
+
+
+def test_image_search_finds_the_product_itself(engine):
+    product_id = int(engine.products.ids[17])
+    response = engine.search_image(engine.product_image(product_id), k=5)
+    assert math.isclose(response.results[0].score, 1.0, abs_tol=1e-4)
+    assert product_id in response.ids[:5]
+
+
+def test_composed_endpoints_equal_pure_searches(engine):
+    image = engine.product_image(int(engine.products.ids[3]))
+    same_ranking(engine.search_composed(image, "in red", 1.0, k=10), engine.search_image(image, k=10))
+    same_ranking(engine.search_composed(image, "in red", 0.0, k=10), engine.search_text("in red", k=10))
+
+
+def test_composed_vector_is_the_normalised_weighted_sum(engine):
+    image = engine.product_image(int(engine.products.ids[3]))
+    image_vector = engine.embed_image(image)
+    text_vector, _ = engine.embed_text("same but in red")
+    mixed = 0.3 * image_vector + 0.7 * text_vector
+    expected = engine.search_vector(mixed, k=10)
+    same_ranking(engine.search_composed(image, "same but in red", 0.3, k=10), expected)
+
+
+def test_composed_with_empty_text_uses_the_image_and_says_so(engine):
+    image = engine.product_image(int(engine.products.ids[3]))
+    response = engine.search_composed(image, "   ", 0.4, k=5)
+    assert response.ids == engine.search_image(image, k=5).ids
+    assert "used the image alone" in response.notices[0]
+
+
+def test_more_like_this_uses_the_stored_vector_and_excludes_the_product(engine):
+    product_id = int(engine.products.ids[42])
+    response = engine.more_like_this(product_id, k=8, filters={"gender": engine.product(product_id)["gender"]})
+    assert product_id not in response.ids and len(response) == 8
+    stored = engine.index.vectors(np.array([42]))[0]
+    expected = engine.search_vector(stored, k=9, filters={"gender": engine.product(product_id)["gender"]})
+    assert response.ids == [i for i in expected.ids if i != product_id][:8]
+
+
+def test_more_like_this_unknown_product(engine):
+    with pytest.raises(InvalidQueryError, match="No product with id 999"):
+        engine.more_like_this(999)
+
+
+@pytest.mark.parametrize(
+    ("k", "message"),
+    [
+        (0, "at least 1"),
+        (-3, "at least 1"),
+        (2.5, "whole number"),
+        ("many", "whole number"),
+        (float("nan"), "whole number"),
+    ],
+)
+def test_bad_k_is_refused(engine, k, message):
+    with pytest.raises(InvalidQueryError, match=message):
+        engine.search_text("shirt", k=k)
+
+
+def test_huge_k_is_clamped_with_a_notice(engine):
+    response = engine.search_text("shirt", k=10**9)
+    assert len(response) == MAX_K and "reduced to 100" in response.notices[0]
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5, float("nan"), "heavy", None])
+def test_bad_weights_are_refused(engine, weight):
+    image = engine.product_image(int(engine.products.ids[0]))
+    with pytest.raises(InvalidQueryError, match="image_weight must be"):
+        engine.search_composed(image, "red", weight)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t ", "\x00\x01\x02"])
+def test_empty_text_asks_for_input(engine, text):
+    with pytest.raises(InvalidQueryError, match="Type something to search for"):
+        engine.search_text(text)
+
+
+@pytest.mark.parametrize("text", ["áo sơ mi đỏ cho nam", "👗👠 red dress", "赤いシャツ", "red\u0000 shirt\u200b"])
+def test_non_latin_emoji_and_control_characters_work(engine, text):
+    response = engine.search_text(text, k=3)
+    assert len(response) == 3
+
+
+def test_very_long_text_is_truncated_with_a_notice(engine):
+    response = engine.search_text("red shirt " * 1000, k=3)
+    assert len(response) == 3
+    assert any("first 2,000 were used" in n for n in response.notices)
+    assert any("the model reads at most 77" in n for n in response.notices)
+
+
+def test_text_embeddings_are_cached(engine):
+    first, _ = engine.embed_text("navy blue jeans")
+    second, _ = engine.embed_text("  navy   blue jeans ")
+    assert first is second and not first.flags.writeable
+
+
+def test_search_vector_validates_its_input(engine):
+    with pytest.raises(InvalidQueryError, match="has 3 values; this index needs 32"):
+        engine.search_vector([0.1, 0.2, 0.3])
+    with pytest.raises(InvalidQueryError, match="NaN or infinite"):
+        engine.search_vector([float("nan")] * 32)
+    with pytest.raises(InvalidQueryError, match="all zeros"):
+        engine.search_vector([0.0] * 32)
+
+
+def test_missing_image_is_explained(engine):
+    with pytest.raises(InvalidImageError, match="No image was given"):
+        engine.search_image(None)
+
+
+def test_filter_choices_come_from_the_catalog(engine):
+    choices = engine.filter_choices()
+    assert choices["gender"] == sorted(set(engine.products.frame.gender) - {""})
+    assert "" not in choices["usage"] and choices["year"][0] == "2010"
