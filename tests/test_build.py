@@ -26,22 +26,27 @@ def test_worker_processes_give_the_same_index(bundle_dir, catalog_dir, tiny_mode
     np.testing.assert_allclose(stored_vectors(out), stored_vectors(bundle_dir), atol=1e-6)
 
 
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, MemoryError], ids=["ctrl-c", "crash"])
 def test_interrupted_build_resumes_to_the_same_index(
-    bundle_dir, catalog_dir, tiny_model, tmp_path, monkeypatch, caplog
+    bundle_dir, catalog_dir, tiny_model, tmp_path, monkeypatch, caplog, failure
 ):
     out = tmp_path / "resumed"
     args = build_args(catalog_dir, tiny_model, out, "--shard-size", "32")
     real_encode = Encoder.encode_pixels
     calls = {"n": 0}
 
-    def interrupt_on_fifth_batch(self, pixels):
+    def fail_on_fifth_batch(self, pixels):
         calls["n"] += 1
         if calls["n"] == 5:
-            raise KeyboardInterrupt
+            raise failure
         return real_encode(self, pixels)
 
-    monkeypatch.setattr(Encoder, "encode_pixels", interrupt_on_fifth_batch)
-    assert index_build.main(args) == 130
+    monkeypatch.setattr(Encoder, "encode_pixels", fail_on_fifth_batch)
+    if failure is KeyboardInterrupt:
+        assert index_build.main(args) == 130
+    else:
+        with pytest.raises(failure):
+            index_build.main(args)
     assert not out.exists()
     shards = sorted(p.name for p in (tmp_path / "resumed.cache").rglob("shard-*.npz"))
     assert shards == ["shard-000000.npz", "shard-000001.npz"]
@@ -131,3 +136,16 @@ def test_failed_push_keeps_the_bundle_and_says_how_to_retry(bundle_copy, fake_hu
 def test_push_only_needs_a_repo(caplog, tmp_path):
     assert index_build.main(["--out", str(tmp_path), "--push-only"]) == 2
     assert "--push-only needs --push-to" in caplog.text
+
+
+def test_token_is_never_logged_or_written(bundle_copy, fake_hub, monkeypatch, caplog, capsys):
+    secret = "hf_SENTINELtokenVALUE123"
+    monkeypatch.setenv("HF_TOKEN", secret)
+    with caplog.at_level(logging.DEBUG):
+        assert index_build.main(["--out", str(bundle_copy), "--push-to", "tester/x", "--push-only"]) == 0
+    fake_hub.fail = True
+    with caplog.at_level(logging.DEBUG):
+        assert index_build.main(["--out", str(bundle_copy), "--push-to", "tester/x", "--push-only"]) == 1
+    captured = capsys.readouterr()
+    assert secret not in caplog.text + captured.out + captured.err
+    assert all(secret.encode() not in path.read_bytes() for path in bundle_copy.rglob("*") if path.is_file())
