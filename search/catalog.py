@@ -120,6 +120,7 @@ def load_catalog(
             table = _load_local(path, split)
             resolved_revision = None
         else:
+            _check_hub_schema(source, revision)
             table = datasets.load_dataset(source, split=split, revision=revision)
             resolved_revision = _hub_dataset_sha(source, revision) or revision
     except CatalogError:
@@ -139,6 +140,13 @@ def load_catalog(
     table = table.cast_column(IMAGE_COLUMN, datasets.Image(decode=False))
     logger.info("Loaded %d products from %s (split %s)", len(table), source, split)
     return table, CatalogSource(dataset=source, split=split, revision=resolved_revision, num_rows=len(table))
+
+
+def _check_hub_schema(source: str, revision: str | None) -> None:
+    """Validate a Hub dataset's declared features before downloading its data files, when it declares them."""
+    features = datasets.load_dataset_builder(source, revision=revision).info.features
+    if features is not None:
+        validate_columns(list(features))
 
 
 def _hub_dataset_sha(repo_id: str, revision: str | None) -> str | None:
