@@ -18,14 +18,17 @@ from search.catalog import NAME_COLUMN
 from search.encoder import Encoder
 from search.errors import BundleError, BundleMismatchError, InvalidQueryError
 from search.filters import FILTER_FIELDS, FilterCompiler, Filters
+from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, HybridSearcher, keyword_share
 from search.images import ImageInput, decode_image, load_image
-from search.index import IndexSpec, VectorIndex
+from search.index import IndexSpec, RowSelector, VectorIndex
+from search.keyword import KeywordIndex, load_keyword_index
 from search.products import ProductTable
 from search.query import check_k, check_vector, check_weight, clean_text
 
 logger = logging.getLogger(__name__)
 
 TEXT_CACHE_SIZE = 2048
+NO_FILTER_MATCH = "No product matches these filters; remove some to see results."
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,21 @@ class SearchEngine:
     """Text, image, composed, more-like-this and raw-vector search over one index bundle."""
 
     def __init__(
-        self, folder: Path, manifest: Manifest, encoder: Encoder, index: VectorIndex, products: ProductTable
+        self,
+        folder: Path,
+        manifest: Manifest,
+        encoder: Encoder,
+        index: VectorIndex,
+        products: ProductTable,
+        keyword: KeywordIndex | None = None,
     ) -> None:
         self.folder = folder
         self.manifest = manifest
         self.encoder = encoder
         self.index = index
         self.products = products
+        self.keyword = keyword
+        self.hybrid = HybridSearcher(index, keyword) if keyword is not None else None
         self.filters = FilterCompiler(products)
         self._filter_lock = threading.Lock()
         self._text_cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
@@ -99,8 +110,11 @@ class SearchEngine:
         if index.dim != manifest.dim:
             raise BundleMismatchError(f"The index holds {index.dim}-d vectors; the manifest says {manifest.dim}.")
         products = ProductTable.read(folder / PRODUCTS_FILE)
+        keyword = load_keyword_index(folder, manifest.components)
+        if keyword is not None and len(keyword) != len(products):
+            raise BundleError(f"The keyword index has {len(keyword)} products but the products table {len(products)}.")
         logger.info("Loaded bundle %s: %d products, model %s", folder, len(products), manifest.model["id"])
-        return cls(folder, manifest, encoder, index, products)
+        return cls(folder, manifest, encoder, index, products, keyword)
 
     def filter_choices(self) -> dict[str, list[str]]:
         """For each filterable field, the labels present in this catalog."""
@@ -143,27 +157,69 @@ class SearchEngine:
         query = check_vector(vector, self.index.dim)
         return self._finish(self._search(query, k, filters, exclude_rows), started)
 
-    def search_text(self, text: str, k: int = 24, filters: Filters | None = None) -> SearchResponse:
+    def search_text(
+        self,
+        text: str,
+        k: int = 24,
+        filters: Filters | None = None,
+        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
+    ) -> SearchResponse:
+        """Text search: semantic_weight 1 = CLIP only, 0 = keyword (BM25) only, between = a mix of both scores
+        normalised over the candidates (see search.hybrid)."""
         started = time.perf_counter()
+        weight = check_weight(semantic_weight, "semantic_weight")
+        if weight == 0.0:
+            return self.search_keyword(text, k, filters)
         vector, notices = self.embed_text(text)
-        return self._finish(self._search(vector, k, filters), started, notices)
+        if weight == 1.0:
+            return self._finish(self._search(vector, k, filters), started, notices)
+        cleaned, _ = clean_text(text)
+        return self._finish(self._search_hybrid(vector, cleaned, 1.0 - weight, k, filters), started, notices)
+
+    def search_keyword(self, text: str, k: int = 24, filters: Filters | None = None) -> SearchResponse:
+        """BM25 search over product names and labels; only products containing a query word are returned."""
+        started = time.perf_counter()
+        cleaned, notices = clean_text(text)
+        if not cleaned:
+            raise InvalidQueryError("Type something to search for: the text is empty.")
+        keyword = self._keyword_index()
+        k, limit_notices = check_k(k)
+        notices += limit_notices
+        selector = self._selector(filters)
+        if selector is not None and selector.count == 0:
+            return self._finish(SearchResponse([], notices), started, [NO_FILTER_MATCH])
+        scores, rows = keyword.search(cleaned, k, selector.allowed if selector else None)
+        if len(rows) == 0:
+            notices.append("No product name or label contains these words; try other words or a semantic search.")
+        results = [self._result(int(row), float(score)) for score, row in zip(scores, rows, strict=True)]
+        return self._finish(SearchResponse(results, notices), started)
 
     def search_image(self, image: ImageInput, k: int = 24, filters: Filters | None = None) -> SearchResponse:
         started = time.perf_counter()
         return self._finish(self._search(self.embed_image(image), k, filters), started)
 
     def search_composed(
-        self, image: ImageInput, text: str, image_weight: float = 0.5, k: int = 24, filters: Filters | None = None
+        self,
+        image: ImageInput,
+        text: str,
+        image_weight: float = DEFAULT_IMAGE_WEIGHT,
+        k: int = 24,
+        filters: Filters | None = None,
+        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
     ) -> SearchResponse:
         """Image modified by text: query = normalise(w·image + (1−w)·text); w=1 is the image search,
-        w=0 the text search; empty text falls back to the image alone."""
+        w=0 the text search; empty text falls back to the image alone. semantic_weight < 1 gives the keyword
+        score of the text a share (1−w)·(1−semantic_weight) of the final score."""
         started = time.perf_counter()
         weight = check_weight(image_weight, "image_weight")
+        keyword_weight = keyword_share(check_weight(semantic_weight, "semantic_weight"), weight)
         cleaned, _ = clean_text(text)
         if not cleaned:
             response = self.search_image(image, k, filters)
             response.notices.insert(0, "No modifying text was given, so the search used the image alone.")
             return response
+        if keyword_weight == 1.0:
+            return self.search_keyword(cleaned, k, filters)
         notices: list[str] = []
         if weight == 0.0:
             vector, notices = self.embed_text(cleaned)
@@ -174,6 +230,8 @@ class SearchEngine:
             text_vector, notices = self.embed_text(cleaned)
             vector = weight * image_vector + (1.0 - weight) * text_vector
             vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        if keyword_weight > 0.0:
+            return self._finish(self._search_hybrid(vector, cleaned, keyword_weight, k, filters), started, notices)
         return self._finish(self._search(vector, k, filters), started, notices)
 
     def more_like_this(self, product_id: int, k: int = 24, filters: Filters | None = None) -> SearchResponse:
@@ -212,6 +270,32 @@ class SearchEngine:
             if row >= 0 and int(row) not in exclude_rows
         ][:k]
         return SearchResponse(results, notices)
+
+    def _search_hybrid(
+        self, vector: np.ndarray, text: str, keyword_weight: float, k: int, filters: Filters | None
+    ) -> SearchResponse:
+        """Fused ranking over the union of the dense and keyword candidates, exact within the filters."""
+        self._keyword_index()
+        k, notices = check_k(k)
+        selector = self._selector(filters)
+        if selector is not None and selector.count == 0:
+            return SearchResponse([], [*notices, NO_FILTER_MATCH])
+        candidates = self.hybrid.candidates(vector[None, :], [text], selector, depth=max(k, self.hybrid.depth))[0]
+        scores, rows = candidates.rank(keyword_weight, k)
+        results = [self._result(int(row), float(score)) for score, row in zip(scores, rows, strict=True)]
+        return SearchResponse(results, notices)
+
+    def _keyword_index(self) -> KeywordIndex:
+        if self.keyword is None:
+            raise InvalidQueryError(
+                "This index bundle has no keyword index (it was built before keyword search existed): use "
+                "semantic_weight=1, or rebuild the bundle with this version of index_build.py."
+            )
+        return self.keyword
+
+    def _selector(self, filters: Filters | None) -> RowSelector | None:
+        with self._filter_lock:
+            return self.filters.selector(filters)
 
     def _exact_search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Brute force over the allowed rows, for approximate indexes whose filtered search came back short."""

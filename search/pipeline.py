@@ -18,6 +18,7 @@ from search.card import dataset_card
 from search.catalog import DEFAULT_DATASET, load_catalog
 from search.encoder import DEFAULT_MODEL, Encoder, normalise
 from search.index import IndexSpec, VectorIndex
+from search.keyword import KEYWORD_DIR, build_keyword_index
 from search.products import products_frame
 from search.reader import batch_loader
 from search.shards import ShardCache
@@ -167,6 +168,9 @@ def run_build(config: BuildConfig) -> BuildReport:
     spec = IndexSpec.for_catalog(len(vectors), config.index_type)
     index = VectorIndex.build(vectors, spec)
     timings["index"] = time.perf_counter() - index_started
+    keyword_started = time.perf_counter()
+    keyword = build_keyword_index(table)
+    timings["keyword"] = time.perf_counter() - keyword_started
 
     write_started = time.perf_counter()
     manifest = Manifest(
@@ -191,11 +195,13 @@ def run_build(config: BuildConfig) -> BuildReport:
             "document": _document_label(config.doc_image_weight),
             "doc_image_weight": config.doc_image_weight,
         },
+        components={"keyword": keyword.describe()},
     )
 
     def write_files(folder: Path) -> None:
         index.save(folder / INDEX_FILE)
         pq.write_table(products_frame(table.to_list()), folder / PRODUCTS_FILE, compression="zstd")
+        keyword.save(folder / KEYWORD_DIR)
 
     bundle = write_bundle(config.out, manifest, write_files, dataset_card)
     timings["bundle"] = time.perf_counter() - write_started

@@ -120,7 +120,7 @@ def test_push_creates_a_dataset_repo_and_uploads_the_bundle(bundle_copy, fake_hu
         "exist_ok": True,
     }
     assert upload == "upload_folder" and upload_args["repo_type"] == "dataset"
-    assert upload_args["files"] == ["README.md", "index.faiss", "manifest.json", "products.parquet"]
+    assert upload_args["files"] == ["README.md", "index.faiss", "keyword", "manifest.json", "products.parquet"]
     assert "token" not in upload_args and "token" not in create_args
 
 

@@ -37,7 +37,8 @@ def test_manifest_describes_the_build(bundle_dir, tiny_model, catalog_dir):
         "unreadable_images": 0,
     }
     assert manifest.index["type"] == "flat" and manifest.index["metric"] == "inner_product"
-    assert set(manifest.files) == {INDEX_FILE, PRODUCTS_FILE, "README.md"}
+    keyword_files = {name for name in manifest.files if name.startswith("keyword/")}
+    assert set(manifest.files) == {INDEX_FILE, PRODUCTS_FILE, "README.md", *keyword_files} and keyword_files
     assert all(len(entry["sha256"]) == 64 for entry in manifest.files.values())
     assert manifest.created_at and manifest.code_version.startswith("0.1.0")
 
