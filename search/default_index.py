@@ -1,0 +1,86 @@
+"""The embedded default index: with no bundle configured, the app builds a small one from the default dataset and
+model once, caches it on disk and reuses it, so `python app.py` works with no setup at all."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from pathlib import Path
+
+from search.bundle import MANIFEST_FILE, read_manifest
+from search.catalog import DEFAULT_DATASET
+from search.encoder import DEFAULT_MODEL
+from search.errors import BundleError, CatalogError, HubError, ModelLoadError
+from search.pipeline import BuildConfig, run_build
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 2_000
+CACHE_DIR_ENV = "SEARCH_CACHE_DIR"
+
+
+class DefaultIndexError(HubError):
+    """The default index is not cached and its dataset or model cannot be downloaded."""
+
+
+def default_cache_dir() -> Path:
+    """$SEARCH_CACHE_DIR, else the user's cache folder (XDG_CACHE_HOME or ~/.cache)."""
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fashion-product-search"
+
+
+def default_bundle_folder(cache_dir: Path, dataset: str, model: str, limit: int) -> Path:
+    """One folder per (dataset, model, limit): readable names plus a hash so different sources never collide."""
+    key = f"{dataset}\n{model}\n{limit}"
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{Path(dataset).name}--{Path(model).name}--{limit}")
+    return cache_dir / f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def ensure_default_bundle(
+    cache_dir: Path | None = None,
+    dataset: str = DEFAULT_DATASET,
+    model: str = DEFAULT_MODEL,
+    limit: int = DEFAULT_LIMIT,
+) -> Path:
+    """The cached default bundle, built with the regular build pipeline on first use (or when the cached copy is
+    damaged). A dataset or model that cannot be fetched becomes one DefaultIndexError saying what to do."""
+    out = default_bundle_folder(cache_dir or default_cache_dir(), dataset, model, limit)
+    if (out / MANIFEST_FILE).is_file():
+        try:
+            read_manifest(out)
+        except BundleError as error:
+            logger.warning("The cached default index is damaged (%s); building it again.", error)
+        else:
+            logger.info("Using the cached default index %s", out)
+            return out
+    logger.info(
+        "No index given (--index / SEARCH_INDEX): building a default index of the first %d products of %s with %s "
+        "into %s. This happens once; later starts reuse it.",
+        limit,
+        dataset,
+        model,
+        out,
+    )
+    try:
+        report = run_build(BuildConfig(out=out, dataset=dataset, model=model, limit=limit))
+    except (CatalogError, ModelLoadError) as error:
+        raise DefaultIndexError(_unavailable_message(dataset, model, error)) from error
+    logger.info(report.summary())
+    return out
+
+
+def _unavailable_message(dataset: str, model: str, error: Exception) -> str:
+    failed = "model" if isinstance(error, ModelLoadError) else "dataset"
+    name = model if failed == "model" else dataset
+    cause = error.__cause__ or error
+    reason = str(cause).splitlines()[0][:200] if str(cause) else ""
+    return (
+        f"No index was given and the default one could not be built: the {failed} '{name}' could not be loaded "
+        f"({type(cause).__name__}{': ' + reason if reason else ''}). If the Hugging Face Hub is unreachable, start "
+        "the app with a local index bundle: `python app.py --index path/to/bundle` (or set SEARCH_INDEX=path/to/"
+        "bundle); build one offline with `python index_build.py --dataset <local parquet folder> --model <local "
+        "model folder> --out build/fashion-index`."
+    )

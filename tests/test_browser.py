@@ -1,0 +1,167 @@
+"""The page in a real browser (Debian's Chromium driven by Playwright) at desktop and phone widths: text search,
+examples, filters, image upload, image + text with the slider, details and "More like this".
+
+Set SCREENSHOTS_DIR=docs to refresh the screenshots in docs/ (otherwise they go to a temporary folder).
+"""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+import app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+TIMEOUT_MS = 60_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(engine):
+    demo = app.build_demo(engine)
+    url = app.launch(demo, "127.0.0.1", free_port(), block=False)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    folder = os.environ.get("SCREENSHOTS_DIR")
+    return Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+
+
+def open_page(browser, app_url: str, viewport: dict) -> Page:
+    page = browser.new_page(viewport=viewport)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app_url)
+    expect(page.locator("#text-query textarea")).to_be_visible()
+    return page
+
+
+def captions(page: Page) -> list[str]:
+    return page.locator("#results .caption-label").all_inner_texts()
+
+
+def expect_results(page: Page, status: str, names: list[str]) -> None:
+    """The status line says `status` and the gallery shows exactly these products, in this order."""
+    expect(page.locator("#status")).to_contain_text(status)
+    expect(page.locator("#results .caption-label")).to_have_count(len(names))
+    assert [caption.rsplit(" · ", 1)[0] for caption in captions(page)] == names
+    wait_for_photo(page, "#results img")
+
+
+def wait_for_photo(page: Page, selector: str) -> None:
+    photo = page.locator(selector).first
+    photo.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+
+
+def names(response) -> list[str]:
+    return [result.name or result.metadata["articleType"] for result in response]
+
+
+def upload(page: Page, component: str, path: Path) -> None:
+    page.locator(f"{component} input[type=file]").set_input_files(str(path))
+
+
+def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, engine, screenshots):
+    page = open_page(browser, app_url, DESKTOP)
+    page.locator("#text-query textarea").fill("red shirt for men")
+    page.locator("#text-query textarea").press("Enter")
+    expected = engine.search_text("red shirt for men", k=app.DEFAULT_K)
+    expect_results(page, f"{app.DEFAULT_K} results for “red shirt for men”", names(expected))
+    query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
+    assert results_box["x"] > query_box["x"] + query_box["width"], "results sit beside the query on a desktop"
+    columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
+    assert len(columns.split()) == 4
+
+    page.locator("#results .thumbnail-item").nth(2).click()
+    chosen = expected.results[2]
+    expect(page.locator("#detail-info")).to_contain_text(str(chosen.product_id))
+    expect(page.locator("#detail-info")).to_contain_text(chosen.metadata["articleType"])
+    wait_for_photo(page, "#detail-image img")
+    page.screenshot(path=screenshots / "screenshot-text.png")
+
+    page.locator("#more-like-this").click()
+    expect(page.locator("#details")).to_be_hidden()
+    similar = engine.more_like_this(chosen.product_id, k=app.DEFAULT_K)
+    expect_results(page, f"like “{chosen.name}”", names(similar))
+
+
+def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
+    page = open_page(browser, app_url, DESKTOP)
+    page.get_by_role("button", name="white sneakers").click()
+    expect_results(page, "for “white sneakers”", names(engine.search_text("white sneakers", k=app.DEFAULT_K)))
+
+    page.locator("#filters").get_by_text("Filters and number of results").click()
+    page.locator("#filter-gender input").click()
+    page.get_by_role("option", name="Women", exact=True).click()
+    filtered = engine.search_text("white sneakers", k=app.DEFAULT_K, filters={"gender": ["Women"]})
+    expect_results(page, "Gender: Women", names(filtered))
+
+
+def test_image_upload_searches_by_the_photo(browser, app_url, engine, screenshots):
+    page = open_page(browser, app_url, DESKTOP)
+    page.get_by_role("tab", name="Image", exact=True).click()
+    photo = app.ASSETS / "yellow-dress.jpg"
+    upload(page, "#image-query", photo)
+    expect_results(page, "similar to your photo", names(engine.search_image(photo, k=app.DEFAULT_K)))
+    page.screenshot(path=screenshots / "screenshot-image.png")
+
+
+def test_image_and_text_with_the_weight_slider(browser, app_url, engine, screenshots):
+    page = open_page(browser, app_url, DESKTOP)
+    page.get_by_role("tab", name="Image + Text").click()
+    photo = app.ASSETS / "red-tshirt.jpg"
+    page.locator("#composed-text textarea").fill("same style but in blue")
+    upload(page, "#composed-image", photo)
+    expected = engine.search_composed(photo, "same style but in blue", app.DEFAULT_IMAGE_WEIGHT, k=app.DEFAULT_K)
+    expect_results(page, f"photo weight {app.DEFAULT_IMAGE_WEIGHT:.2f}", names(expected))
+
+    page.locator("#image-weight input[type=range]").fill("0.8")
+    moved = engine.search_composed(photo, "same style but in blue", 0.8, k=app.DEFAULT_K)
+    expect_results(page, "photo weight 0.80", names(moved))
+    page.screenshot(path=screenshots / "screenshot-image-text.png")
+
+
+def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, screenshots):
+    page = open_page(browser, app_url, PHONE)
+    page.locator("#text-query textarea").fill("black leather boots")
+    page.locator("#text-search").click()
+    expect_results(page, "for “black leather boots”", names(engine.search_text("black leather boots", k=app.DEFAULT_K)))
+    columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
+    assert len(columns.split()) == 2
+    query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
+    assert results_box["y"] > query_box["y"] + query_box["height"], "results stack below the query on a phone"
+    expect(page.locator("#status")).to_be_in_viewport()
+    page.screenshot(path=screenshots / "screenshot-phone.png")
+
+    page.locator("#results .thumbnail-item").first.click()
+    expect(page.locator("#more-like-this")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "nothing overflows sideways"
