@@ -11,6 +11,7 @@ import html
 import io
 import logging
 import os
+import re
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,8 +24,8 @@ from gradio import FileData
 from gradio.utils import get_upload_folder
 from PIL import Image, UnidentifiedImageError
 
-from search import SearchEngine, SearchError, SearchResponse, SearchResult
-from search.bundle import PRODUCTS_FILE
+from search import SearchEngine, SearchError, SearchResponse
+from search.bundle import PRODUCTS_FILE, looks_like_repo_id
 from search.catalog import NAME_COLUMN
 from search.default_index import ensure_default_bundle
 from search.errors import InvalidImageError, InvalidQueryError
@@ -83,6 +84,7 @@ SCROLL_TO_RESULTS_JS = """() => {
     status.scrollIntoView({ behavior: "smooth" });
   }
 }"""
+MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 BROWSER_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 THEME = gr.themes.Soft(primary_hue="rose", secondary_hue="slate", radius_size="md")
 CSS_FILE = ASSETS / "app.css"
@@ -116,6 +118,11 @@ class Query:
             text = self.text.strip()[:80]
             return f"for your photo + “{text}” (photo weight {self.image_weight:.2f})" if text else "for your photo"
         return f"like “{engine.product(self.product_id)[NAME_COLUMN]}”"
+
+
+def as_markdown_text(text: str) -> str:
+    """Text (e.g. a visitor's query) shown in Markdown exactly as typed: HTML and Markdown syntax escaped."""
+    return MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(text))
 
 
 def uploaded_path(payload: FileData | dict | None) -> str:
@@ -165,14 +172,15 @@ class ProductImages:
         self.folder = upload_folder / f"products-{engine.manifest.files[PRODUCTS_FILE]['sha256'][:16]}"
         self._paths: dict[int, str] = {}
 
-    def path(self, result: SearchResult) -> str:
-        known = self._paths.get(result.product_id)
+    def path(self, product_id: int) -> str:
+        """The file of the product's photo (a placeholder when the catalog has none or it cannot be read)."""
+        known = self._paths.get(product_id)
         if known and Path(known).is_file():
             return known
-        data = self.engine.products.image_bytes(result.row)
-        path = self._write(f"{result.product_id}", data) if data else None
-        self._paths[result.product_id] = path or self._placeholder()
-        return self._paths[result.product_id]
+        data = self.engine.products.image_bytes(self.engine.products.row_of(product_id))
+        path = self._write(str(product_id), data) if data else None
+        self._paths[product_id] = path or self._placeholder()
+        return self._paths[product_id]
 
     def _write(self, stem: str, data: bytes) -> str | None:
         """Write bytes browsers can show as they are; other formats are converted to PNG; undecodable -> None."""
@@ -278,7 +286,7 @@ class SearchApp:
                     "name": result.name,
                     "score": result.score,
                     "metadata": result.metadata,
-                    "image": FileData(path=self.images.path(result), mime_type=None).model_dump(),
+                    "image": FileData(path=self.images.path(result.product_id)).model_dump(),
                 }
                 for result in response.results
             ],
@@ -327,12 +335,16 @@ class SearchApp:
         if not response.results and not response.notices:
             gr.Warning("Nothing found. Try other words, another photo or fewer filters.")
         gallery = [
-            (self.images.path(result), f"{result.name or result.metadata['articleType']} · {result.score:.2f}")
+            (
+                self.images.path(result.product_id),
+                f"{result.name or result.metadata['articleType']} · {result.score:.2f}",
+            )
             for result in response.results
         ]
-        status = f"**{len(response.results)} results** {html.escape(query.describe(self.engine))}"
+        status = f"**{len(response.results)} results** {as_markdown_text(query.describe(self.engine))}"
         if filters:
-            status += " · " + "; ".join(f"{UI_FILTERS[name]}: {', '.join(values)}" for name, values in filters.items())
+            chosen = "; ".join(f"{UI_FILTERS[name]}: {', '.join(values)}" for name, values in filters.items())
+            status += f" · {as_markdown_text(chosen)}"
         status += f" · {response.elapsed_ms:.0f} ms"
         return gallery, status, response.ids, query, gr.Row(visible=False)
 
@@ -343,14 +355,20 @@ class SearchApp:
             f"<tr><th>{label}</th><td>{html.escape(str(metadata.get(name) or '—'))}</td></tr>"
             for name, label in DETAIL_LABELS.items()
         )
-        row = self.engine.products.row_of(product_id)
-        image = self.images.path(SearchResult(product_id, 0.0, metadata[NAME_COLUMN], metadata, row))
+        image = self.images.path(product_id)
         heading = f"<h3>{html.escape(metadata[NAME_COLUMN] or str(product_id))}</h3>"
         return gr.Row(visible=True), image, f"{heading}<table class='product-details'>{rows}</table>", product_id
 
     @staticmethod
     def _unchanged() -> tuple:
         return (gr.skip(),) * 5
+
+
+def model_label(model_id: str) -> str:
+    """A Hub model as a link to its card; a local model folder by its name only (its path means nothing here)."""
+    if looks_like_repo_id(model_id) and not Path(model_id).exists():
+        return f"[{model_id}](https://huggingface.co/{model_id})"
+    return f"`{html.escape(Path(model_id).name)}`"
 
 
 def build_demo(engine: SearchEngine) -> gr.Blocks:
@@ -362,8 +380,8 @@ def build_demo(engine: SearchEngine) -> gr.Blocks:
         gr.Markdown(
             "# Fashion product search\n"
             f"Search **{len(engine.products):,} products** by words, by a photo, or by a photo plus words that "
-            f"change it. Model: `{engine.manifest.model['id']}`. Select a result to see its details and find "
-            "more like it.",
+            f"change it. Model: {model_label(engine.manifest.model['id'])}. Select a result to see its details and "
+            "find more like it.",
             elem_id="header",
         )
         last_query = gr.State(None)

@@ -9,6 +9,8 @@ import os
 import re
 from pathlib import Path
 
+import huggingface_hub
+
 from search.bundle import MANIFEST_FILE, read_manifest
 from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL
@@ -19,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 2_000
 CACHE_DIR_ENV = "SEARCH_CACHE_DIR"
+HUB_TIMEOUT_S = 10
 
 
 class DefaultIndexError(HubError):
@@ -64,21 +67,36 @@ def ensure_default_bundle(
         model,
         out,
     )
+    check_hub_sources(dataset, model)
     try:
         report = run_build(BuildConfig(out=out, dataset=dataset, model=model, limit=limit))
-    except (CatalogError, ModelLoadError) as error:
-        raise DefaultIndexError(_unavailable_message(dataset, model, error)) from error
+    except CatalogError as error:
+        raise DefaultIndexError(_unavailable_message("dataset", dataset, error.__cause__ or error)) from error
+    except ModelLoadError as error:
+        raise DefaultIndexError(_unavailable_message("model", model, error.__cause__ or error)) from error
     logger.info(report.summary())
     return out
 
 
-def _unavailable_message(dataset: str, model: str, error: Exception) -> str:
-    failed = "model" if isinstance(error, ModelLoadError) else "dataset"
-    name = model if failed == "model" else dataset
-    cause = error.__cause__ or error
+def check_hub_sources(dataset: str, model: str) -> None:
+    """Ask the Hub once about each Hub source, so an unreachable Hub fails in a second with one message instead
+    of after the downloads' retries. Offline mode is left to the build, which may find the sources cached."""
+    if huggingface_hub.constants.HF_HUB_OFFLINE:
+        return
+    api = huggingface_hub.HfApi()
+    for kind, name, info in (("dataset", dataset, api.dataset_info), ("model", model, api.model_info)):
+        if Path(name).expanduser().exists():
+            continue
+        try:
+            info(name, timeout=HUB_TIMEOUT_S)
+        except Exception as error:  # connection, unknown repo, auth: huggingface_hub raises many types
+            raise DefaultIndexError(_unavailable_message(kind, name, error)) from error
+
+
+def _unavailable_message(kind: str, name: str, cause: BaseException) -> str:
     reason = str(cause).splitlines()[0][:200] if str(cause) else ""
     return (
-        f"No index was given and the default one could not be built: the {failed} '{name}' could not be loaded "
+        f"No index was given and the default one could not be built: the {kind} '{name}' could not be loaded "
         f"({type(cause).__name__}{': ' + reason if reason else ''}). If the Hugging Face Hub is unreachable, start "
         "the app with a local index bundle: `python app.py --index path/to/bundle` (or set SEARCH_INDEX=path/to/"
         "bundle); build one offline with `python index_build.py --dataset <local parquet folder> --model <local "

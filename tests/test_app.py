@@ -2,15 +2,19 @@
 engine called directly; product images served as stored; the embedded default index; `python app.py` itself."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import gradio
 import httpx
+import huggingface_hub
 import numpy as np
 import pytest
+import yaml
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -18,10 +22,13 @@ from PIL import Image
 import app
 import search.default_index
 from search.bundle import read_manifest
+from search.catalog import DEFAULT_DATASET
 from search.default_index import DefaultIndexError, ensure_default_bundle
+from search.encoder import DEFAULT_MODEL
 from search.engine import SearchEngine
 
 REPO = Path(__file__).resolve().parent.parent
+INDEX_REPO = "fashion-search/fashion-product-index"
 ENDPOINTS = {
     "/search_text",
     "/search_image",
@@ -171,9 +178,9 @@ def test_product_images_fall_back_to_a_placeholder_and_convert_other_formats(eng
     tiff = tmp_path / "photo.tiff"
     engine.product_image(second.product_id).save(tiff)
     monkeypatch.setattr(engine.products, "image_bytes", lambda row: None)
-    assert Path(images.path(first)).read_bytes() == (app.ASSETS / app.PLACEHOLDER).read_bytes()
+    assert Path(images.path(first.product_id)).read_bytes() == (app.ASSETS / app.PLACEHOLDER).read_bytes()
     monkeypatch.setattr(engine.products, "image_bytes", lambda row: tiff.read_bytes())
-    converted = Path(images.path(second))
+    converted = Path(images.path(second.product_id))
     assert converted.name == f"{second.product_id}.png" and converted.parent == images.folder
     assert Image.open(converted).format == "PNG"
 
@@ -206,9 +213,44 @@ def test_unreachable_hub_gives_one_clear_message(hub_cache, tmp_path):
     assert "--index" in message and "SEARCH_INDEX" in message and "\n" not in message
 
 
+def test_unreachable_hub_is_detected_before_building(tmp_path, monkeypatch):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{free_port()}")
+
+    def no_build(config):
+        raise AssertionError("an unreachable Hub should stop the default index before the build")
+
+    monkeypatch.setattr(search.default_index, "run_build", no_build)
+    with pytest.raises(
+        DefaultIndexError, match=r"dataset 'ashraq/fashion-product-images-small' could not be loaded \(Conn"
+    ):
+        ensure_default_bundle(tmp_path)
+
+
 def test_unreachable_model_gives_one_clear_message(hub_cache, catalog_dir, tmp_path):
     with pytest.raises(DefaultIndexError, match="the model 'patrickjohncyh/fashion-clip' could not be loaded"):
         ensure_default_bundle(tmp_path, dataset=str(catalog_dir))
+
+
+def test_readme_front_matter_makes_a_valid_gradio_space():
+    front_matter = (REPO / "README.md").read_text(encoding="utf-8").split("---\n")[1]
+    space = yaml.safe_load(front_matter)
+    pinned = re.search(r"^gradio==(\S+)$", (REPO / "requirements.txt").read_text(), re.MULTILINE).group(1)
+    assert space["sdk"] == "gradio" and space["sdk_version"] == pinned == gradio.__version__
+    assert (REPO / space["app_file"]).is_file() and space["python_version"].startswith("3.")
+    assert {space["colorFrom"], space["colorTo"]} <= {
+        "red",
+        "yellow",
+        "green",
+        "blue",
+        "indigo",
+        "purple",
+        "pink",
+        "gray",
+    }
+    assert space["title"] and space["emoji"] and len(space["short_description"]) <= 60 and space["license"]
+    assert DEFAULT_MODEL in space["models"] and DEFAULT_DATASET in space["datasets"]
+    assert {f"datasets/{INDEX_REPO}", DEFAULT_MODEL} <= set(space["preload_from_hub"])
 
 
 def run_app(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -152,9 +152,10 @@ def test_image_and_text_with_the_weight_slider(browser, app_url, engine, screens
 
 def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, screenshots):
     page = open_page(browser, app_url, PHONE)
-    page.locator("#text-query textarea").fill("black leather boots")
+    typed = "<b>black</b> *leather* [boots](x)"
+    page.locator("#text-query textarea").fill(typed)
     page.locator("#text-search").click()
-    expect_results(page, "for “black leather boots”", names(engine.search_text("black leather boots", k=app.DEFAULT_K)))
+    expect_results(page, f"for “{typed}”", names(engine.search_text(typed, k=app.DEFAULT_K)))
     columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
     assert len(columns.split()) == 2
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
