@@ -4,11 +4,14 @@ examples, filters, image upload, image + text with the slider, details and "More
 Set SCREENSHOTS_DIR=docs to refresh the screenshots in docs/ (otherwise they go to a temporary folder).
 """
 
+import base64
+import io
 import os
 import socket
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 import app
@@ -21,10 +24,13 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--use-fake-device-for-media-stream",  # a generated camera picture for the webcam source
+    "--use-fake-ui-for-media-stream",
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 60_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def free_port() -> int:
@@ -56,23 +62,19 @@ def screenshots(tmp_path_factory) -> Path:
     return Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
 
 
-def open_page(browser, app_url: str, viewport: dict) -> Page:
-    page = browser.new_page(viewport=viewport)
+def open_page(browser, app_url: str, viewport: dict, permissions: list[str] | None = None) -> Page:
+    page = browser.new_context(viewport=viewport, permissions=permissions or []).new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(app_url)
     expect(page.locator("#text-query textarea")).to_be_visible()
     return page
 
 
-def captions(page: Page) -> list[str]:
-    return page.locator("#results .caption-label").all_inner_texts()
-
-
-def expect_results(page: Page, status: str, names: list[str]) -> None:
-    """The status line says `status` and the gallery shows exactly these products, in this order."""
+def expect_results(page: Page, status: str, response) -> None:
+    """The status line says `status` and the gallery shows exactly the engine's results, in order, with scores."""
     expect(page.locator("#status")).to_contain_text(status)
-    expect(page.locator("#results .caption-label")).to_have_count(len(names))
-    assert [caption.rsplit(" · ", 1)[0] for caption in captions(page)] == names
+    captions = [f"{r.name or r.metadata['articleType']} · {r.score:.2f}" for r in response]
+    expect(page.locator("#results .caption-label")).to_have_text(captions)
     wait_for_photo(page, "#results img")
 
 
@@ -80,10 +82,6 @@ def wait_for_photo(page: Page, selector: str) -> None:
     photo = page.locator(selector).first
     photo.scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
-
-
-def names(response) -> list[str]:
-    return [result.name or result.metadata["articleType"] for result in response]
 
 
 def upload(page: Page, component: str, path: Path) -> None:
@@ -95,7 +93,7 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
     page.locator("#text-query textarea").fill("red shirt for men")
     page.locator("#text-query textarea").press("Enter")
     expected = engine.search_text("red shirt for men", k=app.DEFAULT_K)
-    expect_results(page, f"{app.DEFAULT_K} results for “red shirt for men”", names(expected))
+    expect_results(page, f"{app.DEFAULT_K} results for “red shirt for men”", expected)
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
     assert results_box["x"] > query_box["x"] + query_box["width"], "results sit beside the query on a desktop"
     columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
@@ -111,19 +109,19 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
     page.locator("#more-like-this").click()
     expect(page.locator("#details")).to_be_hidden()
     similar = engine.more_like_this(chosen.product_id, k=app.DEFAULT_K)
-    expect_results(page, f"like “{chosen.name}”", names(similar))
+    expect_results(page, f"like “{chosen.name}”", similar)
 
 
 def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
     page = open_page(browser, app_url, DESKTOP)
     page.get_by_role("button", name="white sneakers").click()
-    expect_results(page, "for “white sneakers”", names(engine.search_text("white sneakers", k=app.DEFAULT_K)))
+    expect_results(page, "for “white sneakers”", engine.search_text("white sneakers", k=app.DEFAULT_K))
 
     page.locator("#filters").get_by_text("Filters and number of results").click()
     page.locator("#filter-gender input").click()
     page.get_by_role("option", name="Women", exact=True).click()
     filtered = engine.search_text("white sneakers", k=app.DEFAULT_K, filters={"gender": ["Women"]})
-    expect_results(page, "Gender: Women", names(filtered))
+    expect_results(page, "Gender: Women", filtered)
 
 
 def test_image_upload_searches_by_the_photo(browser, app_url, engine, screenshots):
@@ -131,8 +129,33 @@ def test_image_upload_searches_by_the_photo(browser, app_url, engine, screenshot
     page.get_by_role("tab", name="Image", exact=True).click()
     photo = app.ASSETS / "yellow-dress.jpg"
     upload(page, "#image-query", photo)
-    expect_results(page, "similar to your photo", names(engine.search_image(photo, k=app.DEFAULT_K)))
+    expect_results(page, "similar to your photo", engine.search_image(photo, k=app.DEFAULT_K))
     page.screenshot(path=screenshots / "screenshot-image.png")
+
+
+def test_webcam_and_clipboard_photos_are_searched(browser, app_url, engine):
+    page = open_page(browser, app_url, DESKTOP, permissions=["camera", "clipboard-read", "clipboard-write"])
+    page.get_by_role("tab", name="Image", exact=True).click()
+    page.locator("#image-query button[aria-label='Capture from camera']").click()
+    page.get_by_text("Click to Access Webcam").click()
+    page.wait_for_function("() => document.querySelector('#image-query video')?.videoWidth > 0")
+    page.locator("#image-query button[aria-label='capture photo']").click()
+    expect(page.locator("#status")).to_contain_text("similar to your photo")
+    captured = page.request.get(page.locator("#image-query img").first.get_attribute("src")).body()
+    expect_results(page, "similar to your photo", engine.search_image(captured, k=app.DEFAULT_K))
+
+    pasted = io.BytesIO()
+    Image.open(app.ASSETS / "brown-handbag.jpg").save(pasted, format="PNG")
+    page.evaluate(
+        """async (data) => {
+            const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+            await navigator.clipboard.write([new ClipboardItem({"image/png": new Blob([bytes], {type: "image/png"})})]);
+        }""",
+        base64.b64encode(pasted.getvalue()).decode(),
+    )
+    page.locator("#image-query button[aria-label='Remove Image']").click()
+    page.locator("#image-query button[aria-label='Paste from clipboard']").click()
+    expect_results(page, "similar to your photo", engine.search_image(pasted.getvalue(), k=app.DEFAULT_K))
 
 
 def test_image_and_text_with_the_weight_slider(browser, app_url, engine, screenshots):
@@ -142,11 +165,11 @@ def test_image_and_text_with_the_weight_slider(browser, app_url, engine, screens
     page.locator("#composed-text textarea").fill("same style but in blue")
     upload(page, "#composed-image", photo)
     expected = engine.search_composed(photo, "same style but in blue", app.DEFAULT_IMAGE_WEIGHT, k=app.DEFAULT_K)
-    expect_results(page, f"photo weight {app.DEFAULT_IMAGE_WEIGHT:.2f}", names(expected))
+    expect_results(page, f"photo weight {app.DEFAULT_IMAGE_WEIGHT:.2f}", expected)
 
     page.locator("#image-weight input[type=range]").fill("0.8")
     moved = engine.search_composed(photo, "same style but in blue", 0.8, k=app.DEFAULT_K)
-    expect_results(page, "photo weight 0.80", names(moved))
+    expect_results(page, "photo weight 0.80", moved)
     page.screenshot(path=screenshots / "screenshot-image-text.png")
 
 
@@ -155,7 +178,7 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     typed = "<b>black</b> *leather* [boots](x)"
     page.locator("#text-query textarea").fill(typed)
     page.locator("#text-search").click()
-    expect_results(page, f"for “{typed}”", names(engine.search_text(typed, k=app.DEFAULT_K)))
+    expect_results(page, f"for “{typed}”", engine.search_text(typed, k=app.DEFAULT_K))
     columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
     assert len(columns.split()) == 2
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
