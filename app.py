@@ -29,6 +29,7 @@ from search.bundle import PRODUCTS_FILE, looks_like_repo_id
 from search.catalog import NAME_COLUMN
 from search.default_index import ensure_default_bundle
 from search.errors import InvalidImageError, InvalidQueryError
+from search.hybrid import DEFAULT_IMAGE_WEIGHT  # the photo's share in image + text queries, set by the evaluation
 from search.images import MAX_IMAGE_BYTES, decode_image
 from search.query import MAX_K
 
@@ -36,8 +37,6 @@ logger = logging.getLogger("app")
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_K = 24
-# Share of the photo in image + text queries (the rest is the text); the evaluation's composed protocol tunes it.
-DEFAULT_IMAGE_WEIGHT = 0.5
 # Searches running at once, over all endpoints together: a free CPU Space has 2 cores; the rest wait in the queue.
 SEARCH_CONCURRENCY = 2
 QUEUE_SIZE = 64

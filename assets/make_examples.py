@@ -77,8 +77,9 @@ def tshirt_details(colour: Colour) -> Shape:
 
 def jeans(draw: ImageDraw.ImageDraw) -> None:
     draw.polygon(
-        _scaled([(110, 60), (250, 60), (262, 200), (272, 430), (200, 430), (182, 170), (162, 430), (88, 430)])
-        + _scaled([(98, 200)]),
+        _scaled(
+            [(110, 60), (250, 60), (262, 200), (272, 430), (200, 430), (182, 170), (162, 430), (88, 430), (98, 200)]
+        ),
         fill=255,
     )
 
@@ -94,8 +95,7 @@ def jeans_details(draw: ImageDraw.ImageDraw) -> None:
 
 def dress(draw: ImageDraw.ImageDraw) -> None:
     draw.polygon(
-        _scaled([(150, 60), (165, 60), (180, 84), (195, 60), (210, 60), (222, 170), (300, 430), (60, 430)])
-        + _scaled([(138, 170)]),
+        _scaled([(150, 60), (165, 60), (180, 84), (195, 60), (210, 60), (222, 170), (300, 430), (60, 430), (138, 170)]),
         fill=255,
     )
 
@@ -128,8 +128,9 @@ def boots_details(draw: ImageDraw.ImageDraw) -> None:
 def sneakers(draw: ImageDraw.ImageDraw) -> None:
     for dy in (0, 150):
         draw.polygon(
-            _scaled([(40, 230 + dy), (150, 180 + dy), (190, 200 + dy), (300, 250 + dy), (320, 300 + dy)])
-            + _scaled([(40, 300 + dy)]),
+            _scaled(
+                [(40, 230 + dy), (150, 180 + dy), (190, 200 + dy), (300, 250 + dy), (320, 300 + dy), (40, 300 + dy)]
+            ),
             fill=255,
         )
 
