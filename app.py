@@ -29,7 +29,9 @@ from search.bundle import PRODUCTS_FILE, looks_like_repo_id
 from search.catalog import NAME_COLUMN
 from search.default_index import ensure_default_bundle
 from search.errors import InvalidImageError, InvalidQueryError
-from search.hybrid import DEFAULT_IMAGE_WEIGHT  # the photo's share in image + text queries, set by the evaluation
+
+# The photo's share in image + text queries and the semantic (CLIP) share of text scores, set by the evaluation.
+from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
 from search.images import MAX_IMAGE_BYTES, decode_image
 from search.query import MAX_K
 
@@ -97,11 +99,12 @@ class Query:
     text: str = ""
     image: str | None = None
     image_weight: float = DEFAULT_IMAGE_WEIGHT
+    semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT
     product_id: int | None = None
 
     def run(self, engine: SearchEngine, k: int, filters: dict[str, list[str]]) -> SearchResponse:
         if self.kind == "text":
-            return engine.search_text(self.text, k, filters)
+            return engine.search_text(self.text, k, filters, self.semantic_weight)
         if self.kind == "image":
             return engine.search_image(self.image, k, filters)
         if self.kind == "composed":
@@ -110,7 +113,8 @@ class Query:
 
     def describe(self, engine: SearchEngine) -> str:
         if self.kind == "text":
-            return f"for “{self.text.strip()[:80]}”"
+            mix = "" if self.semantic_weight == 1.0 else f" (meaning weight {self.semantic_weight:.2f})"
+            return f"for “{self.text.strip()[:80]}”{mix}"
         if self.kind == "image":
             return "similar to your photo"
         if self.kind == "composed":
@@ -223,9 +227,15 @@ class SearchApp:
 
     # The client API: every endpoint returns plain JSON; product images come as files gradio_client downloads.
 
-    def search_text(self, text: str, k: int = DEFAULT_K, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Products matching a text description, best first."""
-        return self._json(self.engine.search_text(text, k, filters))
+    def search_text(
+        self,
+        text: str,
+        k: int = DEFAULT_K,
+        filters: dict[str, Any] | None = None,
+        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
+    ) -> dict[str, Any]:
+        """Products matching a text description, best first; semantic_weight 1 = CLIP only, 0 = keywords only."""
+        return self._json(self.engine.search_text(text, k, filters, semantic_weight))
 
     def search_image(
         self, image: FileData, k: int = DEFAULT_K, filters: dict[str, Any] | None = None
@@ -295,8 +305,13 @@ class SearchApp:
 
     # The page: each handler returns the gallery, the status line, the shown ids, the query and hides the details.
 
-    def text_ui(self, text: str, k: int, *filter_values: list[str]) -> tuple:
-        return self.show(Query("text", text=text), k, *filter_values)
+    def text_ui(self, text: str, semantic_weight: float, k: int, *filter_values: list[str]) -> tuple:
+        return self.show(Query("text", text=text, semantic_weight=semantic_weight), k, *filter_values)
+
+    def text_on_change(self, text: str, semantic_weight: float, k: int, *filter_values: list[str]) -> tuple:
+        if not (text or "").strip():
+            return self._unchanged()
+        return self.text_ui(text, semantic_weight, k, *filter_values)
 
     def image_ui(self, image: dict | None, k: int, *filter_values: list[str]) -> tuple:
         if image is None:
@@ -396,6 +411,16 @@ def build_demo(engine: SearchEngine) -> gr.Blocks:
                             max_lines=2,
                             elem_id="text-query",
                         )
+                        semantic_weight = gr.Slider(
+                            0,
+                            1,
+                            value=DEFAULT_SEMANTIC_WEIGHT,
+                            step=0.05,
+                            label="Match: exact words ← → meaning",
+                            info="Left ranks products whose name or labels contain your words; right ranks by what "
+                            "the words mean (finds similar items even with other words).",
+                            elem_id="semantic-weight",
+                        )
                         text_button = gr.Button("Search", variant="primary", elem_id="text-search")
                         text_examples = gr.Examples(EXAMPLE_QUERIES, inputs=[query], label="Examples (click to search)")
                     with gr.Tab("Image", id="image"):
@@ -468,9 +493,10 @@ def build_demo(engine: SearchEngine) -> gr.Blocks:
 
         outputs = [gallery, status, shown_ids, last_query, details]
         search = {"outputs": outputs, "concurrency_id": "search", "api_visibility": "private"}
-        text_inputs = [query, k, *filters]
+        text_inputs = [query, semantic_weight, k, *filters]
         gr.on([text_button.click, query.submit], ui_errors(app.text_ui), text_inputs, **search)
         text_examples.load_input_event.then(ui_errors(app.text_ui), text_inputs, **search)
+        semantic_weight.input(ui_errors(app.text_on_change), text_inputs, trigger_mode="always_last", **search)
         image.change(ui_errors(app.image_ui), [image, k, *filters], preprocess=False, **search)
         composed_inputs = [composed_image, composed_text, image_weight, k, *filters]
         gr.on(

@@ -94,6 +94,15 @@ def test_text_endpoint_with_filters(client, engine):
     assert all(r["metadata"]["gender"] in {"Men", "Boys"} for r in payload["results"])
 
 
+@pytest.mark.parametrize("semantic_weight", [0.0, 0.4])
+def test_text_endpoint_keyword_and_hybrid(client, engine, semantic_weight):
+    filters = {"masterCategory": "Apparel"}
+    payload = client.predict("red shirt", 6, filters, semantic_weight, api_name="/search_text")
+    expected = engine.search_text("red shirt", k=6, filters=filters, semantic_weight=semantic_weight)
+    assert_same_results(payload, expected, engine)
+    assert payload["results"]
+
+
 def test_image_endpoint_finds_the_photographed_product(client, engine, photo):
     payload = client.predict(handle_file(str(photo)), k=5, api_name="/search_image")
     assert_same_results(payload, engine.search_image(photo, k=5), engine)

@@ -123,6 +123,10 @@ def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
     filtered = engine.search_text("white sneakers", k=app.DEFAULT_K, filters={"gender": ["Women"]})
     expect_results(page, "Gender: Women", filtered)
 
+    page.locator("#semantic-weight input[type=range]").fill("0.4")
+    mixed = engine.search_text("white sneakers", k=app.DEFAULT_K, filters={"gender": ["Women"]}, semantic_weight=0.4)
+    expect_results(page, "meaning weight 0.40", mixed)
+
 
 def test_image_upload_searches_by_the_photo(browser, app_url, engine, screenshots):
     page = open_page(browser, app_url, DESKTOP)
@@ -185,6 +189,9 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
     assert results_box["y"] > query_box["y"] + query_box["height"], "results stack below the query on a phone"
     expect(page.locator("#status")).to_be_in_viewport()
+    page.locator("#text-query textarea").fill("black leather boots for men")
+    page.locator("#text-search").click()
+    expect_results(page, "for “black leather boots for men”", engine.search_text("black leather boots for men", k=24))
     page.screenshot(path=screenshots / "screenshot-phone.png")
 
     page.locator("#results .thumbnail-item").first.click()
