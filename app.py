@@ -42,6 +42,10 @@ DEFAULT_K = 24
 # Searches running at once, over all endpoints together: a free CPU Space has 2 cores; the rest wait in the queue.
 SEARCH_CONCURRENCY = 2
 QUEUE_SIZE = 64
+# Uploaded photos are swept every minute once older than 10 minutes: a page re-runs its last search with the same
+# upload when a filter or slider changes. They are not deleted right after a request because Gradio stores uploads
+# at content-addressed paths that identical concurrent uploads share.
+UPLOAD_SWEEP = (60, 600)
 UI_FILTERS = {
     "gender": "Gender",
     "masterCategory": "Category",
@@ -385,12 +389,12 @@ def model_label(model_id: str) -> str:
     return f"`{html.escape(Path(model_id).name)}`"
 
 
-def build_demo(engine: SearchEngine) -> gr.Blocks:
+def build_demo(engine: SearchEngine, delete_cache: tuple[int, int] = UPLOAD_SWEEP) -> gr.Blocks:
     """The page and the named API endpoints for one engine."""
     app = SearchApp(engine)
     choices = engine.filter_choices()
     ui_errors, api_errors = explained(escape=True), explained(escape=False)
-    with gr.Blocks(title="Fashion product search", analytics_enabled=False) as demo:
+    with gr.Blocks(title="Fashion product search", analytics_enabled=False, delete_cache=delete_cache) as demo:
         gr.Markdown(
             "# Fashion product search\n"
             f"Search **{len(engine.products):,} products** by words, by a photo, or by a photo plus words that "

@@ -33,7 +33,13 @@ def _open(data: bytes) -> Image.Image:
                 "This file is not an image that can be read (supported: JPEG, PNG, WebP, GIF, BMP, TIFF)."
             ) from error
         raise InvalidImageError(_too_many_pixels_message()) from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InvalidImageError(_corrupt_message(error)) from error
     return image
+
+
+def _corrupt_message(error: Exception) -> str:
+    return f"The image is corrupt or truncated and cannot be decoded ({error}). Try another file."
 
 
 def _too_many_bytes_message(size: int) -> str:
@@ -81,9 +87,7 @@ def decode_image(data: bytes) -> Image.Image:
         image.load()
         image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError) as error:
-        raise InvalidImageError(
-            f"The image is corrupt or truncated and cannot be decoded ({error}). Try another file."
-        ) from error
+        raise InvalidImageError(_corrupt_message(error)) from error
     return _to_rgb(image)
 
 

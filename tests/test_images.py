@@ -127,3 +127,9 @@ def test_missing_path_and_wrong_types_are_explained(tmp_path):
         load_image({"url": "x"})
     with pytest.raises(InvalidImageError, match="H×W or H×W×C"):
         load_image(np.zeros((2, 2, 2, 2), dtype=np.uint8))
+
+
+def test_jpeg_cut_inside_its_header():
+    data = encode(Image.new("RGB", (300, 300), "red"), "JPEG", exif=Image.Exif().tobytes())
+    with pytest.raises(InvalidImageError, match="corrupt or truncated"):
+        decode_image(data[:30])
