@@ -14,14 +14,25 @@ from search.errors import BundleError
 
 logger = logging.getLogger(__name__)
 
-INDEX_TYPES = ("flat", "hnsw", "ivfpq")
+# FAISS switches from its SIMD loop to BLAS matrix products at this many queries per call. This faiss-cpu build
+# ships 128,000, which makes batched searches and k-means (IVF training, adding to IVF lists) many times slower
+# (IVF-PQ training on 20k vectors: 38 s → 1.6 s; see docs/BENCHMARKS.md). Single queries never reach BLAS.
+faiss.cvar.distance_compute_blas_threshold = 20
+
+INDEX_TYPES = ("flat", "hnsw", "ivfpq", "ivfsq8")
+IVF_TYPES = ("ivfpq", "ivfsq8")
 # Up to this many products an exact flat scan is fast enough on 2 CPU cores (see docs/BENCHMARKS.md).
 FLAT_MAX_PRODUCTS = 200_000
 DEFAULT_PARAMS: dict[str, dict[str, int]] = {
     "flat": {},
-    "hnsw": {"M": 32, "efConstruction": 200, "efSearch": 128},
+    "hnsw": {"M": 32, "efConstruction": 80, "efSearch": 128},
     "ivfpq": {"nlist": 1024, "m": 64, "nbits": 8, "nprobe": 32},
+    "ivfsq8": {"nlist": 2048, "nprobe": 64},
 }
+# IVF lists and codebooks are trained on an evenly spaced sample: k-means quality saturates long before a
+# million points, and training on all of them takes minutes on 2 cores.
+TRAIN_POINTS_PER_LIST = 64
+MIN_TRAIN_POINTS = 65_536
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,7 @@ class IndexSpec:
         if index_type not in INDEX_TYPES:
             raise ValueError(f"Unknown index type '{index_type}'; choose one of auto, {', '.join(INDEX_TYPES)}.")
         params = {**DEFAULT_PARAMS[index_type], **{k: v for k, v in overrides.items() if v is not None}}
-        if index_type == "ivfpq":
+        if index_type in IVF_TYPES:
             params["nlist"] = max(1, min(params["nlist"], num_products // 39))
         return cls(type=index_type, params=params)
 
@@ -71,11 +82,17 @@ class VectorIndex:
             index = faiss.IndexIVFPQ(
                 quantizer, dim, params["nlist"], params["m"], params["nbits"], faiss.METRIC_INNER_PRODUCT
             )
-            index.train(vectors)
+            index.train(_training_sample(vectors, params["nlist"]))
+        elif spec.type == "ivfsq8":
+            quantizer = faiss.IndexFlatIP(dim)
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, dim, params["nlist"], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
+            index.train(_training_sample(vectors, params["nlist"]))
         else:
             raise ValueError(f"Unknown index type '{spec.type}'")
         index.add(vectors)
-        if spec.type == "ivfpq":
+        if spec.type in IVF_TYPES:
             index.make_direct_map()
         return cls(index, spec)
 
@@ -86,7 +103,7 @@ class VectorIndex:
             index = faiss.read_index(str(path))
         except RuntimeError as error:
             raise BundleError(f"The FAISS index file {path.name} is corrupt or truncated: {error}") from error
-        if spec.type == "ivfpq":
+        if spec.type in IVF_TYPES:
             faiss.extract_index_ivf(index).make_direct_map()
         return cls(index, spec)
 
@@ -96,7 +113,7 @@ class VectorIndex:
     def _apply_search_params(self) -> None:
         if self.spec.type == "hnsw":
             self.index.hnsw.efSearch = self.spec.params["efSearch"]
-        elif self.spec.type == "ivfpq":
+        elif self.spec.type in IVF_TYPES:
             self.index.nprobe = self.spec.params["nprobe"]
 
     @property
@@ -107,13 +124,11 @@ class VectorIndex:
         return self.index.ntotal
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
-        """Stored vectors of the given rows (exact for flat and HNSW, decoded approximations for IVF-PQ)."""
+        """Stored vectors of the given rows (exact for flat and HNSW, decoded approximations for IVF)."""
         rows = np.asarray(rows, dtype=np.int64)
-        return (
-            np.vstack([self.index.reconstruct(int(row)) for row in rows])
-            if len(rows)
-            else np.empty((0, self.dim), dtype=np.float32)
-        )
+        if not len(rows):
+            return np.empty((0, self.dim), dtype=np.float32)
+        return self.index.reconstruct_batch(rows)
 
     def search(
         self, queries: np.ndarray, k: int, selector: faiss.IDSelector | None = None
@@ -128,9 +143,17 @@ class VectorIndex:
     def _params(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
         if self.spec.type == "hnsw":
             return faiss.SearchParametersHNSW(sel=selector, efSearch=self.spec.params["efSearch"])
-        if self.spec.type == "ivfpq":
+        if self.spec.type in IVF_TYPES:
             return faiss.SearchParametersIVF(sel=selector, nprobe=self.spec.params["nprobe"])
         return faiss.SearchParameters(sel=selector)
+
+
+def _training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:
+    """TRAIN_POINTS_PER_LIST vectors per list (at least MIN_TRAIN_POINTS), evenly spaced: deterministic."""
+    wanted = max(nlist * TRAIN_POINTS_PER_LIST, MIN_TRAIN_POINTS)
+    if len(vectors) <= wanted:
+        return vectors
+    return vectors[np.linspace(0, len(vectors) - 1, wanted).round().astype(np.int64)]
 
 
 class RowSelector:

@@ -54,6 +54,9 @@ class ProductTable:
         self.frame = table.drop_columns([IMAGE_BYTES_COLUMN]).to_pandas()
         self.frame[YEAR_COLUMN] = self.frame[YEAR_COLUMN].astype("Int32")
         self.ids = self.frame[ID_COLUMN].to_numpy(dtype=np.int64)
+        # Plain Python values per column: building a result's metadata from them takes microseconds, where
+        # `frame.iloc[row]` takes ~0.2 ms, which 24 results per query turn into most of a cached query's time.
+        self._values = {name: self.frame[name].tolist() for name in self.frame.columns}
         self._row_of_id = pd.Index(self.ids)
         if not self._row_of_id.is_unique:
             raise BundleError("The products table has duplicate product ids.")
@@ -77,7 +80,7 @@ class ProductTable:
 
     def metadata(self, row: int) -> dict[str, Any]:
         """All metadata of a row as plain Python values (missing year is None)."""
-        record = self.frame.iloc[row].to_dict()
+        record = {name: values[row] for name, values in self._values.items()}
         year = record[YEAR_COLUMN]
         record[YEAR_COLUMN] = None if pd.isna(year) else int(year)
         record[ID_COLUMN] = int(record[ID_COLUMN])

@@ -31,8 +31,15 @@ def product_image(row: dict[str, Any]) -> tuple[Image.Image, bool]:
     return Image.new("RGB", PLACEHOLDER_SIZE, "white"), False
 
 
+ProductBatch = tuple[list[int], torch.Tensor, list[str], int]
+
+
 class ProductBatchSource(Dataset):
-    """Rows of the catalog as (row number, pixel values, product text, image ok); runs inside workers."""
+    """Batches of catalog rows as (row numbers, pixel values, product texts, unreadable image count).
+
+    The DataLoader calls `__getitems__` once per batch inside a worker: one columnar read of the rows and one
+    image-processor call per batch instead of a Python round trip per row.
+    """
 
     def __init__(self, table: datasets.Dataset, rows: Sequence[int], image_processor: Any) -> None:
         self.table = table
@@ -42,17 +49,19 @@ class ProductBatchSource(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, position: int) -> tuple[int, torch.Tensor, str, bool]:
-        row_number = self.rows[position]
-        row = self.table[row_number]
-        image, ok = product_image(row)
-        pixels = self.image_processor(images=[image], return_tensors="pt")["pixel_values"][0]
-        return row_number, pixels, product_text(row), ok
+    def __getitems__(self, positions: list[int]) -> ProductBatch:
+        row_numbers = [self.rows[position] for position in positions]
+        columns = self.table[row_numbers]
+        records = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        decoded = [product_image(record) for record in records]
+        pixels = self.image_processor(images=[image for image, _ in decoded], return_tensors="pt")["pixel_values"]
+        bad = sum(1 for _, ok in decoded if not ok)
+        return row_numbers, pixels, [product_text(record) for record in records], bad
 
 
-def _collate(items: list[tuple[int, torch.Tensor, str, bool]]) -> tuple[list[int], torch.Tensor, list[str], int]:
-    rows, pixels, texts, oks = zip(*items, strict=True)
-    return list(rows), torch.stack(pixels), list(texts), sum(1 for ok in oks if not ok)
+def _as_collated(batch: ProductBatch) -> ProductBatch:
+    """`__getitems__` already returns a whole batch (a module-level function, so workers can pickle it)."""
+    return batch
 
 
 def batch_loader(
@@ -69,7 +78,7 @@ def batch_loader(
         batch_size=batch_size,
         shuffle=False,
         num_workers=num_workers,
-        collate_fn=_collate,
+        collate_fn=_as_collated,
         pin_memory=pin_memory,
         persistent_workers=False,
         prefetch_factor=4 if num_workers > 0 else None,

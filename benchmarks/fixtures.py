@@ -1,0 +1,216 @@
+"""What the benchmarks run on: the random-weight model, clustered vectors, a synthetic bundle and test photos.
+
+Everything is generated (or read from ../shared when present) and cached under the output folder, so the
+suite runs offline and a second run skips the set-up.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from search.bundle import INDEX_FILE, MANIFEST_FILE, PROBE_TEXT, PRODUCTS_FILE, Manifest, write_bundle
+from search.card import dataset_card
+from search.encoder import Encoder
+from search.index import IndexSpec, VectorIndex
+from search.products import products_frame
+from search.random_model import save_random_clip
+from search.synthetic import COLOURS, GENDERS, generate_rows, jpeg_bytes, product_photo
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "product-images"
+DATASET_IMAGE_SIZE = (60, 80)
+SYNTHETIC_DATASET_ID = "synthetic-clustered-vectors"
+
+
+def model_folder(config: str, root: Path) -> Path:
+    """A saved random-weight CLIP of a config in search/configs (built once, then reused)."""
+    folder = root / "models" / config
+    if not (folder / "model.safetensors").is_file():
+        logger.info("Saving a random-weight %s to %s", config, folder)
+        save_random_clip(config, folder)
+    return folder
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """A two-level Gaussian mixture of unit vectors, anisotropic like real embeddings.
+
+    Each vector = normalise(topic + 0.6·subtopic + 0.5·local + 0.15·noise), where topics (~size^0.4 of them,
+    Zipf-sized) and subtopics (20 per topic) are random unit directions and `local` lives in a shared 48-d
+    subspace. Same-subtopic cosines are about 0.8, same-topic 0.5, otherwise about 0: product catalogs
+    cluster by article type and colour, and uniform random vectors would make every IVF index look useless.
+    """
+
+    topic_dirs: np.ndarray
+    sub_dirs: np.ndarray
+    basis: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def create(cls, catalog_size: int, dim: int, seed: int) -> Mixture:
+        rng = np.random.default_rng(seed)
+        topics = max(8, round(catalog_size**0.4))
+        weights = 1.0 / np.arange(1, topics + 1) ** 0.8
+        return cls(
+            topic_dirs=_unit(rng.standard_normal((topics, dim), dtype=np.float32)),
+            sub_dirs=_unit(rng.standard_normal((topics, 20, dim), dtype=np.float32)),
+            basis=_unit(rng.standard_normal((48, dim), dtype=np.float32)),
+            weights=weights / weights.sum(),
+        )
+
+    def sample(self, count: int, rng: np.random.Generator, chunk: int = 65_536) -> np.ndarray:
+        """`count` unit vectors, generated in chunks to bound memory."""
+        topics, subtopics, dim = self.sub_dirs.shape
+        out = np.empty((count, dim), dtype=np.float32)
+        for start in range(0, count, chunk):
+            size = min(chunk, count - start)
+            topic = rng.choice(topics, size=size, p=self.weights)
+            sub = rng.integers(0, subtopics, size=size)
+            local = _unit(rng.standard_normal((size, self.basis.shape[0]), dtype=np.float32) @ self.basis)
+            noise = _unit(rng.standard_normal((size, dim), dtype=np.float32))
+            out[start : start + size] = (
+                self.topic_dirs[topic] + 0.6 * self.sub_dirs[topic, sub] + 0.5 * local + 0.15 * noise
+            )
+        return _unit(out, inplace=True)
+
+
+def clustered_vectors(count: int, dim: int, seed: int = 0) -> np.ndarray:
+    """A catalog of `count` vectors drawn from `Mixture.create(count, dim, seed)`."""
+    return Mixture.create(count, dim, seed).sample(count, np.random.default_rng([seed, 0]))
+
+
+def query_vectors(count: int, catalog_size: int, dim: int, seed: int = 0) -> np.ndarray:
+    """Queries for `clustered_vectors(catalog_size, dim, seed)`: fresh draws from the same mixture, never stored
+    vectors themselves."""
+    return Mixture.create(catalog_size, dim, seed).sample(count, np.random.default_rng([seed, 1]))
+
+
+def _unit(vectors: np.ndarray, inplace: bool = False) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    if inplace:
+        vectors /= norms
+        return vectors
+    return vectors / norms
+
+
+def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
+    """A real bundle (write_bundle, products table, manifest with the model's probe) over clustered vectors.
+
+    Encoding `count` product photos on 2 CPU cores would take far longer than the queries being measured, and
+    query latency does not depend on what the stored vectors are, only on how many there are and the index.
+    Reused when a bundle with the same size, model and index spec is already there.
+    """
+    spec = IndexSpec.for_catalog(count)
+    manifest_path = out / MANIFEST_FILE
+    if manifest_path.is_file():
+        existing = json.loads(manifest_path.read_text())
+        if (
+            existing["dataset"]["num_rows"] == count
+            and existing["model"]["id"] == str(model)
+            and {key: existing["index"].get(key) for key in spec.to_dict()} == spec.to_dict()
+        ):
+            return out
+    logger.info("Writing a synthetic %d-product bundle to %s", count, out)
+    encoder = Encoder.load(str(model))
+    rows = generate_rows(count, seed)
+    index = VectorIndex.build(clustered_vectors(count, encoder.dim, seed), spec)
+    manifest = Manifest(
+        model={
+            "id": str(model),
+            "revision": None,
+            "dim": encoder.dim,
+            "family": encoder.model_type,
+            "build_device": encoder.device,
+            "build_dtype": encoder.dtype,
+            "probe": {"text": PROBE_TEXT, "vector": encoder.encode_text([PROBE_TEXT])[0].round(6).tolist()},
+        },
+        dataset={
+            "id": SYNTHETIC_DATASET_ID,
+            "revision": None,
+            "split": "train",
+            "num_rows": count,
+            "unreadable_images": 0,
+        },
+        index={**spec.to_dict(), "document": "synthetic clustered vectors", "doc_image_weight": 1.0},
+    )
+
+    def write_files(folder: Path) -> None:
+        import pyarrow.parquet as pq
+
+        index.save(folder / INDEX_FILE)
+        pq.write_table(products_frame(rows), folder / PRODUCTS_FILE, compression="zstd")
+
+    return write_bundle(out, manifest, write_files, dataset_card)
+
+
+@dataclass(frozen=True)
+class PhotoSet:
+    """Encoded JPEGs to decode and search with, and where they came from (real photos or generated)."""
+
+    source: str
+    size: str
+    images: list[bytes]
+
+
+def photo_sets(count: int, photos_dir: Path | None = SHARED_PHOTOS) -> tuple[PhotoSet, PhotoSet]:
+    """Real 224×224 product photos and the dataset's 60×80 size made from them; generated ones as a fallback.
+
+    The 60×80 versions are centre-cropped to 3:4 and re-encoded as JPEG, as the dataset's own thumbnails are.
+    """
+    files = sorted(photos_dir.glob("*.jpg"))[:count] if photos_dir and photos_dir.is_dir() else []
+    if files:
+        full = [path.read_bytes() for path in files]
+        source = f"real photos ({photos_dir})"
+    else:
+        full = [jpeg_bytes(photo.resize((224, 224), Image.Resampling.BICUBIC)) for photo in _generated(count)]
+        source = "generated (../shared/data/product-images not found)"
+    small = [jpeg_bytes(_thumbnail(Image.open(io.BytesIO(data)).convert("RGB"))) for data in full]
+    return PhotoSet(source, "224×224", full), PhotoSet(source, "60×80", small)
+
+
+def large_photo(photo: bytes, side: int = 1200) -> bytes:
+    """A phone-sized upload (side × side·4/3) made from a product photo, to show what big uploads cost."""
+    image = Image.open(io.BytesIO(photo)).convert("RGB")
+    return jpeg_bytes(image.resize((side, side * 4 // 3), Image.Resampling.BICUBIC), quality=92)
+
+
+def _thumbnail(image: Image.Image) -> Image.Image:
+    width, height = image.size
+    crop = min(width, height * 3 // 4)
+    left = (width - crop) // 2
+    return image.crop((left, 0, left + crop, height)).resize(DATASET_IMAGE_SIZE, Image.Resampling.LANCZOS)
+
+
+def _generated(count: int) -> list[Image.Image]:
+    rng = random.Random(0)
+    shapes = ("tshirt", "shirt", "trousers", "dress", "shoe", "boot", "watch", "bag")
+    return [product_photo(shapes[i % len(shapes)], rng.choice(list(COLOURS.values())), i % 7 - 3) for i in range(count)]
+
+
+ARTICLES = ("shirt", "tshirt", "jeans", "dress", "boots", "shoes", "watch", "handbag", "jacket", "kurta", "skirt")
+MATERIALS = ("", "leather ", "cotton ", "denim ", "printed ", "striped ", "solid ")
+
+
+def text_queries(count: int, seed: int) -> list[str]:
+    """Distinct shopper-style queries ("black leather boots for men"); distinct so none hits the text cache."""
+    rng = random.Random(seed)
+    colours = [name.lower() for name in COLOURS]
+    genders = [gender.lower() for gender in GENDERS]
+    seen: set[str] = set()
+    queries: list[str] = []
+    while len(queries) < count:
+        query = f"{rng.choice(colours)} {rng.choice(MATERIALS)}{rng.choice(ARTICLES)} for {rng.choice(genders)}"
+        if query not in seen:
+            seen.add(query)
+            queries.append(query)
+    return queries

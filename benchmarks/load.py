@@ -1,0 +1,242 @@
+"""Load test: the real app on localhost under mixed traffic from concurrent gradio_client clients.
+
+    python -m benchmarks.load                # random-weight CLIP ViT-B/32, 44k-product bundle, 16 clients
+    python -m benchmarks.load --quick        # tiny model, 500 products, 4 clients (what the tests run)
+    python -m benchmarks.load --index build/fashion-index --clients 16 --requests 400 --rounds 3
+
+Each round sends a fixed number of requests (text, hybrid text, image, image+text and more-like-this, most with
+filters) and reports requests/s, latency p50/p95/p99, errors and the server's peak resident memory. Several rounds
+against one server show whether memory keeps growing. Every image request uploads a different photo, as
+different visitors do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+from benchmarks.common import Report, machine, peak_rss_mb
+from benchmarks.fixtures import REPO_ROOT, SHARED_PHOTOS, model_folder, photo_sets, synthetic_bundle
+
+logger = logging.getLogger("benchmarks.load")
+
+FILTERS = ({}, {"gender": ["Men"]}, {"masterCategory": "Apparel"}, {"gender": ["Women"], "season": "Summer"})
+TEXTS = ("black leather boots for men", "red summer dress", "blue denim jeans", "white sneakers", "gold watch")
+KINDS = ("text", "hybrid", "image", "composed", "similar")
+
+
+def start_app(bundle: Path, port: int, timeout: float = 300.0) -> tuple[subprocess.Popen, Any]:
+    """Launch `python app.py --index bundle --port port` and wait until a gradio_client connects."""
+    from gradio_client import Client
+
+    process = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "app.py"), "--index", str(bundle), "--port", str(port)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"},
+    )
+    started = time.perf_counter()
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"app.py exited with code {process.returncode}")
+        if time.perf_counter() - started > timeout:
+            process.kill()
+            raise TimeoutError(f"app.py did not start within {timeout:.0f}s")
+        try:
+            return process, Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+        except Exception:  # not listening yet: gradio_client raises connection errors of several types
+            time.sleep(0.2)
+
+
+class MemoryWatcher:
+    """Samples the server's RSS (children included) every 100 ms in a background thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemoryWatcher:
+        self.peak_mb = 0.0
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def current_mb(self) -> float:
+        return peak_rss_mb(self.process)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, self.current_mb())
+            self._stop.wait(0.1)
+
+
+def request_plan(requests: int, photos: list[Path], product_ids: list[int]) -> list[tuple[str, Callable]]:
+    """A fixed, mixed list of (kind, call(client)) requests, cycling kinds, texts, filters and photos."""
+    from gradio_client import handle_file
+
+    plan = []
+    for number in range(requests):
+        kind = KINDS[number % len(KINDS)]
+        text = TEXTS[number % len(TEXTS)]
+        filters = FILTERS[number % len(FILTERS)]
+        photo = str(photos[number % len(photos)])
+        product = product_ids[number % len(product_ids)]
+        calls = {
+            "text": lambda c, t=text, f=filters: c.predict(t, 24, f, api_name="/search_text"),
+            "hybrid": lambda c, t=text, f=filters: c.predict(t, 24, f, 0.5, api_name="/search_text"),
+            "image": lambda c, p=photo, f=filters: c.predict(handle_file(p), 24, f, api_name="/search_image"),
+            "composed": lambda c, p=photo, f=filters: c.predict(
+                handle_file(p), "same but in red", 0.5, 24, f, api_name="/search_composed"
+            ),
+            "similar": lambda c, i=product, f=filters: c.predict(i, 24, f, api_name="/more_like_this"),
+        }
+        plan.append((kind, calls[kind]))
+    return plan
+
+
+def run_round(port: int, plan: list[tuple[str, Callable]], clients: int) -> dict[str, Any]:
+    """Send the plan from `clients` concurrent clients (each its own gradio_client); latency per request."""
+    from gradio_client import Client
+
+    connections = [Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False) for _ in range(clients)]
+    shares = [plan[start::clients] for start in range(clients)]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def worker(index: int) -> None:
+        for kind, call in shares[index]:
+            started = time.perf_counter()
+            try:
+                call(connections[index])
+            except Exception as error:  # every failure counts; the load test must see none
+                with lock:
+                    errors.append(f"{kind}: {type(error).__name__}: {error}"[:300])
+                continue
+            with lock:
+                latencies.append((time.perf_counter() - started) * 1000.0)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(worker, range(clients)))
+    seconds = time.perf_counter() - started
+    values = np.asarray(latencies or [float("nan")])
+    return {
+        "requests": len(plan),
+        "seconds": round(seconds, 2),
+        "requests_per_s": round(len(plan) / seconds, 2),
+        "p50_ms": round(float(np.percentile(values, 50)), 1),
+        "p95_ms": round(float(np.percentile(values, 95)), 1),
+        "p99_ms": round(float(np.percentile(values, 99)), 1),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+    }
+
+
+def run(bundle: Path, photos: list[Path], clients: int, requests: int, rounds: int, port: int) -> Report:
+    """Start the app once, warm it up, then run `rounds` rounds; one table row per round."""
+    report = Report(
+        "load",
+        f"Load: {clients} concurrent gradio_client clients, mixed traffic, app.py on localhost",
+        ["round", "requests", "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "peak_rss_mb", "rss_after_mb"],
+        settings={"bundle": str(bundle), "clients": clients, "requests_per_round": requests, "kinds": list(KINDS)},
+    )
+    process, client = start_app(bundle, port)
+    try:
+        ids = [hit["id"] for hit in client.predict("shirt", 50, None, api_name="/search_text")["results"]]
+        plan = request_plan(requests, photos, ids)
+        watcher = MemoryWatcher(process.pid)
+        run_round(port, plan[: len(KINDS) * 2], min(clients, 4))
+        for number in range(1, rounds + 1):
+            with watcher:
+                result = run_round(port, plan, clients)
+            report.add(round=number, peak_rss_mb=round(watcher.peak_mb, 1),
+                       rss_after_mb=round(watcher.current_mb(), 1), **result)  # fmt: skip
+            if result["error_samples"]:
+                report.notes.append(f"round {number} errors: {result['error_samples']}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return report
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def photo_files(count: int, folder: Path) -> list[Path]:
+    """`count` distinct product photos as files a client uploads (real ones when ../shared is present)."""
+    full, _ = photo_sets(count, SHARED_PHOTOS)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number, data in enumerate(full.images):
+        path = folder / f"upload-{number:04d}.jpg"
+        path.write_bytes(data)
+        paths.append(path)
+    logger.info("Upload photos: %s", full.source)
+    return paths
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny model, 500 products, few requests")
+    parser.add_argument("--index", type=Path, default=None, help="bundle to serve (default: a synthetic one)")
+    parser.add_argument("--clients", type=int, default=None, help="concurrent clients (default 16; quick: 4)")
+    parser.add_argument("--requests", type=int, default=None, help="requests per round (default 400; quick: 20)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds against one server (default 3; quick: 2)")
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--out", type=Path, default=Path("build/benchmarks"), help="results and cached fixtures")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = parse_args(argv)
+    config, products = ("clip-tiny", 500) if args.quick else ("clip-vit-b32", 44_000)
+    clients = args.clients or (4 if args.quick else 16)
+    requests = args.requests or (20 if args.quick else 400)
+    rounds = args.rounds or (2 if args.quick else 3)
+    work = args.out / "work"
+    bundle = args.index or synthetic_bundle(work / f"bundle-{config}-{products}", model_folder(config, work), products)
+    with tempfile.TemporaryDirectory() as folder:
+        photos = photo_files(min(requests, 64), Path(folder))
+        report = run(bundle, photos, clients, requests, rounds, args.port or free_port())
+    print(report.table(), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "load.json"
+    path.write_text(json.dumps({"machine": machine(), **report.to_dict()}, indent=2))
+    logger.info("Wrote %s", path)
+    return 0 if all(row["errors"] == 0 for row in report.rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

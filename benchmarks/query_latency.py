@@ -1,0 +1,119 @@
+"""Per-query latency through SearchEngine (what a visitor waits for), and where the time goes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from benchmarks.common import Report, percentiles, time_each
+from benchmarks.fixtures import PhotoSet, large_photo, text_queries
+from search.engine import SearchEngine
+from search.images import load_image
+
+logger = logging.getLogger(__name__)
+
+K = 24  # results per page in the app
+NARROW_FILTER = {"articleType": "Boots", "gender": "Men"}
+
+
+def run(engine: SearchEngine, photos: PhotoSet, repeats: int) -> Report:
+    """Latency of every query kind at k=24, p50/p95 over `repeats` distinct queries each."""
+    report = Report(
+        "query_latency",
+        f"Query latency, {len(engine.products):,} products, k={K}",
+        ["query", "p50_ms", "p95_ms", "n", "target_p50_ms", "met"],
+        settings={
+            "products": len(engine.products),
+            "index": engine.manifest.index,
+            "encoder_dtype": engine.encoder.dtype,
+            "k": K,
+            "repeats": repeats,
+            "photos": f"{photos.size} {photos.source}",
+        },
+    )
+    pool = text_queries(4 * repeats + 8, seed=1)
+    plain, filtered, narrow, composed = (pool[i * repeats : (i + 1) * repeats] for i in range(4))
+    images = [photos.images[i % len(photos.images)] for i in range(repeats)]
+
+    def add(name: str, samples: list[float], target: float | None = None) -> None:
+        stats = percentiles(samples)
+        met = None if target is None else stats["p50_ms"] <= target
+        report.add(query=name, **stats, target_p50_ms=target, met=met)
+
+    add("text", time_each(lambda q: engine.search_text(q, K), plain), 15)
+    add("text, filter gender=Men", time_each(lambda q: engine.search_text(q, K, {"gender": "Men"}), filtered), 15)
+    add("text, filter Boots+Men", time_each(lambda q: engine.search_text(q, K, NARROW_FILTER), narrow), 15)
+    add("text, repeated (cache)", time_each(lambda q: engine.search_text(q, K), plain), 5)
+    add(f"image ({photos.size} JPEG)", time_each(lambda b: engine.search_image(b, K), images), 50)
+    pairs = list(zip(images, composed, strict=True))
+    add("image + text", time_each(lambda p: engine.search_composed(p[0], p[1], 0.5, K), pairs), 60)
+    ids = engine.products.ids[:: max(1, len(engine.products) // repeats)][:repeats]
+    add("more like this", time_each(lambda i: engine.more_like_this(int(i), K), ids))
+    big = [large_photo(images[0])] * max(3, repeats // 4)
+    add("image (1200×1600 upload)", time_each(lambda b: engine.search_image(b, K), big, warmup=1))
+    report.notes.append("Text queries are distinct (no cache hits) except in the 'repeated' row.")
+    return report
+
+
+def stages(engine: SearchEngine, photos: PhotoSet, repeats: int) -> Report:
+    """The parts of a query timed on their own: what bounds each query kind."""
+    report = Report(
+        "query_stages",
+        "Query stages (each timed alone)",
+        ["stage", "p50_ms", "p95_ms", "n"],
+        settings={"encoder_dtype": engine.encoder.dtype, "k": K},
+    )
+    texts = text_queries(repeats, seed=2)
+    encoder, index = engine.encoder, engine.index
+    decoded = [load_image(data) for data in photos.images[:repeats]]
+    pixels = encoder.preprocess(decoded[:1])
+    vectors = encoder.encode_text(texts[:8])
+    selector = engine.filters.selector({"gender": "Men"})
+    narrow = engine.filters.selector(NARROW_FILTER)
+    rows = index.search(vectors[0], K)[1][0]
+
+    def add(name: str, samples: list[float]) -> None:
+        report.add(stage=name, **percentiles(samples))
+
+    add("tokenize", time_each(encoder.tokenize, [[text] for text in texts]))
+    add("text encode (1 query)", time_each(encoder.encode_text, [[text] for text in texts]))
+    add(f"image decode ({photos.size} JPEG)", time_each(load_image, photos.images[:repeats]))
+    add(f"image preprocess ({photos.size})", time_each(lambda image: encoder.preprocess([image]), decoded))
+    add("image encode (1 image)", time_each(encoder.encode_pixels, [pixels] * repeats))
+    add("index search, no filter", time_each(lambda v: index.search(v, K), [vectors[i % 8] for i in range(repeats)]))
+    add(
+        f"index search, filter gender=Men ({selector.count:,} rows)",
+        time_each(lambda v: index.search(v, K, selector.selector), [vectors[i % 8] for i in range(repeats)]),
+    )
+    add(
+        f"index search, filter Boots+Men ({narrow.count:,} rows)",
+        time_each(lambda v: index.search(v, K, narrow.selector), [vectors[i % 8] for i in range(repeats)]),
+    )
+    queries = [vectors[i % 8] for i in range(repeats)]
+    default_threads = faiss.omp_get_max_threads()
+    by_threads: dict[int, list[float]] = {default_threads: [], 1: []}
+    for _ in range(3):  # interleaved, so both settings see the same neighbours on a shared machine
+        for threads in by_threads:
+            faiss.omp_set_num_threads(threads)
+            by_threads[threads] += time_each(lambda v: index.search(v, K), queries)
+    faiss.omp_set_num_threads(default_threads)
+    for threads, samples in by_threads.items():
+        add(f"index search, no filter, FAISS {threads} thread(s), interleaved", samples)
+    add(f"result objects ({K})", time_each(lambda r: [engine._result(int(row), 0.0) for row in r], [rows] * repeats))
+    return report
+
+
+def overlap_at_10(reference: list[list[int]], candidate: list[list[int]]) -> float:
+    """Mean |top-10 ∩ top-10| / 10 over queries."""
+    return float(np.mean([len(set(a[:10]) & set(b[:10])) / 10 for a, b in zip(reference, candidate, strict=True)]))
+
+
+def load_engine(bundle: Path) -> tuple[SearchEngine, float]:
+    """The engine as the app loads it, and how long SearchEngine.load took (seconds)."""
+    started = time.perf_counter()
+    engine = SearchEngine.load(bundle)
+    return engine, time.perf_counter() - started

@@ -1,0 +1,165 @@
+"""Run the benchmark suite: prints a Markdown table per benchmark and writes JSON results.
+
+    python -m benchmarks.run                 # the full suite (random-weight CLIP ViT-B/32, 44k products, 1M ANN)
+    python -m benchmarks.run --quick         # smoke run with a tiny model and small sizes (what the tests run)
+    python -m benchmarks.run --only query,ann --out build/benchmarks
+
+Targets and what bounds each number: docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from benchmarks import ann, build_throughput, cold_start, precision, query_latency
+from benchmarks.common import Report, write_results
+from benchmarks.fixtures import SHARED_PHOTOS, model_folder, photo_sets, synthetic_bundle
+
+logger = logging.getLogger("benchmarks")
+
+BENCHMARKS = ("query", "precision", "build", "cold_start", "ann")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each benchmark runs: the full suite, or the quick smoke run."""
+
+    model: str
+    products: int
+    photos: int
+    query_repeats: int
+    precision_catalog: int
+    precision_queries: int
+    dtypes: tuple[str, ...]
+    build_products: int
+    gpu_build_products: int
+    batch_size: int
+    cold_start_runs: int
+    ann_vectors: int
+    ann_dim: int
+    ann_queries: int
+
+
+FULL = Sizes(
+    model="clip-vit-b32",
+    products=44_000,
+    photos=256,
+    query_repeats=60,
+    precision_catalog=96,
+    precision_queries=32,
+    dtypes=("float32", "bfloat16", "int8"),
+    build_products=512,
+    gpu_build_products=16_384,
+    batch_size=64,
+    cold_start_runs=3,
+    ann_vectors=1_000_000,
+    ann_dim=512,
+    ann_queries=200,
+)
+QUICK = Sizes(
+    model="clip-tiny",
+    products=2_000,
+    photos=16,
+    query_repeats=6,
+    precision_catalog=12,
+    precision_queries=4,
+    dtypes=("float32", "int8"),
+    build_products=48,
+    gpu_build_products=256,
+    batch_size=16,
+    cold_start_runs=1,
+    ann_vectors=20_000,
+    ann_dim=64,
+    ann_queries=20,
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny model, small sizes")
+    parser.add_argument("--out", type=Path, default=Path("build/benchmarks"), help="results and cached fixtures")
+    parser.add_argument(
+        "--only", default=",".join(BENCHMARKS), help=f"comma-separated subset of: {', '.join(BENCHMARKS)}"
+    )
+    parser.add_argument(
+        "--photos", type=Path, default=SHARED_PHOTOS, help="folder of real product JPEGs (generated if missing)"
+    )
+    parser.add_argument("--ann-vectors", type=int, default=None, help="override the ANN catalog size")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.only.split(",")) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen benchmarks in a cheap-to-expensive order; print tables; write JSON to --out."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    chosen = set(args.only.split(","))
+    started = time.perf_counter()
+    work = args.out / "work"
+    model = model_folder(sizes.model, work)
+    full_photos, small_photos = photo_sets(sizes.photos, args.photos)
+    logger.info("Photos: %s", full_photos.source)
+    reports: list[Report] = []
+
+    lap = time.perf_counter()
+
+    def record(report: Report) -> None:
+        """Keep and print a report; its seconds include the set-up it needed."""
+        nonlocal lap
+        report.seconds, lap = round(time.perf_counter() - lap, 1), time.perf_counter()
+        reports.append(report)
+        print(report.table() + "\n", flush=True)
+
+    if chosen & {"query", "cold_start"}:
+        bundle = synthetic_bundle(work / f"bundle-{sizes.model}-{sizes.products}", model, sizes.products)
+    if "query" in chosen:
+        engine, _ = query_latency.load_engine(bundle)
+        record(query_latency.run(engine, full_photos, sizes.query_repeats))
+        record(query_latency.stages(engine, full_photos, sizes.query_repeats))
+        del engine
+    if "precision" in chosen:
+        record(
+            precision.run(model, full_photos, list(sizes.dtypes), sizes.precision_catalog, sizes.precision_queries, 10)
+        )
+    if "build" in chosen:
+        record(
+            build_throughput.stages(
+                model, [full_photos, small_photos], sizes.batch_size, sizes.products, list(sizes.dtypes)
+            )
+        )
+        record(
+            build_throughput.whole(
+                model,
+                small_photos,
+                sizes.build_products,
+                work,
+                sizes.batch_size,
+                2,
+                sizes.gpu_build_products,
+                ["float32", "int8"],
+            )
+        )
+    if "cold_start" in chosen:
+        record(cold_start.run(bundle, sizes.cold_start_runs))
+    if "ann" in chosen:
+        record(ann.run(args.ann_vectors or sizes.ann_vectors, sizes.ann_dim, sizes.ann_queries, work))
+    path = write_results(args.out, reports, started, args.quick)
+    print(f"Wrote {path} ({time.perf_counter() - started:.0f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

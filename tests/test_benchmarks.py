@@ -1,0 +1,114 @@
+"""The benchmark suite's smoke run (--quick) produces every table and JSON file; timings are never asserted."""
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import run
+from benchmarks.common import Report, percentiles
+from benchmarks.fixtures import clustered_vectors, query_vectors, text_queries
+
+EXPECTED = {
+    "query_latency",
+    "query_stages",
+    "encoder_precision",
+    "build_stages",
+    "build_pipeline",
+    "cold_start",
+    "ann",
+}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("bench")
+    assert run.main(["--quick", "--out", str(out), "--photos", str(out / "no-photos-here")]) == 0
+    document = json.loads((out / "results.json").read_text())
+    for name in document["benchmarks"]:
+        assert json.loads((out / f"{name}.json").read_text())["name"] == name
+    return document
+
+
+def test_quick_run_writes_every_benchmark_with_machine_info(results):
+    assert results["quick"] is True
+    assert set(results["benchmarks"]) == EXPECTED
+    assert {"cpu", "logical_cores", "load_average_1m", "torch_threads", "faiss"} <= set(results["machine"])
+    for report in results["benchmarks"].values():
+        assert report["rows"], report["name"]
+        assert all(report["columns"][0] in row for row in report["rows"])
+        assert report["seconds"] > 0
+
+
+def test_query_latency_covers_every_query_kind_with_positive_percentiles(results):
+    rows = {row["query"]: row for row in results["benchmarks"]["query_latency"]["rows"]}
+    assert {"text", "text, repeated (cache)", "image + text", "more like this"} <= set(rows)
+    assert any(name.startswith("image (224×224") for name in rows)
+    for row in rows.values():
+        assert 0 < row["p50_ms"] <= row["p95_ms"]
+    assert "generated" in results["benchmarks"]["query_latency"]["settings"]["photos"]
+
+
+def test_precision_compares_lower_precisions_with_float32(results):
+    rows = {row["dtype"]: row for row in results["benchmarks"]["encoder_precision"]["rows"]}
+    assert rows["float32"]["text_top10_overlap"] == 1.0
+    assert 0.0 <= rows["int8"]["text_top10_overlap"] <= 1.0
+    assert 0.9 < rows["int8"]["min_cosine"] <= 1.0
+
+
+def test_build_reports_every_stage_and_the_whole_pipeline(results):
+    stages = [row["stage"] for row in results["benchmarks"]["build_stages"]["rows"]]
+    for word in ("decode", "preprocess", "catalog rows", "image encode", "text encode", "index build"):
+        assert any(word in stage for stage in stages), word
+    pipeline = results["benchmarks"]["build_pipeline"]
+    assert [row["dtype"] for row in pipeline["rows"] if row["device"] == "cpu"] == ["float32", "int8"]
+    assert all(row["images_per_s"] > 0 for row in pipeline["rows"])
+    assert any("CUDA" in note for note in pipeline["notes"])
+
+
+def test_cold_start_measures_a_fresh_process(results):
+    rows = results["benchmarks"]["cold_start"]["rows"]
+    assert rows[0]["what"].startswith("library")
+    assert all(row["first_answer_s"] > 0 and row["peak_rss_mb"] > 50 for row in rows)
+
+
+def test_ann_has_exact_reference_and_a_sweep_per_approximate_index(results):
+    rows = results["benchmarks"]["ann"]["rows"]
+    flat = [row for row in rows if row["index"] == "flat"]
+    assert len(flat) == 1 and flat[0]["recall_at_10"] == 1.0
+    for index_type in ("hnsw", "ivfpq"):
+        recalls = [row["recall_at_10"] for row in rows if row["index"] == index_type]
+        assert len(recalls) >= 3 and all(0.0 <= value <= 1.0 for value in recalls)
+        assert recalls[-1] >= recalls[0]
+
+
+def test_clustered_vectors_are_unit_length_and_clustered():
+    vectors = clustered_vectors(3000, 64, seed=1)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    nearest = np.sort(vectors @ vectors.T, axis=1)[:, -2]
+    rng = np.random.default_rng(0)
+    uniform = rng.standard_normal((3000, 64)).astype(np.float32)
+    uniform /= np.linalg.norm(uniform, axis=1, keepdims=True)
+    assert nearest.mean() > 0.6 > np.sort(uniform @ uniform.T, axis=1)[:, -2].mean()
+    queries = query_vectors(50, 3000, 64, seed=1)
+    assert not np.isin(queries, vectors).all(axis=1).any()
+    assert np.max(queries @ vectors.T, axis=1).mean() > 0.6
+
+
+def test_text_queries_are_distinct():
+    queries = text_queries(300, seed=4)
+    assert len(set(queries)) == 300
+
+
+def test_percentiles_and_table():
+    stats = percentiles([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert stats["p50_ms"] == 3.0 and stats["n"] == 5 and stats["p95_ms"] > 4.0
+    report = Report("x", "Title", ["a", "b"])
+    report.add(a="row", b=1234.5)
+    assert report.table().splitlines()[-1] == "| row | 1,234 |"
+
+
+def test_unknown_benchmark_name_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        run.parse_args(["--only", "query,speed"])
+    assert "unknown benchmark(s) speed" in capsys.readouterr().err
