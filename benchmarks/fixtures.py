@@ -20,6 +20,7 @@ from search.bundle import INDEX_FILE, MANIFEST_FILE, PROBE_TEXT, PRODUCTS_FILE, 
 from search.card import dataset_card
 from search.encoder import Encoder
 from search.index import IndexSpec, VectorIndex
+from search.keyword import KEYWORD_DIR, KeywordIndex, keyword_text
 from search.products import products_frame
 from search.random_model import save_random_clip
 from search.synthetic import COLOURS, GENDERS, generate_rows, jpeg_bytes, product_photo
@@ -118,12 +119,14 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
             existing["dataset"]["num_rows"] == count
             and existing["model"]["id"] == str(model)
             and {key: existing["index"].get(key) for key in spec.to_dict()} == spec.to_dict()
+            and "keyword" in existing.get("components", {})
         ):
             return out
     logger.info("Writing a synthetic %d-product bundle to %s", count, out)
     encoder = Encoder.load(str(model))
     rows = generate_rows(count, seed)
     index = VectorIndex.build(clustered_vectors(count, encoder.dim, seed), spec)
+    keyword = KeywordIndex.build([keyword_text(row) for row in rows])
     manifest = Manifest(
         model={
             "id": str(model),
@@ -142,6 +145,7 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
             "unreadable_images": 0,
         },
         index={**spec.to_dict(), "document": "synthetic clustered vectors", "doc_image_weight": 1.0},
+        components={"keyword": keyword.describe()},
     )
 
     def write_files(folder: Path) -> None:
@@ -149,6 +153,7 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
 
         index.save(folder / INDEX_FILE)
         pq.write_table(products_frame(rows), folder / PRODUCTS_FILE, compression="zstd")
+        keyword.save(folder / KEYWORD_DIR)
 
     return write_bundle(out, manifest, write_files, dataset_card)
 
