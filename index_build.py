@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--index-type",
         choices=["auto", *INDEX_TYPES],
         default="auto",
-        help="auto: exact flat up to 200k products, HNSW above",
+        help="auto: exact flat up to 50k products, IVF-SQ8 above (see docs/BENCHMARKS.md)",
     )
     build.add_argument(
         "--doc-image-weight",

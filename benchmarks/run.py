@@ -23,6 +23,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from benchmarks import ann, build_throughput, cold_start, precision, query_latency
 from benchmarks.common import Report, write_results
 from benchmarks.fixtures import SHARED_PHOTOS, model_folder, photo_sets, synthetic_bundle
+from search.encoder import Encoder
+from search.engine import SearchEngine
 
 logger = logging.getLogger("benchmarks")
 
@@ -129,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         engine, _ = query_latency.load_engine(bundle)
         record(query_latency.run(engine, full_photos, sizes.query_repeats))
         record(query_latency.stages(engine, full_photos, sizes.query_repeats))
-        del engine
+        int8 = SearchEngine.load(bundle, encoder=Encoder.load(str(model), device="cpu", dtype="int8"))
+        record(query_latency.run(int8, full_photos, sizes.query_repeats, name="query_latency_int8"))
+        del engine, int8
     if "precision" in chosen:
         record(
             precision.run(model, full_photos, list(sizes.dtypes), sizes.precision_catalog, sizes.precision_queries, 10)
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if "build" in chosen:
         record(
             build_throughput.stages(
-                model, [full_photos, small_photos], sizes.batch_size, sizes.products, list(sizes.dtypes)
+                model, [full_photos, small_photos], sizes.batch_size, sizes.products, ["float32", "int8"]
             )
         )
         record(

@@ -15,17 +15,19 @@ from search.errors import BundleError
 logger = logging.getLogger(__name__)
 
 # FAISS switches from its SIMD loop to BLAS matrix products at this many queries per call. This faiss-cpu build
-# ships 128,000, which makes batched searches and k-means (IVF training, adding to IVF lists) many times slower
-# (IVF-PQ training on 20k vectors: 38 s → 1.6 s; see docs/BENCHMARKS.md). Single queries never reach BLAS.
+# ships 128,000, which makes batched searches (evaluation, batched candidates) ~3× slower (docs/BENCHMARKS.md)
+# and k-means over short sub-vectors (IVF-PQ training) slower still. Single queries never reach BLAS.
 faiss.cvar.distance_compute_blas_threshold = 20
 
 INDEX_TYPES = ("flat", "hnsw", "ivfpq", "ivfsq8")
 IVF_TYPES = ("ivfpq", "ivfsq8")
-# Up to this many products an exact flat scan is fast enough on 2 CPU cores (see docs/BENCHMARKS.md).
-FLAT_MAX_PRODUCTS = 200_000
+# Up to this many products an exact flat scan stays within a few ms on 2 CPU cores and keeps filtered results
+# exact; above, IVF-SQ8 meets recall@10 ≥ 0.95 at a quarter of flat's memory (measured: docs/BENCHMARKS.md).
+FLAT_MAX_PRODUCTS = 50_000
+LARGE_CATALOG_TYPE = "ivfsq8"
 DEFAULT_PARAMS: dict[str, dict[str, int]] = {
     "flat": {},
-    "hnsw": {"M": 32, "efConstruction": 80, "efSearch": 128},
+    "hnsw": {"M": 32, "efConstruction": 80, "efSearch": 256},
     "ivfpq": {"nlist": 1024, "m": 64, "nbits": 8, "nprobe": 32},
     "ivfsq8": {"nlist": 2048, "nprobe": 64},
 }
@@ -44,9 +46,9 @@ class IndexSpec:
 
     @classmethod
     def for_catalog(cls, num_products: int, index_type: str = "auto", **overrides: int) -> IndexSpec:
-        """The spec for a catalog size: exact flat up to FLAT_MAX_PRODUCTS, HNSW above, unless a type is given."""
+        """The spec for a catalog size: exact flat up to FLAT_MAX_PRODUCTS, IVF-SQ8 above, unless a type is given."""
         if index_type == "auto":
-            index_type = "flat" if num_products <= FLAT_MAX_PRODUCTS else "hnsw"
+            index_type = "flat" if num_products <= FLAT_MAX_PRODUCTS else LARGE_CATALOG_TYPE
         if index_type not in INDEX_TYPES:
             raise ValueError(f"Unknown index type '{index_type}'; choose one of auto, {', '.join(INDEX_TYPES)}.")
         params = {**DEFAULT_PARAMS[index_type], **{k: v for k, v in overrides.items() if v is not None}}

@@ -11,6 +11,7 @@ from benchmarks.fixtures import clustered_vectors, query_vectors, text_queries
 
 EXPECTED = {
     "query_latency",
+    "query_latency_int8",
     "query_stages",
     "encoder_precision",
     "build_stages",

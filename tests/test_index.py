@@ -73,6 +73,6 @@ def test_unknown_index_type_is_refused():
         IndexSpec.for_catalog(10, "annoy")
 
 
-def test_auto_spec_switches_to_hnsw_for_large_catalogs():
-    assert IndexSpec.for_catalog(1_000_000).type == "hnsw"
+def test_auto_spec_switches_to_ivfsq8_for_large_catalogs():
+    assert IndexSpec.for_catalog(1_000_000).type == "ivfsq8"
     assert IndexSpec.for_catalog(44_000).type == "flat"
