@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import faiss
-import numpy as np
 
 from benchmarks.common import Report, percentiles, time_each
 from benchmarks.fixtures import PhotoSet, large_photo, text_queries
@@ -119,16 +117,9 @@ def stages(engine: SearchEngine, photos: PhotoSet, repeats: int) -> Report:
     for threads, samples in by_threads.items():
         add(f"index search, no filter, FAISS {threads} thread(s), interleaved", samples)
     add(f"result objects ({K})", time_each(lambda r: [engine._result(int(row), 0.0) for row in r], [rows] * repeats))
+    frame = engine.products.frame
+    add(
+        f"{K} rows via frame.iloc (how ProductTable.metadata read rows before)",
+        time_each(lambda r: [frame.iloc[int(row)].to_dict() for row in r], [rows] * repeats),
+    )
     return report
-
-
-def overlap_at_10(reference: list[list[int]], candidate: list[list[int]]) -> float:
-    """Mean |top-10 ∩ top-10| / 10 over queries."""
-    return float(np.mean([len(set(a[:10]) & set(b[:10])) / 10 for a, b in zip(reference, candidate, strict=True)]))
-
-
-def load_engine(bundle: Path) -> tuple[SearchEngine, float]:
-    """The engine as the app loads it, and how long SearchEngine.load took (seconds)."""
-    started = time.perf_counter()
-    engine = SearchEngine.load(bundle)
-    return engine, time.perf_counter() - started

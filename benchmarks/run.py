@@ -96,6 +96,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--photos", type=Path, default=SHARED_PHOTOS, help="folder of real product JPEGs (generated if missing)"
     )
     parser.add_argument("--ann-vectors", type=int, default=None, help="override the ANN catalog size")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="a CLIP-family checkpoint (Hub id or folder) instead of the random-weight one, e.g. to check int8 "
+        "precision on real weights",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.only.split(",")) - set(BENCHMARKS))
     if unknown:
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = set(args.only.split(","))
     started = time.perf_counter()
     work = args.out / "work"
-    model = model_folder(sizes.model, work)
+    model = Path(args.model) if args.model else model_folder(sizes.model, work)
     full_photos, small_photos = photo_sets(sizes.photos, args.photos)
     logger.info("Photos: %s", full_photos.source)
     reports: list[Report] = []
@@ -128,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if chosen & {"query", "cold_start"}:
         bundle = synthetic_bundle(work / f"bundle-{sizes.model}-{sizes.products}", model, sizes.products)
     if "query" in chosen:
-        engine, _ = query_latency.load_engine(bundle)
+        engine = SearchEngine.load(bundle)
         record(query_latency.run(engine, full_photos, sizes.query_repeats))
         record(query_latency.stages(engine, full_photos, sizes.query_repeats))
         int8 = SearchEngine.load(bundle, encoder=Encoder.load(str(model), device="cpu", dtype="int8"))
