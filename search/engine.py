@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from search.bundle import INDEX_FILE, PRODUCTS_FILE, Manifest, check_encoder_mat
 from search.catalog import NAME_COLUMN
 from search.encoder import Encoder
 from search.errors import BundleError, BundleMismatchError, InvalidQueryError
-from search.filters import FILTER_FIELDS, FilterCompiler, Filters
+from search.filters import FILTER_FIELDS, FilterCompiler, FilterKey, Filters, normalise_filters
 from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, HybridSearcher, keyword_share
 from search.images import ImageInput, decode_image, load_image
 from search.index import IndexSpec, RowSelector, VectorIndex
@@ -28,6 +28,7 @@ from search.query import check_k, check_vector, check_weight, clean_text
 logger = logging.getLogger(__name__)
 
 TEXT_CACHE_SIZE = 2048
+RESULT_CACHE_SIZE = 512
 NO_FILTER_MATCH = "No product matches these filters; remove some to see results."
 
 
@@ -82,8 +83,10 @@ class SearchEngine:
         self.hybrid = HybridSearcher(index, keyword) if keyword is not None else None
         self.filters = FilterCompiler(products)
         self._filter_lock = threading.Lock()
-        self._text_cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
-        self._text_lock = threading.Lock()
+        # Per-engine LRU caches (thread-safe): text vectors, and whole text searches, which visitors repeat often
+        # (example queries, changing k or filters back and forth).
+        self._encode_text = functools.lru_cache(maxsize=TEXT_CACHE_SIZE)(self._encode_cleaned_text)
+        self._cached_text_search = functools.lru_cache(maxsize=RESULT_CACHE_SIZE)(self._text_search)
         if len(index) != len(products):
             raise BundleError(f"The index has {len(index)} vectors but the products table {len(products)} rows.")
 
@@ -125,25 +128,19 @@ class SearchEngine:
         cleaned, notices = clean_text(text)
         if not cleaned:
             raise InvalidQueryError("Type something to search for: the text is empty.")
-        with self._text_lock:
-            entry = self._text_cache.get(cleaned)
-            if entry is not None:
-                self._text_cache.move_to_end(cleaned)
-        if entry is None:
-            vector = self.encoder.encode_text([cleaned])[0]
-            vector.setflags(write=False)
-            entry = (vector, self.encoder.count_tokens(cleaned))
-            with self._text_lock:
-                self._text_cache[cleaned] = entry
-                if len(self._text_cache) > TEXT_CACHE_SIZE:
-                    self._text_cache.popitem(last=False)
-        vector, tokens = entry
+        vector, tokens = self._encode_text(cleaned)
         if tokens > self.encoder.max_text_tokens:
             notices.append(
                 f"The text has {tokens} tokens; the model reads at most {self.encoder.max_text_tokens}, "
                 "so only its beginning was used."
             )
         return vector, notices
+
+    def _encode_cleaned_text(self, cleaned: str) -> tuple[np.ndarray, int]:
+        """The read-only vector of a cleaned text and its token count before truncation."""
+        vector = self.encoder.encode_text([cleaned])[0]
+        vector.setflags(write=False)
+        return vector, self.encoder.count_tokens(cleaned)
 
     def embed_image(self, image: ImageInput) -> np.ndarray:
         """Normalised image vector of any supported image input (checked and decoded safely)."""
@@ -165,9 +162,24 @@ class SearchEngine:
         semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
     ) -> SearchResponse:
         """Text search: semantic_weight 1 = CLIP only, 0 = keyword (BM25) only, between = a mix of both scores
-        normalised over the candidates (see search.hybrid)."""
+        normalised over the candidates (see search.hybrid). Repeated searches are answered from an LRU cache;
+        treat the returned results as read-only."""
         started = time.perf_counter()
         weight = check_weight(semantic_weight, "semantic_weight")
+        check_k(k)
+        clean_text(text)
+        results, notices = self._cached_text_search(text, k, normalise_filters(filters), weight)
+        return self._finish(SearchResponse(list(results), list(notices)), started)
+
+    def _text_search(
+        self, text: str, k: int, filters: FilterKey, weight: float
+    ) -> tuple[tuple[SearchResult, ...], tuple[str, ...]]:
+        """An uncached text search, as immutable parts for the result cache."""
+        response = self._uncached_text_search(text, k, dict(filters), weight)
+        return tuple(response.results), tuple(response.notices)
+
+    def _uncached_text_search(self, text: str, k: int, filters: Filters, weight: float) -> SearchResponse:
+        started = time.perf_counter()
         if weight == 0.0:
             return self.search_keyword(text, k, filters)
         vector, notices = self.embed_text(text)

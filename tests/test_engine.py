@@ -183,3 +183,18 @@ def test_filter_choices_come_from_the_catalog(engine):
     choices = engine.filter_choices()
     assert choices["gender"] == sorted(set(engine.products.frame.gender) - {""})
     assert "" not in choices["usage"] and choices["year"][0] == "2010"
+
+
+def test_repeated_text_searches_come_from_the_result_cache(engine):
+    engine._cached_text_search.cache_clear()
+    first = engine.search_text("grey cotton tshirt", k=6, filters={"gender": ["Men", "Boys"], "usage": "Casual"})
+    again = engine.search_text("grey cotton tshirt", k=6, filters={"usage": ["Casual"], "gender": ["Boys", "Men"]})
+    assert engine._cached_text_search.cache_info().hits == 1
+    assert again.ids == first.ids and again.notices == first.notices and again.results is not first.results
+    other_k = engine.search_text("grey cotton tshirt", k=3, filters={"gender": ["Men", "Boys"], "usage": "Casual"})
+    assert other_k.ids == first.ids[:3]
+
+
+def test_unhashable_text_is_explained(engine):
+    with pytest.raises(InvalidQueryError, match="must be a string"):
+        engine.search_text(["red", "shirt"])
