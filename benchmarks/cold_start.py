@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import Report, peak_rss_mb
+from benchmarks.common import Report, free_port, peak_rss_mb
 from benchmarks.first_query import FIRST_QUERY
 from benchmarks.fixtures import REPO_ROOT
 
@@ -55,7 +54,7 @@ def app(bundle: Path, timeout: float = 180.0) -> dict[str, float]:
     """Seconds from launching app.py to its first answer through gradio_client, and peak RSS (polled)."""
     from gradio_client import Client
 
-    port = _free_port()
+    port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, str(APP), "--index", str(bundle), "--port", str(port)],
@@ -126,9 +125,3 @@ def run(bundle: Path, runs: int, with_app: bool = True) -> Report:
         report.notes.append("app.py with --index/--port not available: only the library cold start was measured.")
     report.notes.append("Files were in the OS page cache (the bundle had just been written or read).")
     return report
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

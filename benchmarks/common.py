@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -150,6 +151,13 @@ def write_results(out: Path, reports: list[Report], started: float, quick: bool)
     path = out / "results.json"
     path.write_text(json.dumps(document, indent=2))
     return path
+
+
+def free_port() -> int:
+    """A localhost TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def peak_rss_mb(process: psutil.Process) -> float:

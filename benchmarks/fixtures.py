@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from search.bundle import INDEX_FILE, MANIFEST_FILE, PROBE_TEXT, PRODUCTS_FILE, Manifest, write_bundle
+from search.bundle import INDEX_FILE, MANIFEST_FILE, PRODUCTS_FILE, Manifest, write_bundle
 from search.card import dataset_card
 from search.encoder import Encoder
 from search.index import IndexSpec, VectorIndex
 from search.keyword import KEYWORD_DIR, KeywordIndex, keyword_text
+from search.pipeline import model_manifest
 from search.products import products_frame
 from search.random_model import save_random_clip
 from search.synthetic import COLOURS, GENDERS, generate_rows, jpeg_bytes, product_photo
@@ -128,15 +129,7 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
     index = VectorIndex.build(clustered_vectors(count, encoder.dim, seed), spec)
     keyword = KeywordIndex.build([keyword_text(row) for row in rows])
     manifest = Manifest(
-        model={
-            "id": str(model),
-            "revision": None,
-            "dim": encoder.dim,
-            "family": encoder.model_type,
-            "build_device": encoder.device,
-            "build_dtype": encoder.dtype,
-            "probe": {"text": PROBE_TEXT, "vector": encoder.encode_text([PROBE_TEXT])[0].round(6).tolist()},
-        },
+        model=model_manifest(encoder),
         dataset={
             "id": SYNTHETIC_DATASET_ID,
             "revision": None,

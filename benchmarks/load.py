@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from benchmarks.common import Report, machine, peak_rss_mb
+from benchmarks.common import Report, free_port, machine, peak_rss_mb
 from benchmarks.fixtures import REPO_ROOT, SHARED_PHOTOS, model_folder, photo_sets, synthetic_bundle
 
 logger = logging.getLogger("benchmarks.load")
@@ -184,12 +183,6 @@ def run(bundle: Path, photos: list[Path], clients: int, requests: int, rounds: i
         except subprocess.TimeoutExpired:
             process.kill()
     return report
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def photo_files(count: int, folder: Path) -> list[Path]:

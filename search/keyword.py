@@ -16,23 +16,14 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from search.catalog import NAME_COLUMN, clean_label
+from search.catalog import LABEL_COLUMNS, NAME_COLUMN, clean_label
 from search.errors import BundleError
 
 logger = logging.getLogger(__name__)
 
 KEYWORD_DIR = "keyword"
 # The product's name first, then the labels a shopper types ("Men", "Tshirts", "Navy Blue", "Summer", "Casual").
-KEYWORD_FIELDS = (
-    NAME_COLUMN,
-    "gender",
-    "masterCategory",
-    "subCategory",
-    "articleType",
-    "baseColour",
-    "season",
-    "usage",
-)
+KEYWORD_FIELDS = (NAME_COLUMN, *LABEL_COLUMNS)
 DEFAULT_SETTINGS: dict[str, Any] = {
     "library": "bm25s",
     "fields": list(KEYWORD_FIELDS),

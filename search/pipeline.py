@@ -8,6 +8,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -174,15 +175,7 @@ def run_build(config: BuildConfig) -> BuildReport:
 
     write_started = time.perf_counter()
     manifest = Manifest(
-        model={
-            "id": encoder.ref.name,
-            "revision": encoder.ref.revision,
-            "dim": encoder.dim,
-            "family": encoder.model_type,
-            "build_device": encoder.device,
-            "build_dtype": encoder.dtype,
-            "probe": {"text": PROBE_TEXT, "vector": encoder.encode_text([PROBE_TEXT])[0].round(6).tolist()},
-        },
+        model=model_manifest(encoder),
         dataset={
             "id": source.dataset,
             "revision": source.revision,
@@ -211,6 +204,19 @@ def run_build(config: BuildConfig) -> BuildReport:
             config.cache_root.rmdir()
     timings["total"] = time.perf_counter() - started
     return BuildReport(bundle, source.num_rows, encoder.dim, resumed, bad_images, dict(timings))
+
+
+def model_manifest(encoder: Encoder) -> dict[str, Any]:
+    """The manifest's model section: identity, dimension, build precision and the probe embedding."""
+    return {
+        "id": encoder.ref.name,
+        "revision": encoder.ref.revision,
+        "dim": encoder.dim,
+        "family": encoder.model_type,
+        "build_device": encoder.device,
+        "build_dtype": encoder.dtype,
+        "probe": {"text": PROBE_TEXT, "vector": encoder.encode_text([PROBE_TEXT])[0].round(6).tolist()},
+    }
 
 
 def _document_label(image_weight: float) -> str:

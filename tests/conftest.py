@@ -9,6 +9,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import shutil
+import socket
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -32,6 +33,24 @@ def tiny_model(tmp_path_factory) -> Path:
 def catalog_dir(tmp_path_factory) -> Path:
     """A generated catalog in the schema of ashraq/fashion-product-images-small, as save_to_disk output."""
     return save_catalog(CATALOG_SIZE, tmp_path_factory.mktemp("data") / "catalog")
+
+
+def free_port() -> int:
+    """A localhost TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(engine):
+    """The real app (app.build_demo + app.launch) served on a free localhost port for one test module."""
+    import app
+
+    demo = app.build_demo(engine)
+    url = app.launch(demo, "127.0.0.1", free_port(), block=False)
+    yield url
+    demo.close()
 
 
 def build_args(catalog: Path, model: Path, out: Path, *extra: str) -> list[str]:

@@ -3,7 +3,6 @@ engine called directly; product images served as stored; the embedded default in
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from search.catalog import DEFAULT_DATASET
 from search.default_index import DefaultIndexError, ensure_default_bundle
 from search.encoder import DEFAULT_MODEL
 from search.engine import SearchEngine
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 INDEX_REPO = "fashion-search/fashion-product-index"
@@ -38,20 +38,6 @@ ENDPOINTS = {
     "/embed",
     "/filter_choices",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(engine):
-    demo = app.build_demo(engine)
-    url = app.launch(demo, "127.0.0.1", free_port(), block=False)
-    yield url
-    demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ Set SCREENSHOTS_DIR=docs to refresh the screenshots in docs/ (otherwise they go 
 import base64
 import io
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -31,20 +30,6 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 60_000
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(engine):
-    demo = app.build_demo(engine)
-    url = app.launch(demo, "127.0.0.1", free_port(), block=False)
-    yield url
-    demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from PIL import Image
 import app
 from search.bundle import INDEX_FILE, MANIFEST_FILE, PRODUCTS_FILE
 from search.images import MAX_IMAGE_BYTES
-from tests.test_app import free_port
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
