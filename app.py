@@ -6,6 +6,7 @@ With no index configured, a small default index is built once and cached (see se
 """
 
 import argparse
+import ctypes
 import functools
 import html
 import io
@@ -13,6 +14,8 @@ import logging
 import os
 import re
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,10 +45,18 @@ DEFAULT_K = 24
 # Searches running at once, over all endpoints together: a free CPU Space has 2 cores; the rest wait in the queue.
 SEARCH_CONCURRENCY = 2
 QUEUE_SIZE = 64
-# Uploaded photos are swept every minute once older than 10 minutes: a page re-runs its last search with the same
-# upload when a filter or slider changes. They are not deleted right after a request because Gradio stores uploads
-# at content-addressed paths that identical concurrent uploads share.
+# Uploaded photos are swept every minute once older than 10 minutes (UploadSweeper): a page re-runs its last search
+# with the same upload when a filter or slider changes. They are not deleted right after a request because Gradio
+# stores uploads at content-addressed paths that identical concurrent uploads share.
 UPLOAD_SWEEP = (60, 600)
+# Gradio keeps a state object per browser or API session (a copy of every component's config) for an hour after the
+# visitor leaves and forgets the oldest beyond this many; its default of 10,000 lets memory grow with every visitor
+# of a busy Space (docs/RELIABILITY.md).
+SESSION_CAPACITY = 500
+# glibc gives every thread that allocates its own malloc arena (up to 8 per core); Gradio's worker threads each
+# fragment one, which doubled the load test's memory growth (docs/RELIABILITY.md). MALLOC_ARENA_MAX, if set, wins.
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8  # glibc's mallopt() parameter number
 UI_FILTERS = {
     "gender": "Gender",
     "masterCategory": "Category",
@@ -215,6 +226,55 @@ class ProductImages:
             staging.write_bytes(data)
             staging.replace(target)
         return str(target)
+
+
+class UploadSweeper:
+    """Deletes the files Gradio keeps for requests (uploads, result copies) once older than `age` seconds.
+
+    It replaces Gradio's `delete_cache`, whose sweep walks Gradio's live file sets in a worker thread: a request
+    adding a file at that moment raises "Set changed size during iteration" and ends that sweep for good (seen
+    under the load test). This one walks snapshots of the sets and keeps running after any error.
+    """
+
+    def __init__(self, demo: gr.Blocks, every: float, age: float) -> None:
+        self.demo, self.every, self.age = demo, every, age
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        """Sweep every `every` seconds in a daemon thread until `stop()` or the server closes."""
+        threading.Thread(target=self._run, name="upload-sweeper", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def sweep(self) -> int:
+        """Delete the expired files once; returns how many were deleted."""
+        keep = set().union(*(getattr(block, "keep_in_cache", set()) for block in self.demo.blocks.values()))
+        cutoff = time.time() - self.age
+        deleted = 0
+        for files in list(self.demo.temp_file_sets):
+            for name in list(files):
+                if name in keep:
+                    continue
+                try:
+                    if os.lstat(name).st_ctime > cutoff:
+                        continue
+                    os.remove(name)
+                    deleted += 1
+                except FileNotFoundError:
+                    pass
+                files.discard(name)
+        return deleted
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every) and self.demo.is_running:
+            try:
+                deleted = self.sweep()
+            except Exception:  # the sweep must outlive any one failure
+                logger.exception("Upload sweep failed; trying again in %s s", self.every)
+                continue
+            if deleted:
+                logger.info("Deleted %d expired upload and result files", deleted)
 
 
 def filters_from(values: Sequence[list[str] | None]) -> dict[str, list[str]]:
@@ -389,12 +449,12 @@ def model_label(model_id: str) -> str:
     return f"`{html.escape(Path(model_id).name)}`"
 
 
-def build_demo(engine: SearchEngine, delete_cache: tuple[int, int] = UPLOAD_SWEEP) -> gr.Blocks:
+def build_demo(engine: SearchEngine) -> gr.Blocks:
     """The page and the named API endpoints for one engine."""
     app = SearchApp(engine)
     choices = engine.filter_choices()
     ui_errors, api_errors = explained(escape=True), explained(escape=False)
-    with gr.Blocks(title="Fashion product search", analytics_enabled=False, delete_cache=delete_cache) as demo:
+    with gr.Blocks(title="Fashion product search", analytics_enabled=False) as demo:
         gr.Markdown(
             "# Fashion product search\n"
             f"Search **{len(engine.products):,} products** by words, by a photo, or by a photo plus words that "
@@ -547,19 +607,42 @@ def build_demo(engine: SearchEngine, delete_cache: tuple[int, int] = UPLOAD_SWEE
     return demo
 
 
-def launch(demo: gr.Blocks, host: str, port: int, block: bool = True) -> str:
-    """Serve the demo with the queue and upload limits; returns its URL (only after shutdown when block=True)."""
+def launch(
+    demo: gr.Blocks, host: str, port: int, block: bool = True, upload_sweep: tuple[float, float] = UPLOAD_SWEEP
+) -> str:
+    """Serve the demo with the queue, upload limits and upload sweep (every, age in seconds); returns its URL
+    (only after shutdown when block=True)."""
     demo.queue(default_concurrency_limit=SEARCH_CONCURRENCY, max_size=QUEUE_SIZE)
     _, url, _ = demo.launch(
         server_name=host,
         server_port=port,
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,
         max_file_size=MAX_IMAGE_BYTES,
+        state_session_capacity=SESSION_CAPACITY,
         theme=THEME,
         css_paths=CSS_FILE,
         quiet=not block,
     )
+    sweeper = UploadSweeper(demo, *upload_sweep)
+    sweeper.start()
+    if block:
+        try:
+            demo.block_thread()
+        finally:
+            sweeper.stop()
     return url
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for threads created from now on; False where that is not glibc or MALLOC_ARENA_MAX
+    is set (the operator's setting is kept)."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -587,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
     """Load the index (or the cached default one), then serve until stopped; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    limit_malloc_arenas()
     try:
         engine = SearchEngine.load(args.index or ensure_default_bundle(), revision=args.revision)
     except SearchError as error:

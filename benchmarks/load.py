@@ -117,7 +117,11 @@ def request_plan(requests: int, photos: list[Path], product_ids: list[int]) -> l
 
 
 def run_round(port: int, plan: list[tuple[str, Callable]], clients: int) -> dict[str, Any]:
-    """Send the plan from `clients` concurrent clients (each its own gradio_client); latency per request."""
+    """Send the plan from `clients` concurrent clients (each its own gradio_client); latency per request.
+
+    The clients are closed afterwards, as visitors close their tabs: an open client keeps a heartbeat stream and its
+    session alive on the server, so leaving them open would load the server with every earlier round's visitors.
+    """
     from gradio_client import Client
 
     connections = [Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False) for _ in range(clients)]
@@ -139,9 +143,13 @@ def run_round(port: int, plan: list[tuple[str, Callable]], clients: int) -> dict
                 latencies.append((time.perf_counter() - started) * 1000.0)
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(worker, range(clients)))
-    seconds = time.perf_counter() - started
+    try:
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(worker, range(clients)))
+        seconds = time.perf_counter() - started
+    finally:
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(lambda connection: connection.close(), connections))
     values = np.asarray(latencies or [float("nan")])
     return {
         "requests": len(plan),
@@ -177,6 +185,7 @@ def run(bundle: Path, photos: list[Path], clients: int, requests: int, rounds: i
             if result["error_samples"]:
                 report.notes.append(f"round {number} errors: {result['error_samples']}")
     finally:
+        client.close()
         process.terminate()
         try:
             process.wait(timeout=20)

@@ -2,9 +2,13 @@
 serving, only product photos are served, and uploads do not stay on the server."""
 
 import io
+import os
 import struct
+import subprocess
+import sys
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -26,8 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def swept_app(engine):
     """The real app with a one-second upload sweep, so that deletion can be observed."""
-    demo = app.build_demo(engine, delete_cache=(1, 1))
-    url = app.launch(demo, "127.0.0.1", free_port(), block=False)
+    demo = app.build_demo(engine)
+    url = app.launch(demo, "127.0.0.1", free_port(), block=False, upload_sweep=(1, 1))
     yield url
     demo.close()
 
@@ -184,3 +188,62 @@ def test_uploads_are_swept_after_the_request(client, engine, tmp_path):
         time.sleep(0.5)
     assert not any(uploads.rglob("sweep-me.png"))
     assert client.predict("shirt", k=1, api_name="/search_text")["results"]
+
+
+def test_uploads_are_still_swept_after_a_burst_of_concurrent_requests(swept_app, engine, tmp_path):
+    """The sweep runs in a thread while requests add result files to Gradio's sets; a collision must not stop it."""
+
+    def burst(worker: int) -> None:
+        connection = Client(swept_app, verbose=False, download_files=False)
+        try:
+            for number in range(12):
+                product = int(engine.products.ids[(worker * 12 + number) % len(engine.products.ids)])
+                connection.predict(product, k=24, api_name="/more_like_this")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(burst, range(8)))
+    path = tmp_path / "after-burst.png"
+    engine.product_image(int(engine.products.ids[20])).save(path)
+    uploader = Client(swept_app, verbose=False, download_files=False)
+    uploader.predict(handle_file(str(path)), k=2, api_name="/search_image")
+    uploader.close()
+    uploads = Path(get_upload_folder())
+    deadline = time.monotonic() + 20
+    while any(uploads.rglob(path.name)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(uploads.rglob(path.name))
+
+
+ARENA_PROBE = """
+import ctypes, sys, threading
+import numpy as np
+import app
+print(app.limit_malloc_arenas() if sys.argv[1] == "limit" else "not limited", flush=True)
+def allocate():
+    kept = [np.ones(8000) for _ in range(200)]
+threads = [threading.Thread(target=allocate) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+ctypes.CDLL("libc.so.6").malloc_stats()
+"""
+
+
+def arenas_used(mode: str) -> int:
+    """Run the probe in a fresh process; glibc's malloc_stats() lists one "Arena N" per malloc arena."""
+    environment = {key: value for key, value in os.environ.items() if key != "MALLOC_ARENA_MAX"}
+    run = subprocess.run(
+        [sys.executable, "-c", ARENA_PROBE, mode], cwd=REPO, env=environment, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ("True" if mode == "limit" else "not limited")
+    return sum(line.startswith("Arena ") for line in run.stderr.splitlines())
+
+
+def test_malloc_arenas_are_capped_for_the_server_threads():
+    """8 allocating threads get arenas of their own unless the app caps them, as app.main does."""
+    assert arenas_used("default") > app.MALLOC_ARENAS
+    assert 1 <= arenas_used("limit") <= app.MALLOC_ARENAS
