@@ -182,6 +182,10 @@ def run(bundle: Path, photos: list[Path], clients: int, requests: int, rounds: i
                 result = run_round(port, plan, clients)
             report.add(round=number, peak_rss_mb=round(watcher.peak_mb, 1),
                        rss_after_mb=round(watcher.current_mb(), 1), **result)  # fmt: skip
+            logger.info(
+                "Round %d/%d: %.2f requests/s, p50 %.0f ms, %d errors, server RSS %.0f MB",
+                number, rounds, result["requests_per_s"], result["p50_ms"], result["errors"], watcher.current_mb(),
+            )  # fmt: skip
             if result["error_samples"]:
                 report.notes.append(f"round {number} errors: {result['error_samples']}")
     finally:
