@@ -166,7 +166,7 @@ class SearchEngine:
         treat the returned results as read-only."""
         started = time.perf_counter()
         weight = check_weight(semantic_weight, "semantic_weight")
-        check_k(k)
+        check_k(k)  # checked before the cache lookup: a bad k or text gets its own message, not "unhashable"
         clean_text(text)
         results, notices = self._cached_text_search(text, k, normalise_filters(filters), weight)
         return self._finish(SearchResponse(list(results), list(notices)), started)

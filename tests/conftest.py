@@ -9,13 +9,13 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import shutil
-import socket
 from pathlib import Path
 
 import huggingface_hub.constants
 import pytest
 
 import index_build
+from benchmarks.common import free_port
 from search.engine import SearchEngine
 from search.random_model import save_random_clip
 from search.synthetic import save_catalog
@@ -33,13 +33,6 @@ def tiny_model(tmp_path_factory) -> Path:
 def catalog_dir(tmp_path_factory) -> Path:
     """A generated catalog in the schema of ashraq/fashion-product-images-small, as save_to_disk output."""
     return save_catalog(CATALOG_SIZE, tmp_path_factory.mktemp("data") / "catalog")
-
-
-def free_port() -> int:
-    """A localhost TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

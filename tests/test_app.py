@@ -20,12 +20,12 @@ from PIL import Image
 
 import app
 import search.default_index
+from benchmarks.common import free_port
 from search.bundle import read_manifest
 from search.catalog import DEFAULT_DATASET
 from search.default_index import DefaultIndexError, ensure_default_bundle
 from search.encoder import DEFAULT_MODEL
 from search.engine import SearchEngine
-from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 INDEX_REPO = "fashion-search/fashion-product-index"

@@ -20,9 +20,9 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
+from benchmarks.common import free_port
 from search.bundle import INDEX_FILE, MANIFEST_FILE, PRODUCTS_FILE
 from search.images import MAX_IMAGE_BYTES
-from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
