@@ -257,9 +257,27 @@ class SearchEngine:
         """All metadata of a product."""
         return self.products.metadata(self.products.row_of(product_id))
 
+    @property
+    def num_products(self) -> int:
+        return len(self.products)
+
+    @property
+    def model_id(self) -> str:
+        """The model the bundle was built with (Hub id or local folder name as given to the build)."""
+        return str(self.manifest.model["id"])
+
+    @property
+    def fingerprint(self) -> str:
+        """A short id of this bundle's catalog content (its products file checksum): names per-bundle caches."""
+        return str(self.manifest.files[PRODUCTS_FILE]["sha256"][:16])
+
+    def product_photo_bytes(self, product_id: int) -> bytes | None:
+        """The product's photo exactly as stored (encoded), or None when the catalog had none."""
+        return self.products.image_bytes(self.products.row_of(product_id))
+
     def product_image(self, product_id: int) -> Image.Image | None:
         """The product's stored photo, decoded, or None when the catalog had none."""
-        data = self.products.image_bytes(self.products.row_of(product_id))
+        data = self.product_photo_bytes(product_id)
         return decode_image(data) if data else None
 
     def _search(
