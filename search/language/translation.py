@@ -1,0 +1,99 @@
+"""Translation of queries into English with a transformers sequence-to-sequence model (MarianMT opus-mt)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+from search.encoder import ModelRef, default_device, resolve_model
+from search.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+# One model for many source languages into English (the catalog's language); any model that translates into
+# English works, e.g. Helsinki-NLP/opus-mt-vi-en for one language (better quality, same cost).
+DEFAULT_TRANSLATION_MODEL = "Helsinki-NLP/opus-mt-mul-en"
+# Queries are short; a long text is translated up to here. The CLIP text tower reads 77 tokens, and translating
+# more costs time in proportion (the decoder runs once per output token).
+MAX_SOURCE_TOKENS = 64
+# An output longer than this is a model going round in circles, not a translation of a query.
+MAX_NEW_TOKENS = 2 * MAX_SOURCE_TOKENS
+# Beam search finds better translations than greedy decoding for a few milliseconds more on short queries
+# (docs/MULTILINGUAL.md); opus-mt models are published with 4 to 6 beams.
+DEFAULT_BEAMS = 4
+
+
+@dataclass(frozen=True)
+class Translation:
+    """English text for one source text, and how many of its tokens were read (the rest was cut)."""
+
+    text: str
+    source_tokens: int
+    tokens_read: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.tokens_read < self.source_tokens
+
+
+class Translator:
+    """Translates texts into English with one seq2seq model in inference mode."""
+
+    def __init__(
+        self, model: torch.nn.Module, tokenizer: object, ref: ModelRef, device: str, num_beams: int = DEFAULT_BEAMS
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.ref = ref
+        self.device = device
+        self.num_beams = num_beams
+
+    @classmethod
+    def load(
+        cls, name: str, revision: str | None = None, device: str | None = None, num_beams: int = DEFAULT_BEAMS
+    ) -> Translator:
+        """Load a translation model and its tokenizer by Hub id (cached; HF_HUB_OFFLINE respected) or local folder,
+        as the encoder is loaded. Raises ModelLoadError saying why when that is not possible."""
+        if num_beams < 1:
+            raise ModelLoadError(f"num_beams must be at least 1, got {num_beams}.")
+        device = device or default_device()
+        ref = resolve_model(name, revision)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(ref.path)
+            model = AutoModelForSeq2SeqLM.from_pretrained(ref.path)
+        except Exception as error:  # transformers raises many types for a folder that is not a model
+            raise ModelLoadError(
+                f"Could not load translation model '{name}' from {ref.path} (a sequence-to-sequence model that "
+                f"translates into English is needed, such as {DEFAULT_TRANSLATION_MODEL}): {error}"
+            ) from error
+        model = model.to(device).eval()
+        logger.info("Loaded translation model %s (%s) on %s", name, ref.revision or "local", device)
+        return cls(model, tokenizer, ref, device, num_beams)
+
+    def count_tokens(self, text: str) -> int:
+        """Source tokens of a text before truncation, the end-of-sentence token included."""
+        return len(self.tokenizer(text, truncation=False)["input_ids"])
+
+    @torch.inference_mode()
+    def translate(self, texts: Sequence[str]) -> list[Translation]:
+        """English translations, one per text, each read up to MAX_SOURCE_TOKENS tokens."""
+        if not texts:
+            return []
+        inputs = self.tokenizer(
+            list(texts), truncation=True, max_length=MAX_SOURCE_TOKENS, padding=True, return_tensors="pt"
+        )
+        read = inputs["attention_mask"].sum(dim=1).tolist()
+        outputs = self.model.generate(
+            **{name: tensor.to(self.device) for name, tensor in inputs.items()},
+            num_beams=self.num_beams,
+            max_new_tokens=MAX_NEW_TOKENS,
+        )
+        decoded = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
+        return [
+            Translation(text.strip(), self.count_tokens(source), int(tokens))
+            for source, text, tokens in zip(texts, decoded, read, strict=True)
+        ]
