@@ -1,0 +1,303 @@
+"""The build's encoding stage on Ray Data, for catalogs and clusters beyond one process (`--engine ray`).
+
+catalog parquet shards → decode + preprocess (CPU tasks) → encode (actor pool, one GPU per actor where there are
+GPUs, `batch_size` rows per device) → the driver writes the same resumable `ShardCache` shards the default engine
+writes; the index and the bundle then follow the one build path. Only this module imports Ray, and only the Ray
+engine imports this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import pyarrow as pa
+import ray
+import ray.data
+import torch
+from tqdm.auto import tqdm
+
+from search.catalog import ID_COLUMN, IMAGE_COLUMN, NAME_COLUMN, product_text
+from search.encoder import Encoder, default_dtype, resolve_model
+from search.errors import CatalogError, ModelLoadError
+from search.reader import product_image
+from search.shards import ShardCache
+
+logger = logging.getLogger(__name__)
+
+# Columns the workers read: what the product text and the image need (labels stand in for a missing name).
+READ_COLUMNS = [ID_COLUMN, NAME_COLUMN, "gender", "baseColour", "articleType", IMAGE_COLUMN]
+HF_SCHEME = "hf://"
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """How every encode actor loads the model: one snapshot, one kind of device, one precision."""
+
+    model: str
+    revision: str | None
+    device: str
+    dtype: str
+    trust_remote_code: bool
+    batch_size: int
+
+    @property
+    def gpus(self) -> int:
+        return 1 if self.device == "cuda" else 0
+
+    def load(self) -> Encoder:
+        return Encoder.load(self.model, self.revision, self.device, self.dtype, self.trust_remote_code)
+
+
+def connect(address: str | None, num_cpus: int | None = None) -> bool:
+    """Join the cluster at `address`, or start a local one (on `num_cpus` cores, default all); True when this
+    call started Ray."""
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # the driver shows one tqdm bar per build instead
+    context.verbose_stats_logs = False
+    if ray.is_initialized():
+        return False
+    package = str(Path(__file__).resolve().parents[1])
+    ray.init(
+        address=address,
+        num_cpus=None if address else num_cpus,
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        # The cluster's workers import this project's `search` package from the driver's copy.
+        runtime_env={"py_modules": [package]},
+    )
+    return True
+
+
+def encoder_spec(
+    model: str, revision: str | None, device: str | None, dtype: str | None, trust_remote_code: bool, batch_size: int
+) -> EncoderSpec:
+    """The encoders' device: CUDA where the cluster has GPUs (one per actor), else CPU; a request the cluster
+    cannot meet is refused before anything runs."""
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    kind = (device or ("cuda" if gpus else "cpu")).split(":")[0]
+    if kind not in ("cuda", "cpu"):
+        raise ModelLoadError(f"--engine ray encodes on cuda or cpu, not '{device}'.")
+    if kind == "cuda" and not gpus:
+        raise ModelLoadError("--device cuda was asked for, but the Ray cluster has no GPU; use --device cpu.")
+    return EncoderSpec(model, revision, kind, dtype or default_dtype(kind), trust_remote_code, batch_size)
+
+
+def encoder_count(spec: EncoderSpec) -> int:
+    """One actor per GPU; on CPU one per two cores, leaving the rest to decoding."""
+    resources = ray.cluster_resources()
+    if spec.gpus:
+        return int(resources.get("GPU", 1))
+    return max(1, int(resources.get("CPU", 2)) // 2)
+
+
+def describe_model(spec: EncoderSpec, describe: Any) -> Any:
+    """`describe(encoder)` run once where the actors run (same device and dtype): e.g. the manifest's model
+    section with its probe vector. Also proves the model loads before the pipeline starts."""
+    task = ray.remote(num_gpus=spec.gpus, num_cpus=1, max_retries=0)(_describe)
+    try:
+        return ray.get(task.remote(spec, describe))
+    except ray.exceptions.RayTaskError as error:
+        cause = error.as_instanceof_cause()
+        if isinstance(cause, ModelLoadError):
+            raise ModelLoadError(str(cause).splitlines()[-1]) from error
+        raise
+
+
+def _describe(spec: EncoderSpec, describe: Any) -> Any:
+    return describe(spec.load())
+
+
+def parquet_source(source: str, split: str, revision: str | None) -> tuple[list[str], Any] | None:
+    """The catalog's parquet files in the order `datasets` loads them, and the filesystem that reads them;
+    None when the catalog is not stored as parquet (a save_to_disk folder)."""
+    path = Path(source).expanduser()
+    if path.exists():
+        if path.is_file():
+            return ([str(path)], None) if path.suffix == ".parquet" else None
+        if (path / "dataset_dict.json").exists() or (path / "state.json").exists():
+            return None
+        return sorted(str(p) for p in path.rglob("*.parquet")), None
+    builder = datasets.load_dataset_builder(source, revision=revision)
+    files = [str(file) for file in (builder.config.data_files or {}).get(split, [])]
+    if not files or not all(file.startswith(HF_SCHEME) and file.endswith(".parquet") for file in files):
+        return None
+    from huggingface_hub import HfFileSystem
+
+    return [file.removeprefix(HF_SCHEME) for file in files], HfFileSystem()
+
+
+class RowLookup:
+    """Product id → row number for the rows still to encode (-1 for the others), by binary search over sorted
+    ids: cheap to ship to every task and needs no per-task index building."""
+
+    def __init__(self, ids: np.ndarray, rows: np.ndarray) -> None:
+        order = np.argsort(ids, kind="stable")
+        self.ids = ids[order]
+        self.rows = rows[order]
+
+    @classmethod
+    def for_catalog(cls, table: datasets.Dataset, wanted: list[int]) -> RowLookup:
+        """Rows are matched by product id, which must therefore be present and unique."""
+        column = table.with_format("arrow")[ID_COLUMN]
+        if column.null_count:
+            raise CatalogError(f"{column.null_count} products have no id; --engine ray matches rows by product id.")
+        ids = column.to_numpy().astype(np.int64)
+        values, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            repeated = ", ".join(str(value) for value in values[counts > 1][:5])
+            raise CatalogError(f"Product ids repeat in the catalog (e.g. {repeated}); each product needs its own id.")
+        wanted_rows = np.asarray(wanted, dtype=np.int64)
+        return cls(ids[wanted_rows], wanted_rows)
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        if not len(self.ids):
+            return np.full(len(ids), -1, dtype=np.int64)
+        positions = np.searchsorted(self.ids, ids).clip(max=len(self.ids) - 1)
+        return np.where(self.ids[positions] == ids, self.rows[positions], -1)
+
+
+@functools.cache
+def _image_processor(spec: EncoderSpec) -> Any:
+    """The model's image processor, loaded once per worker process (Ray reuses workers across tasks)."""
+    from transformers import AutoProcessor
+
+    ref = resolve_model(spec.model, spec.revision)
+    return AutoProcessor.from_pretrained(ref.path, trust_remote_code=spec.trust_remote_code).image_processor
+
+
+def preprocess_batch(batch: pa.Table, spec: EncoderSpec, lookup: RowLookup) -> dict[str, np.ndarray]:
+    """CPU task: keep the rows still to encode, decode their photos (blank when unreadable) and preprocess them."""
+    rows = lookup(batch.column(ID_COLUMN).to_numpy().astype(np.int64))
+    keep = rows >= 0
+    records = batch.filter(pa.array(keep)).to_pylist()
+    decoded = [product_image(record) for record in records]
+    processor = _image_processor(spec)
+    images = [image for image, _ in decoded] or [product_image({})[0]]
+    pixels = processor(images=images, return_tensors="np")["pixel_values"].astype(np.float32)
+    return {
+        "row": rows[keep],
+        "pixel_values": pixels[: len(records)],
+        "text": np.array([product_text(record) for record in records], dtype=object),
+        "ok": np.array([ok for _, ok in decoded], dtype=bool),
+    }
+
+
+class EncodeActor:
+    """Actor: holds one encoder on its device and turns preprocessed batches into image and text vectors."""
+
+    def __init__(self, spec: EncoderSpec) -> None:
+        self.encoder = spec.load()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        count = len(batch["row"])
+        empty = np.empty((0, self.encoder.dim), dtype=np.float32)
+        image = self.encoder.encode_pixels(torch.from_numpy(batch["pixel_values"])) if count else empty
+        text = self.encoder.encode_text([str(text) for text in batch["text"]]) if count else empty
+        return {"row": batch["row"], "image": image, "text": text, "ok": batch["ok"]}
+
+
+class ShardAssembler:
+    """Vectors arrive from the cluster in any order; each shard is written the moment all its rows are in."""
+
+    def __init__(self, cache: ShardCache) -> None:
+        self.cache = cache
+        self.pending: dict[int, dict[str, Any]] = {}
+
+    def add(self, rows: np.ndarray, image: np.ndarray, text: np.ndarray, ok: np.ndarray) -> None:
+        shards = rows // self.cache.shard_size
+        for shard in np.unique(shards):
+            mine = shards == shard
+            part = self._part(int(shard), image.shape[1])
+            offsets = rows[mine] - self.cache.rows(int(shard)).start
+            part["image"][offsets] = image[mine]
+            part["text"][offsets] = text[mine]
+            part["seen"][offsets] = True
+            part["bad"] += int((~ok[mine]).sum())
+            if part["seen"].all():
+                self.cache.write(int(shard), part["image"], part["text"], part["bad"])
+                del self.pending[int(shard)]
+
+    def _part(self, shard: int, dim: int) -> dict[str, Any]:
+        if shard not in self.pending:
+            size = len(self.cache.rows(shard))
+            self.pending[shard] = {
+                "image": np.zeros((size, dim), dtype=np.float32),
+                "text": np.zeros((size, dim), dtype=np.float32),
+                "seen": np.zeros(size, dtype=bool),
+                "bad": 0,
+            }
+        return self.pending[shard]
+
+
+def encoded_batches(catalog: ray.data.Dataset, spec: EncoderSpec, lookup: RowLookup) -> Iterator[dict[str, np.ndarray]]:
+    """The pipeline: preprocess in CPU tasks, encode in an actor pool, stream the vectors back to the driver."""
+    encoders = encoder_count(spec)
+    logger.info("Ray: %d %s encoder(s), batch %d per device", encoders, spec.device, spec.batch_size)
+    vectors = catalog.map_batches(
+        preprocess_batch, batch_format="pyarrow", fn_kwargs={"spec": spec, "lookup": lookup}, num_cpus=1
+    ).map_batches(
+        EncodeActor,
+        fn_constructor_kwargs={"spec": spec},
+        batch_size=spec.batch_size,
+        batch_format="numpy",
+        zero_copy_batch=False,
+        concurrency=encoders,
+        num_gpus=spec.gpus,
+        num_cpus=1,
+        # SPREAD puts the encoders on different nodes; it also keeps Ray from fusing the decoding into the
+        # encoder actors (fusion needs equal remote arguments), so decoding stays in parallel CPU tasks.
+        scheduling_strategy="SPREAD",
+    )
+    return vectors.iter_batches(batch_size=None, batch_format="numpy")
+
+
+def catalog_dataset(source: tuple[list[str], Any] | None, table: datasets.Dataset) -> ray.data.Dataset:
+    """The catalog as a Ray dataset: its parquet shards read by the cluster, else the loaded table itself."""
+    if source is not None:
+        files, filesystem = source
+        return ray.data.read_parquet(files, columns=READ_COLUMNS, filesystem=filesystem)
+    logger.info("The catalog is not stored as parquet: Ray reads it from this machine's copy.")
+    return ray.data.from_huggingface(table.select_columns(READ_COLUMNS))
+
+
+def encode_catalog_ray(
+    cache: ShardCache,
+    table: datasets.Dataset,
+    source: tuple[list[str], Any] | None,
+    spec: EncoderSpec,
+    timings: dict[str, float],
+) -> int:
+    """Encode every row not yet in the shard cache on the Ray cluster; returns how many rows were cached."""
+    todo = cache.missing_rows()
+    resumed = cache.num_rows - len(todo)
+    if resumed:
+        logger.info("Resuming: %d of %d products already encoded in %s", resumed, cache.num_rows, cache.folder)
+    if not todo:
+        return resumed
+    lookup = RowLookup.for_catalog(table, todo)
+    assembler = ShardAssembler(cache)
+    progress = tqdm(total=cache.num_rows, initial=resumed, desc="Encoding products (Ray)", unit="img")
+    started = time.perf_counter()
+    writing = 0.0
+    for batch in encoded_batches(catalog_dataset(source, table), spec, lookup):
+        wrote = time.perf_counter()
+        assembler.add(batch["row"], batch["image"], batch["text"], batch["ok"])
+        writing += time.perf_counter() - wrote
+        progress.update(len(batch["row"]))
+    progress.close()
+    if assembler.pending:
+        raise CatalogError(
+            f"The Ray pipeline returned no vectors for some rows of shard(s) {sorted(assembler.pending)[:5]}: the "
+            "parquet files differ from the loaded catalog. Re-run; if it persists, check the dataset files."
+        )
+    timings["encode"] += time.perf_counter() - started - writing
+    timings["write"] += writing
+    return resumed
