@@ -259,7 +259,7 @@ def encoded_batches(catalog: ray.data.Dataset, spec: EncoderSpec, lookup: RowLoo
     return vectors.iter_batches(batch_size=None, batch_format="numpy")
 
 
-def catalog_dataset(source: tuple[list[str], Any] | None, table: datasets.Dataset) -> ray.data.Dataset:
+def catalog_dataset(source: tuple[list[str], Any] | None, table: datasets.Dataset | None) -> ray.data.Dataset:
     """The catalog as a Ray dataset: its parquet shards read by the cluster, else the loaded table itself."""
     if source is not None:
         files, filesystem = source
@@ -269,25 +269,15 @@ def catalog_dataset(source: tuple[list[str], Any] | None, table: datasets.Datase
 
 
 def encode_catalog_ray(
-    cache: ShardCache,
-    table: datasets.Dataset,
-    source: tuple[list[str], Any] | None,
-    spec: EncoderSpec,
-    timings: dict[str, float],
-) -> int:
-    """Encode every row not yet in the shard cache on the Ray cluster; returns how many rows were cached."""
-    todo = cache.missing_rows()
-    resumed = cache.num_rows - len(todo)
-    if resumed:
-        logger.info("Resuming: %d of %d products already encoded in %s", resumed, cache.num_rows, cache.folder)
-    if not todo:
-        return resumed
-    lookup = RowLookup.for_catalog(table, todo)
+    cache: ShardCache, catalog: ray.data.Dataset, lookup: RowLookup, spec: EncoderSpec, timings: dict[str, float]
+) -> None:
+    """Encode the rows `lookup` names (those missing from the shard cache) on the Ray cluster."""
     assembler = ShardAssembler(cache)
-    progress = tqdm(total=cache.num_rows, initial=resumed, desc="Encoding products (Ray)", unit="img")
+    todo = len(lookup.rows)
+    progress = tqdm(total=cache.num_rows, initial=cache.num_rows - todo, desc="Encoding products (Ray)", unit="img")
     started = time.perf_counter()
     writing = 0.0
-    for batch in encoded_batches(catalog_dataset(source, table), spec, lookup):
+    for batch in encoded_batches(catalog, spec, lookup):
         wrote = time.perf_counter()
         assembler.add(batch["row"], batch["image"], batch["text"], batch["ok"])
         writing += time.perf_counter() - wrote
@@ -300,4 +290,3 @@ def encode_catalog_ray(
         )
     timings["encode"] += time.perf_counter() - started - writing
     timings["write"] += writing
-    return resumed
