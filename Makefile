@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: test app lint bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-scale.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-scale.txt  # the optional Ray build engine, for its tests
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -98,7 +98,10 @@ def main() -> None:
     timings: dict[str, float] = defaultdict(float)
     # Warm-up on a small catalog: actor start-up and model load are paid once per build, not per image.
     warm = ShardCache(work / "warm", {"warm": True}, 2 * args.batch_size, args.batch_size)
-    encode_catalog_ray(warm, catalog_dataset((files[:1], None), None), RowLookup(ids[: warm.num_rows], ids[: warm.num_rows]), spec, defaultdict(float))
+    warm_rows = ids[: warm.num_rows]
+    encode_catalog_ray(
+        warm, catalog_dataset((files[:1], None), None), RowLookup(warm_rows, warm_rows), spec, defaultdict(float)
+    )
     cache = ShardCache(work / "cache", {"products": args.products}, args.products, 4096)
     begun = time.perf_counter()
     encode_catalog_ray(cache, catalog_dataset((files, None), None), RowLookup(ids, ids), spec, timings)

@@ -5,7 +5,15 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from search.build.ray_runner import RowLookup, ShardAssembler, connect, encode_catalog_ray, encoder_spec, parquet_source
+from search.build.ray_runner import (
+    RowLookup,
+    ShardAssembler,
+    catalog_dataset,
+    connect,
+    encode_catalog_ray,
+    encoder_spec,
+    parquet_source,
+)
 from search.catalog import load_catalog
 from search.encoder import Encoder
 from search.errors import CatalogError
@@ -62,12 +70,11 @@ def parquet_catalog(tmp_path_factory):
 def test_ray_stage_writes_the_same_shards_as_the_default_engine(local_ray, parquet_catalog, tiny_model, tmp_path):
     table, source = load_catalog(str(parquet_catalog))
     default = ShardCache(tmp_path, {"engine": "default"}, source.num_rows, 32)
-    encode_catalog(
-        BuildConfig(batch_size=16, num_workers=0), Encoder.load(str(tiny_model), device="cpu"), default, table,
-        defaultdict(float),
-    )
+    encoder = Encoder.load(str(tiny_model), device="cpu")
+    encode_catalog(BuildConfig(batch_size=16, num_workers=0), encoder, default, table, defaultdict(float))
     ray_cache = ShardCache(tmp_path, {"engine": "ray"}, source.num_rows, 32)
     spec = encoder_spec(str(tiny_model), None, None, None, False, 16)
-    assert encode_catalog_ray(ray_cache, table, parquet_source(str(parquet_catalog), "train", None), spec, defaultdict(float)) == 0
+    catalog = catalog_dataset(parquet_source(str(parquet_catalog), "train", None), table)
+    encode_catalog_ray(ray_cache, catalog, RowLookup.for_catalog(table, ray_cache.missing_rows()), spec, defaultdict(float))
     for got, expected in zip(ray_cache.read_all(), default.read_all(), strict=True):
         np.testing.assert_allclose(got, expected, atol=1e-6)
