@@ -28,9 +28,9 @@ from gradio.utils import get_upload_folder
 from PIL import Image, UnidentifiedImageError
 
 from search import SearchEngine, SearchError, SearchResponse
-from search.bundle import PRODUCTS_FILE, looks_like_repo_id
+from search.build.default_index import ensure_default_bundle
+from search.bundle import looks_like_repo_id
 from search.catalog import NAME_COLUMN
-from search.default_index import ensure_default_bundle
 from search.errors import InvalidImageError, InvalidQueryError
 
 # The photo's share in image + text queries and the semantic (CLIP) share of text scores, set by the evaluation.
@@ -187,7 +187,7 @@ class ProductImages:
 
     def __init__(self, engine: SearchEngine, upload_folder: Path) -> None:
         self.engine = engine
-        self.folder = upload_folder / f"products-{engine.manifest.files[PRODUCTS_FILE]['sha256'][:16]}"
+        self.folder = upload_folder / f"products-{engine.fingerprint}"
         self._paths: dict[int, str] = {}
 
     def path(self, product_id: int) -> str:
@@ -195,7 +195,7 @@ class ProductImages:
         known = self._paths.get(product_id)
         if known and Path(known).is_file():
             return known
-        data = self.engine.products.image_bytes(self.engine.products.row_of(product_id))
+        data = self.engine.product_photo_bytes(product_id)
         path = self._write(str(product_id), data) if data else None
         self._paths[product_id] = path or self._placeholder()
         return self._paths[product_id]
@@ -342,7 +342,7 @@ class SearchApp:
         return {
             "embedding": [float(value) for value in vector],
             "dim": int(vector.shape[0]),
-            "model": self.engine.manifest.model["id"],
+            "model": self.engine.model_id,
             "input": "text" if has_text else "image",
             "notices": notices,
         }
@@ -458,7 +458,7 @@ def build_demo(engine: SearchEngine) -> gr.Blocks:
         gr.Markdown(
             "# Fashion product search\n"
             f"Search **{len(engine.products):,} products** by words, by a photo, or by a photo plus words that "
-            f"change it. Model: {model_label(engine.manifest.model['id'])}. Select a result to see its details and "
+            f"change it. Model: {model_label(engine.model_id)}. Select a result to see its details and "
             "find more like it.",
             elem_id="header",
         )

@@ -12,12 +12,12 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from search.build import BuildConfig, run_build
 from search.bundle import push_bundle
 from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL, DTYPES
 from search.errors import SearchError
 from search.index import INDEX_TYPES
-from search.pipeline import BuildConfig, run_build
 
 logger = logging.getLogger("index_build")
 

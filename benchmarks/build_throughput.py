@@ -16,12 +16,12 @@ import torch
 
 from benchmarks.common import Report, throughput
 from benchmarks.fixtures import PhotoSet, clustered_vectors
+from search.build import BuildConfig, run_build
 from search.catalog import IMAGE_COLUMN
 from search.encoder import Encoder
+from search.fixtures.synthetic import FEATURES, generate_rows
 from search.images import decode_image
 from search.index import IndexSpec, VectorIndex
-from search.pipeline import BuildConfig, run_build
-from search.synthetic import FEATURES, generate_rows
 
 logger = logging.getLogger(__name__)
 

@@ -7,24 +7,22 @@ suite runs offline and a second run skips the set-up.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from search.bundle import INDEX_FILE, MANIFEST_FILE, PRODUCTS_FILE, Manifest, write_bundle
-from search.card import dataset_card
+from search.build import index_info, model_info
+from search.bundle import Bundle, Components, DatasetInfo, KeywordInfo, Manifest, is_bundle, read_manifest
 from search.encoder import Encoder
+from search.fixtures.random_model import save_random_clip
+from search.fixtures.synthetic import COLOURS, GENDERS, generate_rows, jpeg_bytes, product_photo
 from search.index import IndexSpec, VectorIndex
-from search.keyword import KEYWORD_DIR, KeywordIndex, keyword_text
-from search.pipeline import model_manifest
-from search.products import products_frame
-from search.random_model import save_random_clip
-from search.synthetic import COLOURS, GENDERS, generate_rows, jpeg_bytes, product_photo
+from search.keyword import KeywordIndex, keyword_text
+from search.products import ProductTable
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +111,13 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
     Reused when a bundle with the same size, model and index spec is already there.
     """
     spec = IndexSpec.for_catalog(count)
-    manifest_path = out / MANIFEST_FILE
-    if manifest_path.is_file():
-        existing = json.loads(manifest_path.read_text())
+    if is_bundle(out):
+        existing = read_manifest(out, verify=False)
         if (
-            existing["dataset"]["num_rows"] == count
-            and existing["model"]["id"] == str(model)
-            and {key: existing["index"].get(key) for key in spec.to_dict()} == spec.to_dict()
-            and "keyword" in existing.get("components", {})
+            existing.dataset.num_rows == count
+            and existing.model.id == str(model)
+            and (existing.index.type, dict(existing.index.params)) == (spec.type, spec.params)
+            and existing.components.keyword is not None
         ):
             return out
     logger.info("Writing a synthetic %d-product bundle to %s", count, out)
@@ -129,26 +126,12 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
     index = VectorIndex.build(clustered_vectors(count, encoder.dim, seed), spec)
     keyword = KeywordIndex.build([keyword_text(row) for row in rows])
     manifest = Manifest(
-        model=model_manifest(encoder),
-        dataset={
-            "id": SYNTHETIC_DATASET_ID,
-            "revision": None,
-            "split": "train",
-            "num_rows": count,
-            "unreadable_images": 0,
-        },
-        index={**spec.to_dict(), "document": "synthetic clustered vectors", "doc_image_weight": 1.0},
-        components={"keyword": keyword.describe()},
+        model=model_info(encoder),
+        dataset=DatasetInfo(id=SYNTHETIC_DATASET_ID, revision=None, split="train", num_rows=count),
+        index=replace(index_info(spec, 1.0), document="synthetic clustered vectors"),
+        components=Components(keyword=KeywordInfo(**keyword.describe())),
     )
-
-    def write_files(folder: Path) -> None:
-        import pyarrow.parquet as pq
-
-        index.save(folder / INDEX_FILE)
-        pq.write_table(products_frame(rows), folder / PRODUCTS_FILE, compression="zstd")
-        keyword.save(folder / KEYWORD_DIR)
-
-    return write_bundle(out, manifest, write_files, dataset_card)
+    return Bundle(manifest, index, ProductTable.from_rows(rows), keyword).save(out)
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 
 import faiss
 
 from benchmarks.common import Report, percentiles, time_each
 from benchmarks.fixtures import PhotoSet, large_photo, text_queries
 from search.engine import SearchEngine
+from search.filters import normalise_filters
 from search.images import load_image
 
 logger = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ def run(engine: SearchEngine, photos: PhotoSet, repeats: int, name: str = "query
         ["query", "p50_ms", "p95_ms", "n", "target_p50_ms", "met"],
         settings={
             "products": len(engine.products),
-            "index": engine.manifest.index,
+            "index": asdict(engine.manifest.index),
             "encoder_dtype": engine.encoder.dtype,
             "k": K,
             "repeats": repeats,
@@ -85,8 +87,8 @@ def stages(engine: SearchEngine, photos: PhotoSet, repeats: int) -> Report:
     decoded = [load_image(data) for data in photos.images[:repeats]]
     pixels = encoder.preprocess(decoded[:1])
     vectors = encoder.encode_text(texts[:8])
-    selector = engine.filters.selector({"gender": "Men"})
-    narrow = engine.filters.selector(NARROW_FILTER)
+    selector = engine.filters.selector(normalise_filters({"gender": "Men"}))
+    narrow = engine.filters.selector(normalise_filters(NARROW_FILTER))
     rows = index.search(vectors[0], K)[1][0]
 
     def add(name: str, samples: list[float]) -> None:

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     def record(report: Report) -> None:
         """Keep and print a report; its seconds include the set-up it needed."""
         nonlocal lap
-        report.seconds, lap = round(time.perf_counter() - lap, 1), time.perf_counter()
+        report.seconds, lap = round(time.perf_counter() - lap, 3), time.perf_counter()
         reports.append(report)
         print(report.table() + "\n", flush=True)
 

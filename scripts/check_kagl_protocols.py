@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from search.catalog import LABEL_COLUMNS, NAME_COLUMN, clean_label
+from search.evaluate.metrics import DEPTH, mean_metrics, query_metrics
+from search.evaluate.protocols import LABEL_PROTOCOLS, Query, build_protocols
 from search.keyword import DEFAULT_SETTINGS, KeywordIndex, keyword_text
-from search.metrics import DEPTH, mean_metrics, query_metrics
-from search.protocols import LABEL_PROTOCOLS, Query, build_protocols
 
 VARIANTS = {
     "name+labels, stemmed (bundle default)": {},

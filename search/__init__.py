@@ -1,8 +1,45 @@
-"""Fashion product search: CLIP embeddings in a FAISS index bundle, searched by text, image or both."""
+"""Fashion product search: CLIP embeddings in a FAISS index bundle, searched by text, image or both.
 
-__version__ = "0.1.0"
+The facade for the app and the client API: `SearchEngine` and its query objects, results, errors and defaults.
+Everything else in this package is reached through it (see docs/ARCHITECTURE.md).
+"""
 
 from search.engine import SearchEngine, SearchResponse, SearchResult
-from search.errors import SearchError
+from search.errors import InvalidImageError, InvalidQueryError, SearchError
+from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
+from search.images import MAX_IMAGE_BYTES, decode_image
+from search.query import (
+    DEFAULT_K,
+    MAX_K,
+    ComposedQuery,
+    ImageQuery,
+    Query,
+    Scope,
+    SimilarQuery,
+    TextQuery,
+    VectorQuery,
+)
+from search.version import __version__
 
-__all__ = ["SearchEngine", "SearchError", "SearchResponse", "SearchResult", "__version__"]
+__all__ = [
+    "DEFAULT_IMAGE_WEIGHT",
+    "DEFAULT_K",
+    "DEFAULT_SEMANTIC_WEIGHT",
+    "MAX_IMAGE_BYTES",
+    "MAX_K",
+    "ComposedQuery",
+    "ImageQuery",
+    "InvalidImageError",
+    "InvalidQueryError",
+    "Query",
+    "Scope",
+    "SearchEngine",
+    "SearchError",
+    "SearchResponse",
+    "SearchResult",
+    "SimilarQuery",
+    "TextQuery",
+    "VectorQuery",
+    "__version__",
+    "decode_image",
+]

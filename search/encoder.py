@@ -187,10 +187,3 @@ def _normalise(features: torch.Tensor) -> np.ndarray:
     vectors = features.float()
     vectors = vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     return vectors.cpu().numpy().astype(np.float32, copy=False)
-
-
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    """Row-wise L2 normalisation of a float array (zero rows stay zero)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)

@@ -1,11 +1,15 @@
-"""The search facade used by the app, the client API and the evaluation: one bundle, one matching encoder."""
+"""The search facade used by the app, the client API and the evaluation: one bundle, one matching encoder.
+
+Every public method parses its arguments once into query objects (search.query) and hands them to `search`, which
+runs the query kind's plan: encode → dense, keyword or hybrid ranking within the filters → results.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,23 +17,35 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from search.bundle import INDEX_FILE, PRODUCTS_FILE, Manifest, check_encoder_matches, read_manifest, resolve_bundle
+from search.bundle import PRODUCTS_FILE, Bundle, check_encoder_matches, resolve_bundle
 from search.catalog import NAME_COLUMN
 from search.encoder import Encoder
-from search.errors import BundleError, BundleMismatchError, InvalidQueryError
-from search.filters import FILTER_FIELDS, FilterCompiler, FilterKey, Filters, normalise_filters
+from search.errors import InvalidQueryError
+from search.filters import FILTER_FIELDS, FilterCompiler, Filters
 from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, HybridSearcher, keyword_share
 from search.images import ImageInput, decode_image, load_image
-from search.index import IndexSpec, RowSelector, VectorIndex
-from search.keyword import KeywordIndex, load_keyword_index
-from search.products import ProductTable
-from search.query import check_k, check_vector, check_weight, clean_text
+from search.index import RowSelector
+from search.keyword import KeywordIndex
+from search.query import (
+    DEFAULT_K,
+    ComposedQuery,
+    ImageQuery,
+    Query,
+    Scope,
+    SimilarQuery,
+    TextQuery,
+    VectorQuery,
+    check_product_id,
+)
+from search.vectors import mix
 
 logger = logging.getLogger(__name__)
 
 TEXT_CACHE_SIZE = 2048
 RESULT_CACHE_SIZE = 512
 NO_FILTER_MATCH = "No product matches these filters; remove some to see results."
+NO_KEYWORD_MATCH = "No product name or label contains these words; try other words or a semantic search."
+NO_TEXT_GIVEN = "No modifying text was given, so the search used the image alone."
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,7 @@ class SearchResponse:
     notices: list[str] = field(default_factory=list)
     elapsed_ms: float = 0.0
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[SearchResult]:
         return iter(self.results)
 
     def __len__(self) -> int:
@@ -65,30 +81,27 @@ class SearchResponse:
 class SearchEngine:
     """Text, image, composed, more-like-this and raw-vector search over one index bundle."""
 
-    def __init__(
-        self,
-        folder: Path,
-        manifest: Manifest,
-        encoder: Encoder,
-        index: VectorIndex,
-        products: ProductTable,
-        keyword: KeywordIndex | None = None,
-    ) -> None:
+    def __init__(self, bundle: Bundle, encoder: Encoder, folder: Path | None = None) -> None:
+        self.bundle = bundle
         self.folder = folder
-        self.manifest = manifest
+        self.manifest = bundle.manifest
         self.encoder = encoder
-        self.index = index
-        self.products = products
-        self.keyword = keyword
-        self.hybrid = HybridSearcher(index, keyword) if keyword is not None else None
-        self.filters = FilterCompiler(products)
-        self._filter_lock = threading.Lock()
+        self.index = bundle.index
+        self.products = bundle.products
+        self.keyword = bundle.keyword
+        self.hybrid = HybridSearcher(self.index, self.keyword) if self.keyword is not None else None
+        self.filters = FilterCompiler(self.products)
         # Per-engine LRU caches (thread-safe): text vectors, and whole text searches, which visitors repeat often
-        # (example queries, changing k or filters back and forth).
+        # (example queries, changing k or filters back and forth). Both are keyed by parsed, cleaned queries.
         self._encode_text = functools.lru_cache(maxsize=TEXT_CACHE_SIZE)(self._encode_cleaned_text)
         self._cached_text_search = functools.lru_cache(maxsize=RESULT_CACHE_SIZE)(self._text_search)
-        if len(index) != len(products):
-            raise BundleError(f"The index has {len(index)} vectors but the products table {len(products)} rows.")
+        self._plans: dict[type, Callable[[Any, Scope], SearchResponse]] = {
+            TextQuery: self._run_text,
+            ImageQuery: self._run_image,
+            ComposedQuery: self._run_composed,
+            SimilarQuery: self._run_similar,
+            VectorQuery: self._run_vector,
+        }
 
     @classmethod
     def load(
@@ -102,160 +115,16 @@ class SearchEngine:
         """Open a bundle (local folder or Hub repo id) with the model its manifest names, or a given encoder
         that must match it."""
         folder = resolve_bundle(source, revision)
-        manifest = read_manifest(folder, verify=verify)
+        bundle = Bundle.load(folder, verify=verify)
+        model = bundle.manifest.model
         if encoder is None:
-            model = manifest.model
-            encoder = Encoder.load(model["id"], model.get("revision"), device=device)
-        probe = encoder.encode_text([manifest.model.get("probe", {}).get("text", "")])[0]
-        check_encoder_matches(manifest, encoder.ref.name, encoder.dim, probe)
-        spec = IndexSpec(type=manifest.index["type"], params=manifest.index.get("params", {}))
-        index = VectorIndex.load(folder / INDEX_FILE, spec)
-        if index.dim != manifest.dim:
-            raise BundleMismatchError(f"The index holds {index.dim}-d vectors; the manifest says {manifest.dim}.")
-        products = ProductTable.read(folder / PRODUCTS_FILE)
-        keyword = load_keyword_index(folder, manifest.components)
-        if keyword is not None and len(keyword) != len(products):
-            raise BundleError(f"The keyword index has {len(keyword)} products but the products table {len(products)}.")
-        logger.info("Loaded bundle %s: %d products, model %s", folder, len(products), manifest.model["id"])
-        return cls(folder, manifest, encoder, index, products, keyword)
+            encoder = Encoder.load(model.id, model.revision, device=device)
+        probe = encoder.encode_text([model.probe.text])[0]
+        check_encoder_matches(model, encoder.ref.name, encoder.dim, probe)
+        logger.info("Loaded bundle %s: %d products, model %s", folder, bundle.num_products, model.id)
+        return cls(bundle, encoder, folder)
 
-    def filter_choices(self) -> dict[str, list[str]]:
-        """For each filterable field, the labels present in this catalog."""
-        return {name: self.filters.choices(name) for name in FILTER_FIELDS}
-
-    def embed_text(self, text: str) -> tuple[np.ndarray, list[str]]:
-        """Normalised text vector (LRU-cached) and notices (e.g. truncation); empty text is refused."""
-        cleaned, notices = clean_text(text)
-        if not cleaned:
-            raise InvalidQueryError("Type something to search for: the text is empty.")
-        vector, tokens = self._encode_text(cleaned)
-        if tokens > self.encoder.max_text_tokens:
-            notices.append(
-                f"The text has {tokens} tokens; the model reads at most {self.encoder.max_text_tokens}, "
-                "so only its beginning was used."
-            )
-        return vector, notices
-
-    def _encode_cleaned_text(self, cleaned: str) -> tuple[np.ndarray, int]:
-        """The read-only vector of a cleaned text and its token count before truncation."""
-        vector = self.encoder.encode_text([cleaned])[0]
-        vector.setflags(write=False)
-        return vector, self.encoder.count_tokens(cleaned)
-
-    def embed_image(self, image: ImageInput) -> np.ndarray:
-        """Normalised image vector of any supported image input (checked and decoded safely)."""
-        return self.encoder.encode_images([load_image(image)])[0]
-
-    def search_vector(
-        self, vector: object, k: int = 24, filters: Filters | None = None, exclude_rows: tuple[int, ...] = ()
-    ) -> SearchResponse:
-        """Search by a raw embedding of the index's dimension (normalised here)."""
-        started = time.perf_counter()
-        query = check_vector(vector, self.index.dim)
-        return self._finish(self._search(query, k, filters, exclude_rows), started)
-
-    def search_text(
-        self,
-        text: str,
-        k: int = 24,
-        filters: Filters | None = None,
-        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
-    ) -> SearchResponse:
-        """Text search: semantic_weight 1 = CLIP only, 0 = keyword (BM25) only, between = a mix of both scores
-        normalised over the candidates (see search.hybrid). Repeated searches are answered from an LRU cache;
-        treat the returned results as read-only."""
-        started = time.perf_counter()
-        weight = check_weight(semantic_weight, "semantic_weight")
-        check_k(k)  # checked before the cache lookup: a bad k or text gets its own message, not "unhashable"
-        clean_text(text)
-        results, notices = self._cached_text_search(text, k, normalise_filters(filters), weight)
-        return self._finish(SearchResponse(list(results), list(notices)), started)
-
-    def _text_search(
-        self, text: str, k: int, filters: FilterKey, weight: float
-    ) -> tuple[tuple[SearchResult, ...], tuple[str, ...]]:
-        """An uncached text search, as immutable parts for the result cache."""
-        response = self._uncached_text_search(text, k, dict(filters), weight)
-        return tuple(response.results), tuple(response.notices)
-
-    def _uncached_text_search(self, text: str, k: int, filters: Filters, weight: float) -> SearchResponse:
-        started = time.perf_counter()
-        if weight == 0.0:
-            return self.search_keyword(text, k, filters)
-        vector, notices = self.embed_text(text)
-        if weight == 1.0:
-            return self._finish(self._search(vector, k, filters), started, notices)
-        cleaned, _ = clean_text(text)
-        return self._finish(self._search_hybrid(vector, cleaned, 1.0 - weight, k, filters), started, notices)
-
-    def search_keyword(self, text: str, k: int = 24, filters: Filters | None = None) -> SearchResponse:
-        """BM25 search over product names and labels; only products containing a query word are returned."""
-        started = time.perf_counter()
-        cleaned, notices = clean_text(text)
-        if not cleaned:
-            raise InvalidQueryError("Type something to search for: the text is empty.")
-        keyword = self._keyword_index()
-        k, limit_notices = check_k(k)
-        notices += limit_notices
-        selector = self._selector(filters)
-        if selector is not None and selector.count == 0:
-            return self._finish(SearchResponse([], notices), started, [NO_FILTER_MATCH])
-        scores, rows = keyword.search(cleaned, k, selector.allowed if selector else None)
-        if len(rows) == 0:
-            notices.append("No product name or label contains these words; try other words or a semantic search.")
-        results = [self._result(int(row), float(score)) for score, row in zip(scores, rows, strict=True)]
-        return self._finish(SearchResponse(results, notices), started)
-
-    def search_image(self, image: ImageInput, k: int = 24, filters: Filters | None = None) -> SearchResponse:
-        started = time.perf_counter()
-        return self._finish(self._search(self.embed_image(image), k, filters), started)
-
-    def search_composed(
-        self,
-        image: ImageInput,
-        text: str,
-        image_weight: float = DEFAULT_IMAGE_WEIGHT,
-        k: int = 24,
-        filters: Filters | None = None,
-        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
-    ) -> SearchResponse:
-        """Image modified by text: query = normalise(w·image + (1−w)·text); w=1 is the image search,
-        w=0 the text search; empty text falls back to the image alone. semantic_weight < 1 gives the keyword
-        score of the text a share (1−w)·(1−semantic_weight) of the final score."""
-        started = time.perf_counter()
-        weight = check_weight(image_weight, "image_weight")
-        keyword_weight = keyword_share(check_weight(semantic_weight, "semantic_weight"), weight)
-        cleaned, _ = clean_text(text)
-        if not cleaned:
-            response = self.search_image(image, k, filters)
-            response.notices.insert(0, "No modifying text was given, so the search used the image alone.")
-            return response
-        if keyword_weight == 1.0:
-            return self.search_keyword(cleaned, k, filters)
-        notices: list[str] = []
-        if weight == 0.0:
-            vector, notices = self.embed_text(cleaned)
-        elif weight == 1.0:
-            vector = self.embed_image(image)
-        else:
-            image_vector = self.embed_image(image)
-            text_vector, notices = self.embed_text(cleaned)
-            vector = weight * image_vector + (1.0 - weight) * text_vector
-            vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
-        if keyword_weight > 0.0:
-            return self._finish(self._search_hybrid(vector, cleaned, keyword_weight, k, filters), started, notices)
-        return self._finish(self._search(vector, k, filters), started, notices)
-
-    def more_like_this(self, product_id: int, k: int = 24, filters: Filters | None = None) -> SearchResponse:
-        """Products nearest to a catalog product, using its stored vector (no re-encoding); itself excluded."""
-        started = time.perf_counter()
-        row = self.products.row_of(product_id)
-        vector = self.index.vectors(np.array([row]))[0]
-        return self._finish(self._search(vector, k, filters, exclude_rows=(row,)), started)
-
-    def product(self, product_id: int) -> dict[str, Any]:
-        """All metadata of a product."""
-        return self.products.metadata(self.products.row_of(product_id))
+    # --- the catalog ---------------------------------------------------------------------------------------
 
     @property
     def num_products(self) -> int:
@@ -264,56 +133,206 @@ class SearchEngine:
     @property
     def model_id(self) -> str:
         """The model the bundle was built with (Hub id or local folder name as given to the build)."""
-        return str(self.manifest.model["id"])
+        return self.manifest.model.id
 
     @property
     def fingerprint(self) -> str:
         """A short id of this bundle's catalog content (its products file checksum): names per-bundle caches."""
-        return str(self.manifest.files[PRODUCTS_FILE]["sha256"][:16])
+        return self.manifest.files[PRODUCTS_FILE].sha256[:16]
 
-    def product_photo_bytes(self, product_id: int) -> bytes | None:
+    def filter_choices(self) -> dict[str, list[str]]:
+        """For each filterable field, the labels present in this catalog."""
+        return {name: self.filters.choices(name) for name in FILTER_FIELDS}
+
+    def product(self, product_id: object) -> dict[str, Any]:
+        """All metadata of a product."""
+        return self.products.metadata(self._row_of(product_id))
+
+    def product_photo_bytes(self, product_id: object) -> bytes | None:
         """The product's photo exactly as stored (encoded), or None when the catalog had none."""
-        return self.products.image_bytes(self.products.row_of(product_id))
+        return self.products.image_bytes(self._row_of(product_id))
 
-    def product_image(self, product_id: int) -> Image.Image | None:
+    def product_image(self, product_id: object) -> Image.Image | None:
         """The product's stored photo, decoded, or None when the catalog had none."""
         data = self.product_photo_bytes(product_id)
         return decode_image(data) if data else None
 
-    def _search(
-        self, vector: np.ndarray, k: int, filters: Filters | None, exclude_rows: tuple[int, ...] = ()
+    # --- embeddings ----------------------------------------------------------------------------------------
+
+    def embed_text(self, text: object) -> tuple[np.ndarray, list[str]]:
+        """Normalised text vector (LRU-cached) and notices (e.g. truncation); empty text is refused."""
+        query = TextQuery.parse(text)
+        vector, notices = self._text_vector(query)
+        return vector, [*query.notices, *notices]
+
+    def embed_image(self, image: ImageInput) -> np.ndarray:
+        """Normalised image vector of any supported image input (checked and decoded safely)."""
+        return self.encoder.encode_images([load_image(ImageQuery.parse(image).image)])[0]
+
+    # --- searches ------------------------------------------------------------------------------------------
+
+    def search(self, query: Query, scope: Scope | None = None) -> SearchResponse:
+        """Run a parsed query within a scope (k and filters); the one entry point every search goes through."""
+        started = time.perf_counter()
+        scope = scope or Scope()
+        plan = self._plans.get(type(query))
+        if plan is None:
+            raise InvalidQueryError(f"Unknown query type {type(query).__name__}.")
+        response = plan(query, scope)
+        response.notices = list(dict.fromkeys([*scope.notices, *response.notices]))
+        response.elapsed_ms = (time.perf_counter() - started) * 1000.0
+        return response
+
+    def search_text(
+        self,
+        text: str,
+        k: int = DEFAULT_K,
+        filters: Filters | None = None,
+        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
     ) -> SearchResponse:
-        k, notices = check_k(k)
-        with self._filter_lock:
-            selector = self.filters.selector(filters)
+        """Text search: semantic_weight 1 = CLIP only, 0 = keyword (BM25) only, between = a mix of both scores
+        normalised over the candidates (see search.hybrid). Repeated searches are answered from an LRU cache;
+        treat the returned results as read-only."""
+        return self.search(TextQuery.parse(text, semantic_weight), Scope.parse(k, filters))
+
+    def search_keyword(self, text: str, k: int = DEFAULT_K, filters: Filters | None = None) -> SearchResponse:
+        """BM25 search over product names and labels; only products containing a query word are returned."""
+        return self.search(TextQuery.parse(text, 0.0), Scope.parse(k, filters))
+
+    def search_image(self, image: ImageInput, k: int = DEFAULT_K, filters: Filters | None = None) -> SearchResponse:
+        return self.search(ImageQuery.parse(image), Scope.parse(k, filters))
+
+    def search_composed(
+        self,
+        image: ImageInput,
+        text: str,
+        image_weight: float = DEFAULT_IMAGE_WEIGHT,
+        k: int = DEFAULT_K,
+        filters: Filters | None = None,
+        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
+    ) -> SearchResponse:
+        """Image modified by text: query = normalise(w·image + (1−w)·text); w=1 is the image search,
+        w=0 the text search; empty text falls back to the image alone. semantic_weight < 1 gives the keyword
+        score of the text a share (1−w)·(1−semantic_weight) of the final score."""
+        query = ComposedQuery.parse(image, text, image_weight, semantic_weight)
+        return self.search(query, Scope.parse(k, filters))
+
+    def more_like_this(self, product_id: int, k: int = DEFAULT_K, filters: Filters | None = None) -> SearchResponse:
+        """Products nearest to a catalog product, using its stored vector (no re-encoding); itself excluded."""
+        return self.search(SimilarQuery.parse(product_id), Scope.parse(k, filters))
+
+    def search_vector(
+        self, vector: object, k: int = DEFAULT_K, filters: Filters | None = None, exclude_rows: tuple[int, ...] = ()
+    ) -> SearchResponse:
+        """Search by a raw embedding of the index's dimension (normalised here)."""
+        return self.search(VectorQuery.parse(vector, self.index.dim, exclude_rows), Scope.parse(k, filters))
+
+    # --- plans, one per query kind -------------------------------------------------------------------------
+
+    def _run_text(self, query: TextQuery, scope: Scope) -> SearchResponse:
+        results, notices = self._cached_text_search(query, scope)
+        return SearchResponse(list(results), list(notices))
+
+    def _text_search(self, query: TextQuery, scope: Scope) -> tuple[tuple[SearchResult, ...], tuple[str, ...]]:
+        """An uncached text search, as immutable parts for the result cache."""
+        if query.semantic_weight == 0.0:
+            response = self._keyword_search(query.text, scope)
+        else:
+            vector, token_notices = self._text_vector(query)
+            response = self._vector_search(vector, scope, query.text, 1.0 - query.semantic_weight)
+            response.notices[:0] = token_notices
+        return tuple(response.results), (*query.notices, *response.notices)
+
+    def _run_image(self, query: ImageQuery, scope: Scope) -> SearchResponse:
+        return self._vector_search(self.embed_image(query.image), scope)
+
+    def _run_composed(self, query: ComposedQuery, scope: Scope) -> SearchResponse:
+        if not query.text:
+            response = self._run_image(ImageQuery(query.image), scope)
+            response.notices.insert(0, NO_TEXT_GIVEN)
+            return response
+        keyword_weight = keyword_share(query.semantic_weight, query.image_weight)
+        text = TextQuery(query.text, query.semantic_weight, query.notices)
+        if keyword_weight == 1.0:
+            return self._run_text(text, scope)
+        notices = list(query.notices)
+        if query.image_weight == 1.0:
+            vector = self.embed_image(query.image)
+        else:
+            text_vector, token_notices = self._text_vector(text)
+            notices += token_notices
+            image_vector = self.embed_image(query.image) if query.image_weight > 0.0 else text_vector
+            vector = mix(image_vector, text_vector, query.image_weight)
+        response = self._vector_search(vector, scope, query.text, keyword_weight)
+        response.notices[:0] = notices
+        return response
+
+    def _run_similar(self, query: SimilarQuery, scope: Scope) -> SearchResponse:
+        row = self._row_of(query.product_id)
+        return self._vector_search(self.index.vectors(np.array([row]))[0], scope, exclude_rows=(row,))
+
+    def _run_vector(self, query: VectorQuery, scope: Scope) -> SearchResponse:
+        return self._vector_search(query.vector, scope, exclude_rows=query.exclude_rows)
+
+    # --- rankings ------------------------------------------------------------------------------------------
+
+    def _vector_search(
+        self,
+        vector: np.ndarray,
+        scope: Scope,
+        text: str = "",
+        keyword_weight: float = 0.0,
+        exclude_rows: tuple[int, ...] = (),
+    ) -> SearchResponse:
+        """Dense top-k within the filters, or with keyword_weight > 0 the fused dense + keyword ranking."""
+        selector = self.filters.selector(scope.filters)
         if selector is not None and selector.count == 0:
-            return SearchResponse([], [*notices, "No product matches these filters; remove some to see results."])
-        wanted = k + len(exclude_rows)
-        scores, rows = self.index.search(vector[None, :], wanted, selector.selector if selector else None)
-        scores, rows = scores[0], rows[0]
-        available = selector.count if selector else len(self.index)
-        if (rows >= 0).sum() < min(wanted, available):
-            scores, rows = self._exact_search(vector, wanted, selector.allowed if selector else None)
+            return SearchResponse([], [NO_FILTER_MATCH])
+        if keyword_weight > 0.0:
+            return self._hybrid_search(vector, text, keyword_weight, scope.k, selector)
+        ranking = self.index.top_k(vector[None, :], scope.k + len(exclude_rows), selector)[0]
         results = [
             self._result(int(row), float(score))
-            for score, row in zip(scores, rows, strict=True)
-            if row >= 0 and int(row) not in exclude_rows
-        ][:k]
-        return SearchResponse(results, notices)
+            for score, row in zip(ranking.scores, ranking.rows, strict=True)
+            if int(row) not in exclude_rows
+        ]
+        return SearchResponse(results[: scope.k])
 
-    def _search_hybrid(
-        self, vector: np.ndarray, text: str, keyword_weight: float, k: int, filters: Filters | None
+    def _hybrid_search(
+        self, vector: np.ndarray, text: str, keyword_weight: float, k: int, selector: RowSelector | None
     ) -> SearchResponse:
         """Fused ranking over the union of the dense and keyword candidates, exact within the filters."""
-        self._keyword_index()
-        k, notices = check_k(k)
-        selector = self._selector(filters)
-        if selector is not None and selector.count == 0:
-            return SearchResponse([], [*notices, NO_FILTER_MATCH])
-        candidates = self.hybrid.candidates(vector[None, :], [text], selector, depth=max(k, self.hybrid.depth))[0]
+        hybrid = self._hybrid()
+        candidates = hybrid.candidates(vector[None, :], [text], selector, depth=max(k, hybrid.depth))[0]
         scores, rows = candidates.rank(keyword_weight, k)
+        return SearchResponse([self._result(int(row), float(score)) for score, row in zip(scores, rows, strict=True)])
+
+    def _keyword_search(self, text: str, scope: Scope) -> SearchResponse:
+        keyword = self._keyword_index()
+        selector = self.filters.selector(scope.filters)
+        if selector is not None and selector.count == 0:
+            return SearchResponse([], [NO_FILTER_MATCH])
+        scores, rows = keyword.search(text, scope.k, selector.allowed if selector else None)
         results = [self._result(int(row), float(score)) for score, row in zip(scores, rows, strict=True)]
-        return SearchResponse(results, notices)
+        return SearchResponse(results, [] if results else [NO_KEYWORD_MATCH])
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    def _text_vector(self, query: TextQuery) -> tuple[np.ndarray, list[str]]:
+        """The query text's vector and, when the model had to cut it, a notice saying so."""
+        vector, tokens = self._encode_text(query.text)
+        if tokens <= self.encoder.max_text_tokens:
+            return vector, []
+        return vector, [
+            f"The text has {tokens} tokens; the model reads at most {self.encoder.max_text_tokens}, "
+            "so only its beginning was used."
+        ]
+
+    def _encode_cleaned_text(self, cleaned: str) -> tuple[np.ndarray, int]:
+        """The read-only vector of a cleaned text and its token count before truncation."""
+        vector = self.encoder.encode_text([cleaned])[0]
+        vector.setflags(write=False)
+        return vector, self.encoder.count_tokens(cleaned)
 
     def _keyword_index(self) -> KeywordIndex:
         if self.keyword is None:
@@ -323,23 +342,13 @@ class SearchEngine:
             )
         return self.keyword
 
-    def _selector(self, filters: Filters | None) -> RowSelector | None:
-        with self._filter_lock:
-            return self.filters.selector(filters)
+    def _hybrid(self) -> HybridSearcher:
+        self._keyword_index()
+        return self.hybrid
 
-    def _exact_search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Brute force over the allowed rows, for approximate indexes whose filtered search came back short."""
-        rows = np.flatnonzero(allowed) if allowed is not None else np.arange(len(self.index))
-        scores = self.index.vectors(rows) @ vector
-        order = np.argsort(-scores, kind="stable")[:k]
-        return scores[order], rows[order]
+    def _row_of(self, product_id: object) -> int:
+        return self.products.row_of(check_product_id(product_id))
 
     def _result(self, row: int, score: float) -> SearchResult:
         metadata = self.products.metadata(row)
         return SearchResult(int(metadata["id"]), score, metadata[NAME_COLUMN], metadata, row)
-
-    @staticmethod
-    def _finish(response: SearchResponse, started: float, notices: list[str] | None = None) -> SearchResponse:
-        response.notices = [*(notices or []), *response.notices]
-        response.elapsed_ms = (time.perf_counter() - started) * 1000.0
-        return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
@@ -52,26 +53,28 @@ class FilterCompiler:
             self._choices[name] = [str(value) for value in uniques]
         self._cache: OrderedDict[FilterKey, RowSelector] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def choices(self, name: str) -> list[str]:
         """The labels of a field present in the catalog, sorted, without the empty label."""
         return [value for value in self._choices[name] if value]
 
-    def selector(self, filters: Filters | None) -> RowSelector | None:
-        """The selector for the filters, or None when they constrain nothing."""
-        key = normalise_filters(filters)
+    def selector(self, key: FilterKey) -> RowSelector | None:
+        """The selector for normalised filters (see `normalise_filters`), or None when they constrain nothing."""
         if not key:
             return None
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
         allowed = np.ones(len(next(iter(self._codes.values()))), dtype=bool)
         for name, values in key:
             allowed &= np.isin(self._codes[name], self._code_list(name, values))
         selector = RowSelector(allowed)
-        self._cache[key] = selector
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = selector
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return selector
 
     def _code_list(self, name: str, values: tuple[str, ...]) -> list[int]:

@@ -121,18 +121,8 @@ class HybridSearcher:
         return result
 
     def dense_rows(self, queries: np.ndarray, depth: int, selector: RowSelector | None) -> list[np.ndarray]:
-        """Top-`depth` rows per query from FAISS (batched), brute force where a filtered ANN search came back short."""
-        available = selector.count if selector is not None else len(self.index)
-        _, rows = self.index.search(queries, depth, selector.selector if selector is not None else None)
-        result = []
-        for query, found in zip(queries, rows, strict=True):
-            found = found[found >= 0]
-            if len(found) < min(depth, available):
-                allowed = np.flatnonzero(selector.allowed) if selector is not None else np.arange(len(self.index))
-                scores = self.vectors(allowed) @ query
-                found = allowed[np.lexsort((allowed, -scores))[:depth]]
-            result.append(found)
-        return result
+        """Top-`depth` allowed rows per query (batched, complete within the filter: see VectorIndex.top_k)."""
+        return [ranking.rows for ranking in self.index.top_k(queries, depth, selector)]
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """Stored product vectors of the rows (from a given matrix when the caller holds one)."""

@@ -20,6 +20,13 @@ logger = logging.getLogger(__name__)
 faiss.cvar.distance_compute_blas_threshold = 20
 
 INDEX_TYPES = ("flat", "hnsw", "ivfpq", "ivfsq8")
+# The FAISS class each type is built as; a loaded file must be exactly that class.
+FAISS_CLASSES = {
+    "flat": faiss.IndexFlatIP,
+    "hnsw": faiss.IndexHNSWFlat,
+    "ivfpq": faiss.IndexIVFPQ,
+    "ivfsq8": faiss.IndexIVFScalarQuantizer,
+}
 IVF_TYPES = ("ivfpq", "ivfsq8")
 # Up to this many products an exact flat scan stays within a few ms on 2 CPU cores and keeps filtered results
 # exact; above, IVF-SQ8 meets recall@10 ≥ 0.95 at a quarter of flat's memory (measured: docs/BENCHMARKS.md).
@@ -84,13 +91,13 @@ class VectorIndex:
             index = faiss.IndexIVFPQ(
                 quantizer, dim, params["nlist"], params["m"], params["nbits"], faiss.METRIC_INNER_PRODUCT
             )
-            index.train(_training_sample(vectors, params["nlist"]))
+            index.train(training_sample(vectors, params["nlist"]))
         elif spec.type == "ivfsq8":
             quantizer = faiss.IndexFlatIP(dim)
             index = faiss.IndexIVFScalarQuantizer(
                 quantizer, dim, params["nlist"], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
             )
-            index.train(_training_sample(vectors, params["nlist"]))
+            index.train(training_sample(vectors, params["nlist"]))
         else:
             raise ValueError(f"Unknown index type '{spec.type}'")
         index.add(vectors)
@@ -100,11 +107,20 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path, spec: IndexSpec) -> VectorIndex:
-        """Read an index written by `save`; a truncated or foreign file is refused clearly."""
+        """Read an index written by `save`; a truncated or foreign file, or one whose real type or metric is not
+        the spec's, is refused clearly."""
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as error:
             raise BundleError(f"The FAISS index file {path.name} is corrupt or truncated: {error}") from error
+        expected = FAISS_CLASSES[spec.type]
+        if type(index) is not expected:
+            raise BundleError(
+                f"The FAISS index file {path.name} holds a {type(index).__name__}, but the manifest's index.type "
+                f"'{spec.type}' means {expected.__name__}."
+            )
+        if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+            raise BundleError(f"The FAISS index file {path.name} does not use inner product, which the engine needs.")
         if spec.type in IVF_TYPES:
             faiss.extract_index_ivf(index).make_direct_map()
         return cls(index, spec)
@@ -135,12 +151,37 @@ class VectorIndex:
     def search(
         self, queries: np.ndarray, k: int, selector: faiss.IDSelector | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, rows) per query, best first; rows are -1 where fewer than k exist."""
+        """Top-k (scores, rows) per query, best first, as FAISS gives them; rows are -1 where fewer than k exist."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         k = max(1, min(k, len(self)))
         if selector is None:
             return self.index.search(queries, k)
         return self.index.search(queries, k, params=self._params(selector))
+
+    def top_k(self, queries: np.ndarray, k: int, allowed: RowSelector | None = None) -> list[Ranking]:
+        """The top-k allowed rows per query, never short of k while enough rows are allowed: where an approximate
+        index comes back short (a filter its probes barely reach), those queries are answered by brute force over
+        the allowed rows, so filtered results are complete for every index type."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        available = allowed.count if allowed is not None else len(self)
+        if available == 0:
+            return [Ranking(np.empty(0, np.float32), np.empty(0, np.int64)) for _ in queries]
+        scores, rows = self.search(queries, k, allowed.selector if allowed is not None else None)
+        rankings = []
+        for query, found_scores, found_rows in zip(queries, scores, rows, strict=True):
+            keep = found_rows >= 0
+            if keep.sum() < min(k, available):
+                rankings.append(self.exact_top_k(query, k, allowed))
+            else:
+                rankings.append(Ranking(found_scores[keep], found_rows[keep]))
+        return rankings
+
+    def exact_top_k(self, query: np.ndarray, k: int, allowed: RowSelector | None = None) -> Ranking:
+        """Brute force over the allowed rows' stored vectors; ties in row order."""
+        rows = np.flatnonzero(allowed.allowed) if allowed is not None else np.arange(len(self))
+        scores = self.vectors(rows) @ query
+        order = np.lexsort((rows, -scores))[:k]
+        return Ranking(scores[order], rows[order])
 
     def _params(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
         if self.spec.type == "hnsw":
@@ -150,7 +191,15 @@ class VectorIndex:
         return faiss.SearchParameters(sel=selector)
 
 
-def _training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:
+@dataclass(frozen=True)
+class Ranking:
+    """One query's rows best first, with their scores."""
+
+    scores: np.ndarray
+    rows: np.ndarray
+
+
+def training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:
     """TRAIN_POINTS_PER_LIST vectors per list (at least MIN_TRAIN_POINTS), evenly spaced: deterministic."""
     wanted = max(nlist * TRAIN_POINTS_PER_LIST, MIN_TRAIN_POINTS)
     if len(vectors) <= wanted:

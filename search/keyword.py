@@ -112,14 +112,6 @@ def build_keyword_index(table: Any) -> KeywordIndex:
     return KeywordIndex.build([keyword_text(row) for row in table.select_columns(list(KEYWORD_FIELDS)).to_list()])
 
 
-def load_keyword_index(folder: Path, components: Mapping[str, Any]) -> KeywordIndex | None:
-    """The bundle's keyword index, or None for a bundle built before keyword search existed."""
-    settings = components.get("keyword")
-    if not settings:
-        return None
-    return KeywordIndex.load(Path(folder) / settings.get("folder", KEYWORD_DIR), settings)
-
-
 def top_rows(scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The k best positive-scoring allowed rows, best first, ties in row order."""
     keep = scores > 0

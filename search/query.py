@@ -1,77 +1,229 @@
-"""Validation of query arguments: every bad value becomes a clear InvalidQueryError or a notice."""
+"""Queries parsed once: every argument a visitor or client sends is checked here and becomes a small immutable
+object (or a clear InvalidQueryError). The engine, its caches and the page all use these objects, so nothing is
+validated twice and a cache key is always a checked, canonical value."""
 
 from __future__ import annotations
 
 import math
 import re
 import unicodedata
-from numbers import Real
+from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
+from PIL import Image
 
-from search.errors import InvalidQueryError
+from search.errors import InvalidImageError, InvalidQueryError
+from search.filters import FilterKey, Filters, normalise_filters
+from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
+from search.images import ImageInput
 
+DEFAULT_K = 24
 MAX_K = 100
 MAX_TEXT_CHARS = 2_000
+# Raw text is cut to this many characters before any per-character work: cleaning only removes characters, so
+# the first MAX_TEXT_CHARS cleaned characters come from (at most) this prefix unless it is mostly blank.
+RAW_TEXT_LIMIT = 4 * MAX_TEXT_CHARS
+EMPTY_TEXT = "Type something to search for: the text is empty."
 _SPACES = re.compile(r"\s+")
+_INVISIBLE = ("Cc", "Cf", "Zl", "Zp")
 
 
-def clean_text(text: str | None) -> tuple[str, list[str]]:
-    """Text with control characters removed and whitespace collapsed, cut to MAX_TEXT_CHARS; plus notices."""
+def clean_text(text: object) -> tuple[str, tuple[str, ...]]:
+    """Text with control characters removed and whitespace collapsed, cut to MAX_TEXT_CHARS; plus notices.
+
+    None is the empty text; any other non-string is refused.
+    """
     if text is None:
-        return "", []
+        return "", ()
     if not isinstance(text, str):
         raise InvalidQueryError(f"The query text must be a string, got {type(text).__name__}.")
-    notices = []
-    visible = "".join(" " if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char for char in text)
+    length = len(text)
+    visible = "".join(" " if unicodedata.category(char) in _INVISIBLE else char for char in text[:RAW_TEXT_LIMIT])
     cleaned = _SPACES.sub(" ", visible).strip()
-    if len(cleaned) > MAX_TEXT_CHARS:
-        cleaned = cleaned[:MAX_TEXT_CHARS]
-        notices.append(f"The text was {len(text):,} characters long; only the first {MAX_TEXT_CHARS:,} were used.")
-    return cleaned, notices
+    if len(cleaned) > MAX_TEXT_CHARS or length > RAW_TEXT_LIMIT:
+        cleaned = cleaned[:MAX_TEXT_CHARS].rstrip()
+        return cleaned, (f"The text was {length:,} characters long; only the first {MAX_TEXT_CHARS:,} were used.",)
+    return cleaned, ()
 
 
-def check_k(k: int | float | str) -> tuple[int, list[str]]:
+def check_k(k: object) -> tuple[int, tuple[str, ...]]:
     """A result count as an int in 1..MAX_K: non-integers and values below 1 are refused, large ones clamped."""
-    if isinstance(k, bool):
-        raise InvalidQueryError("k (the number of results) must be a whole number, not a boolean.")
+    if isinstance(k, bool) or not isinstance(k, (Real, str)):
+        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {_shown(k)}.")
     try:
         value = float(k)
-    except (TypeError, ValueError) as error:
-        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {k!r}.") from error
+    except ValueError as error:
+        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {_shown(k)}.") from error
     if not math.isfinite(value) or value != int(value):
-        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {k!r}.")
+        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {_shown(k)}.")
     if value < 1:
         raise InvalidQueryError(f"k (the number of results) must be at least 1, got {int(value)}.")
     if value > MAX_K:
-        return MAX_K, [f"At most {MAX_K} results are returned; k={int(value)} was reduced to {MAX_K}."]
-    return int(value), []
+        return MAX_K, (f"At most {MAX_K} results are returned; k={int(value)} was reduced to {MAX_K}.",)
+    return int(value), ()
 
 
-def check_weight(weight: float, name: str) -> float:
+def check_weight(weight: object, name: str) -> float:
     """A weight in [0, 1]; NaN, infinities, non-numbers and out-of-range values are refused."""
-    if isinstance(weight, bool) or not isinstance(weight, (Real, np.floating, str)):
-        raise InvalidQueryError(f"{name} must be a number between 0 and 1, got {weight!r}.")
+    if isinstance(weight, bool) or not isinstance(weight, (Real, str)):
+        raise InvalidQueryError(f"{name} must be a number between 0 and 1, got {_shown(weight)}.")
     try:
         value = float(weight)
     except ValueError as error:
-        raise InvalidQueryError(f"{name} must be a number between 0 and 1, got {weight!r}.") from error
+        raise InvalidQueryError(f"{name} must be a number between 0 and 1, got {_shown(weight)}.") from error
     if math.isnan(value) or not 0.0 <= value <= 1.0:
-        raise InvalidQueryError(f"{name} must be between 0 and 1, got {weight!r}.")
+        raise InvalidQueryError(f"{name} must be between 0 and 1, got {_shown(weight)}.")
     return value
 
 
+def check_product_id(product_id: object) -> int:
+    """An integer-valued product id: ints, whole floats (JSON numbers) and strings of digits; nothing else is
+    coerced (no fractions, no booleans, no "12abc")."""
+    if isinstance(product_id, bool):
+        raise InvalidQueryError("The product id must be a whole number, not a boolean.")
+    if isinstance(product_id, Integral):
+        return int(product_id)
+    if isinstance(product_id, Real) and math.isfinite(float(product_id)) and float(product_id).is_integer():
+        return int(product_id)
+    if isinstance(product_id, str) and re.fullmatch(r"\s*-?\d{1,18}\s*", product_id):
+        return int(product_id)
+    raise InvalidQueryError(f"The product id must be a whole number, got {_shown(product_id)}.")
+
+
 def check_vector(vector: object, dim: int) -> np.ndarray:
-    """A query embedding of the index's dimension with finite values, L2-normalised."""
+    """A query embedding: a flat list of `dim` finite numbers, returned L2-normalised (read-only).
+
+    The norm is taken after scaling by the largest magnitude, so huge finite values cannot overflow to inf.
+    """
+    if isinstance(vector, (str, bytes, dict)) or vector is None:
+        raise InvalidQueryError(f"The embedding must be a list of {dim} numbers, got {type(vector).__name__}.")
     try:
-        array = np.asarray(vector, dtype=np.float32).reshape(-1)
-    except (TypeError, ValueError) as error:
-        raise InvalidQueryError("The embedding must be a list of numbers.") from error
+        array = np.asarray(vector, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise InvalidQueryError(f"The embedding must be a flat list of {dim} numbers.") from error
+    if array.ndim != 1:
+        raise InvalidQueryError(f"The embedding must be a flat list of {dim} numbers, got shape {array.shape}.")
     if array.shape[0] != dim:
         raise InvalidQueryError(f"The embedding has {array.shape[0]} values; this index needs {dim}.")
     if not np.all(np.isfinite(array)):
         raise InvalidQueryError("The embedding contains NaN or infinite values.")
-    norm = float(np.linalg.norm(array))
-    if norm == 0.0:
+    peak = float(np.abs(array).max())
+    if peak == 0.0:
         raise InvalidQueryError("The embedding is all zeros; it matches nothing.")
-    return array / norm
+    scaled = array / peak
+    unit = (scaled / np.linalg.norm(scaled)).astype(np.float32)
+    unit.setflags(write=False)
+    return unit
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True)
+class Scope:
+    """How many results, within which products: k and the filters, checked and canonical (hashable)."""
+
+    k: int = DEFAULT_K
+    filters: FilterKey = ()
+    notices: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, k: object = DEFAULT_K, filters: Filters | None = None) -> Scope:
+        checked, notices = check_k(k)
+        return cls(checked, normalise_filters(filters), notices)
+
+    def with_k(self, k: int) -> Scope:
+        """The same filters with another result count (e.g. candidates beyond k)."""
+        return Scope(k, self.filters, self.notices)
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """A cleaned, non-empty text and the share of meaning (CLIP) vs exact words (BM25) in its score."""
+
+    text: str
+    semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT
+    notices: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: object, semantic_weight: object = DEFAULT_SEMANTIC_WEIGHT) -> TextQuery:
+        weight = check_weight(semantic_weight, "semantic_weight")
+        cleaned, notices = clean_text(text)
+        if not cleaned:
+            raise InvalidQueryError(EMPTY_TEXT)
+        return cls(cleaned, weight, notices)
+
+
+@dataclass(frozen=True, eq=False)
+class ImageQuery:
+    """A photo to search with: a path, bytes, PIL image or array, decoded (and checked) when it is encoded."""
+
+    image: ImageInput
+
+    @classmethod
+    def parse(cls, image: object) -> ImageQuery:
+        return cls(check_image(image))
+
+
+@dataclass(frozen=True, eq=False)
+class ComposedQuery:
+    """A photo changed by a text: vector = mix(image, text, image_weight); empty text means the photo alone."""
+
+    image: ImageInput
+    text: str = ""
+    image_weight: float = DEFAULT_IMAGE_WEIGHT
+    semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT
+    notices: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(
+        cls,
+        image: object,
+        text: object,
+        image_weight: object = DEFAULT_IMAGE_WEIGHT,
+        semantic_weight: object = DEFAULT_SEMANTIC_WEIGHT,
+    ) -> ComposedQuery:
+        weight = check_weight(image_weight, "image_weight")
+        semantic = check_weight(semantic_weight, "semantic_weight")
+        cleaned, notices = clean_text(text)
+        return cls(check_image(image), cleaned, weight, semantic, notices)
+
+
+@dataclass(frozen=True)
+class SimilarQuery:
+    """A catalog product whose stored vector is the query; the product itself is left out of the results."""
+
+    product_id: int
+
+    @classmethod
+    def parse(cls, product_id: object) -> SimilarQuery:
+        return cls(check_product_id(product_id))
+
+
+@dataclass(frozen=True, eq=False)
+class VectorQuery:
+    """A raw embedding in the index's space, normalised; `exclude_rows` are never returned."""
+
+    vector: np.ndarray
+    exclude_rows: tuple[int, ...] = field(default=())
+
+    @classmethod
+    def parse(cls, vector: object, dim: int, exclude_rows: tuple[int, ...] = ()) -> VectorQuery:
+        return cls(check_vector(vector, dim), tuple(int(row) for row in exclude_rows))
+
+
+Query = TextQuery | ImageQuery | ComposedQuery | SimilarQuery | VectorQuery
+
+
+def check_image(image: object) -> ImageInput:
+    """The image input itself when its type is one the decoder reads; None and other types are refused."""
+    if image is None:
+        raise InvalidImageError("No image was given. Upload, paste or take a photo first.")
+    if not isinstance(image, (Image.Image, bytes, bytearray, memoryview, str, np.ndarray)) and not hasattr(
+        image, "__fspath__"
+    ):
+        raise InvalidImageError(f"Unsupported image input of type {type(image).__name__}.")
+    return image

@@ -17,8 +17,9 @@ import pytest
 import index_build
 from benchmarks.common import free_port
 from search.engine import SearchEngine
-from search.random_model import save_random_clip
-from search.synthetic import save_catalog
+from search.fixtures.random_model import save_random_clip
+from search.fixtures.synthetic import save_catalog
+from tests.helpers import build_args
 
 CATALOG_SIZE = 240
 
@@ -44,22 +45,6 @@ def app_url(engine):
     url = app.launch(demo, "127.0.0.1", free_port(), block=False)
     yield url
     demo.close()
-
-
-def build_args(catalog: Path, model: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        "--dataset",
-        str(catalog),
-        "--model",
-        str(model),
-        "--out",
-        str(out),
-        "--batch-size",
-        "16",
-        "--num-workers",
-        "0",
-        *extra,
-    ]
 
 
 @pytest.fixture(scope="session")
@@ -88,13 +73,3 @@ def hub_cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     return cache
-
-
-def put_in_hub_cache(cache: Path, repo_type: str, repo_id: str, source: Path, commit: str = "a" * 40) -> Path:
-    """Lay out `source` as a cached Hub snapshot of repo_id (what a real download leaves behind)."""
-    folder = cache / f"{repo_type}s--{repo_id.replace('/', '--')}"
-    snapshot = folder / "snapshots" / commit
-    shutil.copytree(source, snapshot)
-    (folder / "refs").mkdir(parents=True)
-    (folder / "refs" / "main").write_text(commit)
-    return snapshot

@@ -19,11 +19,11 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
-import search.default_index
+import search.build.default_index
 from benchmarks.common import free_port
+from search.build.default_index import DefaultIndexError, ensure_default_bundle
 from search.bundle import read_manifest
 from search.catalog import DEFAULT_DATASET
-from search.default_index import DefaultIndexError, ensure_default_bundle
 from search.encoder import DEFAULT_MODEL
 from search.engine import SearchEngine
 
@@ -113,7 +113,7 @@ def test_embed_text_and_image_then_search_by_embedding(client, engine, photo):
     expected, _ = engine.embed_text("black leather boots")
     np.testing.assert_allclose(text["embedding"], expected, atol=1e-6)
     assert text["dim"] == engine.index.dim and text["input"] == "text"
-    assert text["model"] == engine.manifest.model["id"]
+    assert text["model"] == engine.model_id
     image = client.predict(image=handle_file(str(photo)), api_name="/embed")
     np.testing.assert_allclose(image["embedding"], engine.embed_image(photo), atol=1e-6)
     assert image["input"] == "image"
@@ -183,13 +183,13 @@ def test_product_images_fall_back_to_a_placeholder_and_convert_other_formats(eng
 def test_default_index_is_built_once_then_reused(catalog_dir, tiny_model, tmp_path, monkeypatch):
     folder = ensure_default_bundle(tmp_path, dataset=str(catalog_dir), model=str(tiny_model), limit=50)
     manifest = read_manifest(folder)
-    assert manifest.dataset["num_rows"] == 50 and manifest.model["id"] == str(tiny_model)
+    assert manifest.dataset.num_rows == 50 and manifest.model.id == str(tiny_model)
     assert len(SearchEngine.load(folder).search_text("red shirt", k=3)) == 3
 
     def no_build(config):
         raise AssertionError("the cached default index should have been reused")
 
-    monkeypatch.setattr(search.default_index, "run_build", no_build)
+    monkeypatch.setattr(search.build.default_index, "run_build", no_build)
     assert ensure_default_bundle(tmp_path, dataset=str(catalog_dir), model=str(tiny_model), limit=50) == folder
 
 
@@ -215,7 +215,7 @@ def test_unreachable_hub_is_detected_before_building(tmp_path, monkeypatch):
     def no_build(config):
         raise AssertionError("an unreachable Hub should stop the default index before the build")
 
-    monkeypatch.setattr(search.default_index, "run_build", no_build)
+    monkeypatch.setattr(search.build.default_index, "run_build", no_build)
     with pytest.raises(
         DefaultIndexError, match=r"dataset 'ashraq/fashion-product-images-small' could not be loaded \(Conn"
     ):

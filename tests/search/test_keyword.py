@@ -1,11 +1,12 @@
 """Keyword (BM25) index: built into the bundle, exact-name queries, stemming, exact filters, clear errors."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from search.bundle import read_manifest
+from search.bundle import Bundle, Components, read_manifest
 from search.engine import SearchEngine
 from search.errors import InvalidQueryError
 from search.keyword import KEYWORD_DIR, KeywordIndex, keyword_text
@@ -18,9 +19,9 @@ def test_keyword_text_is_name_then_labels_without_missing_ones():
 
 def test_the_bundle_holds_the_keyword_index_and_describes_it(bundle_dir, engine):
     manifest = read_manifest(bundle_dir)
-    described = manifest.components["keyword"]
-    assert described["library"] == "bm25s" and described["folder"] == KEYWORD_DIR
-    assert described["num_docs"] == 240 and described["stemmer"] == "english"
+    described = manifest.components.keyword
+    assert described.library == "bm25s" and described.folder == KEYWORD_DIR
+    assert described.num_docs == 240 and described.stemmer == "english"
     assert "keyword/params.index.json" in manifest.files and "keyword/vocab.index.json" in manifest.files
     rebuilt = KeywordIndex.build([keyword_text(r) for r in engine.products.frame.to_dict("records")])
     for query in ("blue jeans", "Nike women", "watches"):
@@ -60,7 +61,9 @@ def test_words_nobody_uses_give_an_empty_answer_with_a_notice(engine):
 
 
 def test_a_bundle_without_keyword_index_explains_itself(engine):
-    legacy = SearchEngine(engine.folder, engine.manifest, engine.encoder, engine.index, engine.products)
+    bundle = engine.bundle
+    manifest = replace(bundle.manifest, components=Components())
+    legacy = SearchEngine(Bundle(manifest, bundle.index, bundle.products), engine.encoder)
     assert legacy.search_text("blue shirt", k=3).ids == engine.search_text("blue shirt", k=3).ids
     with pytest.raises(InvalidQueryError, match="has no keyword index"):
         legacy.search_keyword("blue shirt")

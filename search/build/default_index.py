@@ -11,11 +11,11 @@ from pathlib import Path
 
 import huggingface_hub
 
-from search.bundle import MANIFEST_FILE, read_manifest
+from search.build import BuildConfig, run_build
+from search.bundle import is_bundle, read_manifest
 from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL
 from search.errors import BundleError, CatalogError, HubError, ModelLoadError
-from search.pipeline import BuildConfig, run_build
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def ensure_default_bundle(
     """The cached default bundle, built with the regular build pipeline on first use (or when the cached copy is
     damaged). A dataset or model that cannot be fetched becomes one DefaultIndexError saying what to do."""
     out = default_bundle_folder(cache_dir or default_cache_dir(), dataset, model, limit)
-    if (out / MANIFEST_FILE).is_file():
+    if is_bundle(out):
         try:
             read_manifest(out)
         except BundleError as error:

@@ -1,45 +1,34 @@
-"""Bundles verify themselves on load and refuse damage or a mismatched encoder with a specific message."""
+"""Bundles are written atomically by Bundle.save, read back by Bundle.load, verify themselves on load and refuse
+damage or a mismatched encoder with a specific message."""
 
-import json
+from dataclasses import asdict
 
+import numpy as np
 import pytest
 
-from search.bundle import (
-    INDEX_FILE,
-    MANIFEST_FILE,
-    PRODUCTS_FILE,
-    Manifest,
-    read_manifest,
-    resolve_bundle,
-    write_bundle,
-)
+from search.bundle import INDEX_FILE, MANIFEST_FILE, PRODUCTS_FILE, Bundle, check_encoder_matches, read_manifest
 from search.encoder import Encoder
 from search.engine import SearchEngine
-from search.errors import BundleError, BundleMismatchError, HubError
-from search.random_model import save_random_clip
-from tests.conftest import put_in_hub_cache
-
-
-def edit_manifest(folder, change) -> None:
-    data = json.loads((folder / MANIFEST_FILE).read_text())
-    change(data)
-    (folder / MANIFEST_FILE).write_text(json.dumps(data))
+from search.errors import BundleError, BundleMismatchError
+from search.fixtures.random_model import save_random_clip
+from search.products import ProductTable
+from tests.helpers import edit_manifest
 
 
 def test_manifest_describes_the_build(bundle_dir, tiny_model, catalog_dir):
     manifest = read_manifest(bundle_dir)
-    assert manifest.model["id"] == str(tiny_model) and manifest.dim == 32
-    assert manifest.dataset == {
+    assert manifest.model.id == str(tiny_model) and manifest.dim == 32
+    assert asdict(manifest.dataset) == {
         "id": str(catalog_dir),
         "revision": None,
         "split": "train",
         "num_rows": 240,
         "unreadable_images": 0,
     }
-    assert manifest.index["type"] == "flat" and manifest.index["metric"] == "inner_product"
+    assert manifest.index.type == "flat" and manifest.index.metric == "inner_product"
     keyword_files = {name for name in manifest.files if name.startswith("keyword/")}
     assert set(manifest.files) == {INDEX_FILE, PRODUCTS_FILE, "README.md", *keyword_files} and keyword_files
-    assert all(len(entry["sha256"]) == 64 for entry in manifest.files.values())
+    assert all(len(entry.sha256) == 64 for entry in manifest.files.values())
     assert manifest.created_at and manifest.code_version.startswith("0.1.0")
 
 
@@ -102,22 +91,49 @@ def test_same_name_with_other_weights_is_refused(bundle_copy, tiny_model, tmp_pa
         SearchEngine.load(bundle_copy, verify=False)
 
 
-def test_other_dimension_is_refused(bundle_copy):
+def test_other_dimension_is_refused(bundle_dir):
+    model = read_manifest(bundle_dir).model
+    with pytest.raises(BundleMismatchError, match="Embedding dimension mismatch: the bundle holds 32-d"):
+        check_encoder_matches(model, model.id, 512, np.zeros(512, dtype=np.float32))
+
+
+def test_a_manifest_lying_about_the_dimension_is_refused(bundle_copy):
     edit_manifest(bundle_copy, lambda m: m["model"].update(dim=512))
-    with pytest.raises(BundleMismatchError, match="Embedding dimension mismatch: the bundle holds 512-d"):
+    with pytest.raises(BundleError, match="model: probe.vector has 32 values but dim is 512"):
         SearchEngine.load(bundle_copy)
 
 
-def test_interrupted_write_leaves_the_old_bundle(bundle_copy):
-    before = read_manifest(bundle_copy)
+def test_save_then_load_gives_back_the_same_bundle(bundle_dir, tmp_path):
+    bundle = Bundle.load(bundle_dir)
+    copy = Bundle.load(bundle.save(tmp_path / "copy"))
+    assert copy.manifest.files == bundle.manifest.files
+    assert (copy.manifest.model, copy.manifest.dataset, copy.manifest.index) == (
+        bundle.manifest.model,
+        bundle.manifest.dataset,
+        bundle.manifest.index,
+    )
+    assert copy.products.ids.tolist() == bundle.products.ids.tolist() and len(copy.keyword) == len(bundle.keyword)
 
-    def crash(folder) -> None:
-        (folder / INDEX_FILE).write_bytes(b"partial")
+
+def test_parts_that_disagree_are_never_written(bundle_dir, tmp_path):
+    bundle = Bundle.load(bundle_dir)
+    fewer = ProductTable(bundle.products.table.slice(0, 10))
+    with pytest.raises(BundleError, match="the manifest says 240 products, but there are 10 products table rows"):
+        Bundle(bundle.manifest, bundle.index, fewer, bundle.keyword)
+    assert not (tmp_path / "never").exists()
+
+
+def test_interrupted_write_leaves_the_old_bundle(bundle_copy, monkeypatch):
+    before = read_manifest(bundle_copy)
+    bundle = Bundle.load(bundle_copy)
+
+    def crash(self, path) -> None:
+        path.write_bytes(b"partial")
         raise KeyboardInterrupt
 
-    manifest = Manifest(model=before.model, dataset=before.dataset, index=before.index)
+    monkeypatch.setattr(ProductTable, "save", crash)
     with pytest.raises(KeyboardInterrupt):
-        write_bundle(bundle_copy, manifest, crash, lambda m: "card")
+        bundle.save(bundle_copy)
     assert read_manifest(bundle_copy).files == before.files
     assert [p.name for p in bundle_copy.parent.iterdir() if p.name.startswith(".")] == []
 
@@ -126,24 +142,7 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_bundle(tmp_path, bundle_dir
     target = tmp_path / "precious"
     target.mkdir()
     (target / "notes.txt").write_text("keep me")
-    manifest = read_manifest(bundle_dir)
     with pytest.raises(BundleError, match="is not an index bundle; refusing to replace it"):
-        write_bundle(target, manifest, lambda folder: None, lambda m: "card")
+        Bundle.load(bundle_dir).save(target)
     assert (target / "notes.txt").read_text() == "keep me"
-
-
-def test_hub_repo_id_is_pulled_with_snapshot_download(bundle_dir, hub_cache):
-    snapshot = put_in_hub_cache(hub_cache, "dataset", "tester/fashion-index", bundle_dir)
-    assert resolve_bundle("tester/fashion-index") == snapshot
-    engine = SearchEngine.load("tester/fashion-index")
-    assert len(engine.products) == 240
-
-
-def test_unreachable_hub_bundle_says_how_to_use_a_local_one(hub_cache):
-    with pytest.raises(HubError, match="point --index .* at a local bundle"):
-        resolve_bundle("tester/not-downloaded")
-
-
-def test_missing_local_path_is_explained(tmp_path):
-    with pytest.raises(BundleError, match="Index bundle not found"):
-        resolve_bundle(str(tmp_path / "nowhere" / "deeper" / "bundle"))
+    assert [p.name for p in tmp_path.iterdir()] == ["precious"]

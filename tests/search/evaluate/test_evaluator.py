@@ -8,13 +8,14 @@ import pytest
 import index_build
 from search import evaluate
 from search.catalog import product_text
-from search.encoder import normalise
+from search.engine import SearchEngine
 from search.evaluate import EvalConfig, Evaluator, Report
+from search.evaluate.metrics import DEPTH, mean_metrics, query_metrics
+from search.evaluate.protocols import build_protocols, protocol_names
 from search.hybrid import CANDIDATES
 from search.images import decode_image
-from search.metrics import DEPTH, mean_metrics, query_metrics
-from search.protocols import build_protocols, protocol_names
-from tests.conftest import build_args
+from search.vectors import normalise
+from tests.helpers import build_args
 
 FAST = {"semantic_weights": (0.0, 0.5, 1.0), "image_weights": (0.0, 0.5, 1.0), "latency_queries": 0}
 
@@ -113,7 +114,7 @@ def test_label_and_image_protocols_match_brute_force(engine, report):
 def test_the_derived_mixed_documents_equal_a_bundle_built_with_them(engine, catalog_dir, tiny_model, tmp_path):
     out = tmp_path / "mixed"
     assert index_build.main(build_args(catalog_dir, tiny_model, out, "--limit", "48", "--doc-image-weight", "0.9")) == 0
-    built = evaluate.SearchEngine.load(out).index.vectors(np.arange(48))
+    built = SearchEngine.load(out).index.vectors(np.arange(48))
     documents = Evaluator(engine, EvalConfig(index="-", doc_image_weights=(1.0, 0.9)), Report({}, {}, {})).documents()
     assert [d.label for d in documents] == ["image", "0.9·image+0.1·text"]
     np.testing.assert_allclose(documents[1].vectors[:48], built, atol=1e-5)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from search.bundle import Manifest
+from search.bundle.manifest import Manifest
 
 
 def dataset_card(manifest: Manifest) -> str:
     """Markdown with YAML front matter: model, source dataset, counts, index type and how to load it."""
     model, dataset, index = manifest.model, manifest.dataset, manifest.index
-    revision = dataset.get("revision") or "not recorded"
-    model_revision = model.get("revision") or "local folder"
-    params = ", ".join(f"{key}={value}" for key, value in sorted(index.get("params", {}).items())) or "none"
+    revision = dataset.revision or "not recorded"
+    model_revision = model.revision or "local folder"
+    params = ", ".join(f"{key}={value}" for key, value in sorted(index.params.items())) or "none"
+    keyword = manifest.components.keyword
+    keyword_line = (
+        f"- `{keyword.folder}/`: the BM25 keyword index (bm25s) over each product's {', '.join(keyword.fields)}.\n"
+        if keyword
+        else ""
+    )
     return f"""---
 license: mit
 pretty_name: Fashion product search index
@@ -20,7 +26,7 @@ tags:
 - image-retrieval
 - fashion
 size_categories:
-- {_size_category(dataset["num_rows"])}
+- {_size_category(dataset.num_rows)}
 ---
 
 # Fashion product search index
@@ -30,17 +36,17 @@ index, the product metadata and images, and a manifest describing how it was bui
 
 | | |
 |---|---|
-| Model | `{model["id"]}` (revision `{model_revision}`), {model["dim"]}-d vectors |
-| Source dataset | `{dataset["id"]}`, split `{dataset["split"]}`, revision `{revision}` |
-| Products | {dataset["num_rows"]:,} |
-| Index | FAISS `{index["type"]}`, inner product on L2-normalised vectors (parameters: {params}) |
-| Product vector | {index.get("document", "image")} |
+| Model | `{model.id}` (revision `{model_revision}`), {model.dim}-d vectors |
+| Source dataset | `{dataset.id}`, split `{dataset.split}`, revision `{revision}` |
+| Products | {dataset.num_rows:,} |
+| Index | FAISS `{index.type}`, inner product on L2-normalised vectors (parameters: {params}) |
+| Product vector | {index.document} |
 | Built | {manifest.created_at} with code {manifest.code_version} |
 
 ## Files
 - `index.faiss`: the FAISS index; vector *i* belongs to row *i* of the products table.
 - `products.parquet`: product metadata (`id`, labels, `year`, `productDisplayName`) and image bytes.
-- `manifest.json`: build settings and the sha256 of every file (checked when the bundle is loaded).
+{keyword_line}- `manifest.json`: build settings and the sha256 of every file (checked when the bundle is loaded).
 
 ## Load it
 ```python

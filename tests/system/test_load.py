@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from benchmarks import load
+
+pytestmark = pytest.mark.system
 
 
 def test_quick_load_run_has_no_errors_and_reports_memory(tmp_path, capsys):

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from search.metrics import (
+from search.evaluate.metrics import (
     average_precision_at_k,
     mean_metrics,
     ndcg_at_k,

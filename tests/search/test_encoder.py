@@ -6,7 +6,7 @@ from PIL import Image
 
 from search.encoder import Encoder, resolve_model
 from search.errors import ModelLoadError
-from tests.conftest import put_in_hub_cache
+from tests.helpers import put_in_hub_cache
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,18 @@ def test_folder_that_is_not_a_model_is_explained(tmp_path):
 def test_unknown_dtype_is_refused(tiny_model):
     with pytest.raises(ModelLoadError, match="Unknown dtype 'int4'"):
         Encoder.load(str(tiny_model), dtype="int4")
+
+
+def test_int8_encoder_quantises_linear_layers_and_stays_close(tiny_model, encoder):
+    int8 = Encoder.load(str(tiny_model), dtype="int8")
+    assert int8.dtype == "int8"
+    assert any("quantized" in type(module).__module__ for module in int8.model.modules())
+    texts = ["red shirt", "black leather boots for men"]
+    vectors = int8.encode_text(texts)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert np.sum(vectors * encoder.encode_text(texts), axis=1).min() > 0.95
+
+
+def test_int8_is_refused_off_cpu(tiny_model):
+    with pytest.raises(ModelLoadError, match="int8 is for CPU"):
+        Encoder.load(str(tiny_model), device="cuda", dtype="int8")

@@ -5,7 +5,7 @@ import pytest
 
 from search.catalog import CATALOG_COLUMNS, clean_label, clean_year, load_catalog, product_text
 from search.errors import CatalogError
-from search.synthetic import FEATURES, generate_catalog, save_catalog
+from search.fixtures.synthetic import FEATURES, generate_catalog, save_catalog
 
 
 def test_generated_catalog_has_the_real_schema():

@@ -1,10 +1,11 @@
 """FAISS search equals NumPy brute force, with and without filters, for every index type."""
 
+import faiss
 import numpy as np
 import pytest
 
-from search.encoder import normalise
-from search.index import IndexSpec, RowSelector, VectorIndex
+from search.index import IndexSpec, RowSelector, VectorIndex, training_sample
+from search.vectors import normalise
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +77,44 @@ def test_unknown_index_type_is_refused():
 def test_auto_spec_switches_to_ivfsq8_for_large_catalogs():
     assert IndexSpec.for_catalog(1_000_000).type == "ivfsq8"
     assert IndexSpec.for_catalog(44_000).type == "flat"
+
+
+def test_batched_flat_search_uses_blas_and_equals_single_queries():
+    assert faiss.cvar.distance_compute_blas_threshold <= 32
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((2000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex.build(vectors, IndexSpec(type="flat"))
+    _, batched = index.search(vectors[:50], 10)
+    for position in range(50):
+        assert set(index.search(vectors[position], 10)[1][0]) == set(batched[position])
+
+
+def test_ivfsq8_respects_filters_and_finds_the_near_neighbours():
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((20, 32))
+    vectors = centres[rng.integers(0, 20, 4000)] + 0.3 * rng.standard_normal((4000, 32))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    spec = IndexSpec.for_catalog(len(vectors), "ivfsq8", nlist=32, nprobe=8)
+    index = VectorIndex.build(vectors, spec)
+    assert index.spec.params == {"nlist": 32, "nprobe": 8}
+    allowed = np.zeros(len(vectors), dtype=bool)
+    allowed[::3] = True
+    selector = RowSelector(allowed)
+    recalls = []
+    for query in vectors[:20]:
+        rows = index.search(query, 10, selector.selector)[1][0]
+        assert allowed[rows[rows >= 0]].all()
+        exact = np.argsort(-np.where(allowed, vectors @ query, -np.inf))[:10]
+        recalls.append(len(set(rows) & set(exact)) / 10)
+    assert np.mean(recalls) >= 0.9
+    np.testing.assert_allclose(index.vectors(np.array([5, 6])), vectors[[5, 6]], atol=0.02)
+
+
+def test_ivf_trains_on_an_evenly_spaced_sample_of_a_large_catalog():
+    vectors = np.arange(200_000 * 4, dtype=np.float32).reshape(200_000, 4)
+    sample = training_sample(vectors, nlist=2048)
+    assert len(sample) == 2048 * 64
+    rows = sample[:, 0] // 4
+    assert rows[0] == 0 and rows[-1] == len(vectors) - 1 and (np.diff(rows) > 0).all()
+    assert len(training_sample(vectors[:1000], nlist=16)) == 1000

@@ -1,0 +1,160 @@
+"""The index build: catalog → (reader → encoder → shards) → vectors → FAISS index → bundle, timed per stage."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections import defaultdict
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from search.build.config import BuildConfig, BuildReport
+from search.build.reader import batch_loader
+from search.build.shards import ShardCache
+from search.bundle import (
+    PROBE_TEXT,
+    Bundle,
+    Components,
+    DatasetInfo,
+    IndexInfo,
+    KeywordInfo,
+    Manifest,
+    ModelInfo,
+    Probe,
+)
+from search.bundle import code_version as current_code_version
+from search.catalog import load_catalog
+from search.encoder import Encoder
+from search.index import IndexSpec, VectorIndex
+from search.keyword import build_keyword_index
+from search.products import ProductTable
+from search.vectors import mix, mix_label
+
+logger = logging.getLogger(__name__)
+
+
+def encode_catalog(
+    config: BuildConfig, encoder: Encoder, cache: ShardCache, table: object, timings: dict[str, float]
+) -> int:
+    """Encode every row not yet in the shard cache; returns how many rows were already cached."""
+    todo = cache.missing_rows()
+    resumed = cache.num_rows - len(todo)
+    if resumed:
+        logger.info("Resuming: %d of %d products already encoded in %s", resumed, cache.num_rows, cache.folder)
+    if not todo:
+        return resumed
+    loader = batch_loader(
+        table,
+        todo,
+        encoder.image_processor,
+        config.batch_size,
+        config.num_workers,
+        pin_memory=encoder.device.startswith("cuda"),
+    )
+    pending: dict[int, list[tuple[list[int], np.ndarray, np.ndarray, int]]] = defaultdict(list)
+    progress = tqdm(total=cache.num_rows, initial=resumed, desc="Encoding products", unit="img")
+    waited = time.perf_counter()
+    for rows, pixels, texts, bad in loader:
+        started = time.perf_counter()
+        timings["read"] += started - waited
+        image_vectors = encoder.encode_pixels(pixels)
+        text_vectors = encoder.encode_text(texts)
+        encoded = time.perf_counter()
+        timings["encode"] += encoded - started
+        shard = rows[0] // cache.shard_size
+        pending[shard].append((rows, image_vectors, text_vectors, bad))
+        if sum(len(part[0]) for part in pending[shard]) == len(cache.rows(shard)):
+            parts = pending.pop(shard)
+            cache.write(
+                shard,
+                np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]),
+                sum(p[3] for p in parts),
+            )
+        progress.update(len(rows))
+        waited = time.perf_counter()
+        timings["write"] += waited - encoded
+    progress.close()
+    return resumed
+
+
+def run_build(config: BuildConfig) -> BuildReport:
+    """Run the whole build and write the bundle to `config.out`; shards make it resumable after Ctrl-C."""
+    timings: dict[str, float] = defaultdict(float)
+    started = time.perf_counter()
+    table, source = load_catalog(config.dataset, config.split, config.dataset_revision, config.limit)
+    timings["load"] = time.perf_counter() - started
+    encoder = Encoder.load(config.model, config.model_revision, config.device, config.dtype, config.trust_remote_code)
+    settings = {
+        "dataset": source.dataset,
+        "split": source.split,
+        "dataset_revision": source.revision,
+        "rows": source.num_rows,
+        "model": encoder.ref.name,
+        "model_revision": encoder.ref.revision,
+        "device": encoder.device,
+        "dtype": encoder.dtype,
+        "batch_size": config.batch_size,
+        "shard_size": config.shard_size,
+    }
+    cache = ShardCache(config.cache_root, settings, source.num_rows, config.shard_size)
+    resumed = encode_catalog(config, encoder, cache, table, timings)
+    image_vectors, text_vectors, bad_images = cache.read_all()
+
+    index_started = time.perf_counter()
+    vectors = mix(image_vectors, text_vectors, config.doc_image_weight)
+    spec = IndexSpec.for_catalog(len(vectors), config.index_type)
+    index = VectorIndex.build(vectors, spec)
+    timings["index"] = time.perf_counter() - index_started
+    keyword_started = time.perf_counter()
+    keyword = build_keyword_index(table)
+    timings["keyword"] = time.perf_counter() - keyword_started
+
+    write_started = time.perf_counter()
+    manifest = Manifest(
+        model=model_info(encoder),
+        dataset=DatasetInfo(
+            id=source.dataset,
+            revision=source.revision,
+            split=source.split,
+            num_rows=source.num_rows,
+            unreadable_images=bad_images,
+        ),
+        index=index_info(spec, config.doc_image_weight),
+        components=Components(keyword=KeywordInfo(**keyword.describe())),
+        code_version=current_code_version(),
+    )
+    Bundle(manifest, index, ProductTable.from_rows(table.to_list()), keyword).save(config.out)
+    timings["bundle"] = time.perf_counter() - write_started
+    if not config.keep_cache:
+        shutil.rmtree(cache.folder, ignore_errors=True)
+        if config.cache_root.is_dir() and not any(config.cache_root.iterdir()):
+            config.cache_root.rmdir()
+    timings["total"] = time.perf_counter() - started
+    return BuildReport(config.out, source.num_rows, encoder.dim, resumed, bad_images, dict(timings))
+
+
+def model_info(encoder: Encoder) -> ModelInfo:
+    """The manifest's model section: identity, dimension, build precision and the probe embedding."""
+    return ModelInfo(
+        id=encoder.ref.name,
+        revision=encoder.ref.revision,
+        dim=encoder.dim,
+        family=encoder.model_type,
+        build_device=encoder.device,
+        build_dtype=encoder.dtype,
+        probe=Probe(text=PROBE_TEXT, vector=tuple(encoder.encode_text([PROBE_TEXT])[0].round(6).tolist())),
+    )
+
+
+def index_info(spec: IndexSpec, doc_image_weight: float) -> IndexInfo:
+    """The manifest's index section: the FAISS spec and what a product vector is."""
+    return IndexInfo(
+        type=spec.type,
+        metric="inner_product",
+        params=dict(spec.params),
+        document=mix_label(doc_image_weight),
+        doc_image_weight=doc_image_weight,
+    )

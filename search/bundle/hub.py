@@ -1,0 +1,60 @@
+"""Bundles on the Hugging Face Hub: a dataset repo id is pulled with snapshot_download, a local bundle pushed with
+create_repo + upload_folder. The token comes from the usual login or HF_TOKEN and is never read here."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+from huggingface_hub import create_repo, snapshot_download, upload_folder
+
+from search.bundle.store import read_manifest
+from search.errors import BundleError, HubError
+
+logger = logging.getLogger(__name__)
+
+
+def looks_like_repo_id(source: str) -> bool:
+    """ "user/name" and nothing else: a path that merely has one slash in it but exists locally is a folder."""
+    parts = source.split("/")
+    return len(parts) == 2 and all(parts) and not source.startswith((".", "~"))
+
+
+def resolve_bundle(source: str | Path, revision: str | None = None) -> Path:
+    """A local bundle folder as is; a Hub dataset repo id is pulled with snapshot_download (cached)."""
+    local = Path(source).expanduser()
+    if local.exists() or not looks_like_repo_id(str(source)):
+        if not local.exists():
+            raise BundleError(f"Index bundle not found: {source} is neither a folder nor a Hub repo id (user/name).")
+        return local
+    try:
+        return Path(snapshot_download(str(source), repo_type="dataset", revision=revision))
+    except Exception as error:  # network, auth and missing-repo errors all end here
+        raise HubError(
+            f"Could not download the index bundle '{source}' from the Hugging Face Hub "
+            f"({type(error).__name__}). If you are offline, point --index (or SEARCH_INDEX) at a local bundle "
+            "folder, e.g. one built with `python index_build.py --out build/fashion-index`."
+        ) from error
+
+
+def push_bundle(folder: Path, repo_id: str, private: bool = False) -> str:
+    """Create (or reuse) a Hub dataset repo and upload the verified bundle; returns the commit URL."""
+    read_manifest(folder)
+    try:
+        create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        info = upload_folder(
+            repo_id=repo_id,
+            folder_path=str(folder),
+            repo_type="dataset",
+            commit_message=f"Update index bundle ({datetime.now(timezone.utc).date().isoformat()})",
+        )
+    except Exception as error:  # network, auth, quota: the local bundle is untouched either way
+        raise HubError(
+            f"Pushing to '{repo_id}' failed ({type(error).__name__}: {error}). The local bundle at {folder} is "
+            f"intact; log in with `hf auth login` (or set HF_TOKEN) and retry with "
+            f"`python index_build.py --out {folder} --push-to {repo_id} --push-only`."
+        ) from error
+    url = getattr(info, "commit_url", None) or f"https://huggingface.co/datasets/{repo_id}"
+    logger.info("Pushed bundle to %s", url)
+    return str(url)

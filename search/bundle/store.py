@@ -1,0 +1,200 @@
+"""The index bundle on disk: `Bundle.save(folder)` writes it atomically with checksums, `Bundle.load(folder)` reads
+back exactly that, verified. Nothing else in the project reads or writes bundle files."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import subprocess
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from search.bundle.card import dataset_card
+from search.bundle.manifest import FileInfo, Manifest
+from search.errors import BundleError
+from search.index import IndexSpec, VectorIndex
+from search.keyword import KeywordIndex
+from search.products import ProductTable
+from search.version import __version__
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_FILE = "manifest.json"
+INDEX_FILE = "index.faiss"
+PRODUCTS_FILE = "products.parquet"
+CARD_FILE = "README.md"
+REQUIRED_FILES = (INDEX_FILE, PRODUCTS_FILE)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A manifest and the parts it describes: the vector index, the products table and the keyword index.
+
+    Row i of the products table, vector i of the index and document i of the keyword index are one product.
+    """
+
+    manifest: Manifest
+    index: VectorIndex
+    products: ProductTable
+    keyword: KeywordIndex | None = None
+
+    def __post_init__(self) -> None:
+        self._check_consistent()
+
+    def save(self, out: Path | str) -> Path:
+        """Write the bundle to `out` atomically: everything goes to a temporary sibling folder that replaces `out`
+        at the end, checksums and the manifest last, so a folder without a complete manifest never loads."""
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _check_replaceable(out)
+        staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+        try:
+            self.index.save(staging / INDEX_FILE)
+            self.products.save(staging / PRODUCTS_FILE)
+            if self.keyword is not None:
+                self.keyword.save(staging / self.manifest.components.keyword.folder)
+            (staging / CARD_FILE).write_text(dataset_card(self.manifest), encoding="utf-8")
+            files = {
+                path.relative_to(staging).as_posix(): FileInfo(sha256=sha256_of(path), bytes=path.stat().st_size)
+                for path in sorted(staging.rglob("*"))
+                if path.is_file()
+            }
+            (staging / MANIFEST_FILE).write_text(self.manifest.with_files(files).to_json(), encoding="utf-8")
+            _replace_folder(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        logger.info("Wrote index bundle %s", out)
+        return out
+
+    @classmethod
+    def load(cls, folder: Path | str, verify: bool = True) -> Bundle:
+        """Read a bundle written by `save`: manifest validated, every file's size (and with `verify` its sha256)
+        checked, the index's real type, metric and dimension compared with the manifest."""
+        folder = Path(folder)
+        manifest = read_manifest(folder, verify=verify)
+        info = manifest.index
+        index = VectorIndex.load(folder / INDEX_FILE, IndexSpec(info.type, dict(info.params)))
+        products = ProductTable.read(folder / PRODUCTS_FILE)
+        keyword = None
+        if manifest.components.keyword is not None:
+            settings = manifest.components.keyword
+            keyword = KeywordIndex.load(_inside(folder, settings.folder), asdict(settings))
+        return cls(manifest, index, products, keyword)
+
+    @property
+    def num_products(self) -> int:
+        return len(self.products)
+
+    def _check_consistent(self) -> None:
+        """Refuse parts that do not describe the same products in the same space, before anything is written or
+        served."""
+        manifest, rows = self.manifest, self.manifest.dataset.num_rows
+        if self.index.dim != manifest.dim:
+            raise BundleError(
+                f"The index holds {self.index.dim}-d vectors; the manifest's model.dim is {manifest.dim}."
+            )
+        if self.index.spec.type != manifest.index.type:
+            raise BundleError(
+                f"The index is {self.index.spec.type}; the manifest's index.type is {manifest.index.type}."
+            )
+        sizes = {"index vectors": len(self.index), "products table rows": len(self.products)}
+        if self.keyword is not None:
+            sizes["keyword index documents"] = len(self.keyword)
+        wrong = {name: size for name, size in sizes.items() if size != rows}
+        if wrong:
+            listed = ", ".join(f"{size} {name}" for name, size in wrong.items())
+            raise BundleError(
+                f"The bundle's parts disagree: the manifest says {rows} products, but there are {listed}."
+            )
+        if (self.keyword is None) != (manifest.components.keyword is None):
+            raise BundleError("The manifest's components.keyword and the keyword index must be given together.")
+
+
+def read_manifest(folder: Path, verify: bool = True) -> Manifest:
+    """Read and validate a bundle's manifest, and check every file it lists: present, same size, same sha256."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BundleError(f"Index bundle folder not found: {folder}")
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        raise BundleError(
+            f"{folder} is not an index bundle: {MANIFEST_FILE} is missing (an interrupted build, or the wrong folder)."
+        )
+    manifest = Manifest.from_json(path.read_bytes())
+    missing = [name for name in REQUIRED_FILES if name not in manifest.files]
+    if missing:
+        raise BundleError(f"The bundle manifest does not list required file(s): {', '.join(missing)}.")
+    for name, expected in manifest.files.items():
+        file = _inside(folder, name)
+        if not file.is_file():
+            raise BundleError(f"The bundle is incomplete: {name} is missing from {folder}.")
+        size = file.stat().st_size
+        if size != expected.bytes:
+            raise BundleError(
+                f"The bundle file {name} has {size} bytes, the manifest says {expected.bytes} "
+                "(truncated or replaced). Re-download or rebuild the bundle."
+            )
+        if verify and sha256_of(file) != expected.sha256:
+            raise BundleError(
+                f"Checksum mismatch for {name}: the file differs from the one the bundle was built with. "
+                "Re-download or rebuild the bundle."
+            )
+    return manifest
+
+
+def is_bundle(folder: Path) -> bool:
+    """Whether `folder` holds a bundle's manifest (it may still fail verification)."""
+    return (Path(folder) / MANIFEST_FILE).is_file()
+
+
+def code_version() -> str:
+    """The package version plus the git commit it runs from, when known: recorded in the manifests it writes."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+g{commit}" if commit else __version__
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """`folder/name`, refused when a link or '..' would lead outside the bundle."""
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise BundleError(f"The bundle path {name!r} leads outside the bundle folder.")
+    return path
+
+
+def _check_replaceable(target: Path) -> None:
+    if target.exists() and not is_bundle(target) and any(target.iterdir()):
+        raise BundleError(f"{target} exists and is not an index bundle; refusing to replace it. Choose another --out.")
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Swap `new` into place of `target` with renames; the old folder is removed only after the swap."""
+    if not target.exists():
+        new.rename(target)
+        return
+    _check_replaceable(target)
+    retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+    target.rename(retired)
+    new.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,7 @@
+"""`python -m search.evaluate`: see search/evaluate/cli.py."""
+
+import sys
+
+from search.evaluate.cli import main
+
+sys.exit(main())

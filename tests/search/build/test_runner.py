@@ -1,0 +1,77 @@
+"""index_build.py end to end: workers, resume after an interrupt, push to the Hub and a failed push."""
+
+import logging
+
+import numpy as np
+import pytest
+
+import index_build
+from search.bundle import INDEX_FILE, read_manifest
+from search.encoder import Encoder
+from search.engine import SearchEngine
+from search.index import IndexSpec, VectorIndex
+from tests.helpers import build_args
+
+
+def stored_vectors(bundle) -> np.ndarray:
+    index = VectorIndex.load(bundle / INDEX_FILE, IndexSpec(type="flat"))
+    return index.vectors(np.arange(len(index)))
+
+
+def test_worker_processes_give_the_same_index(bundle_dir, catalog_dir, tiny_model, tmp_path):
+    out = tmp_path / "with-workers"
+    args = build_args(catalog_dir, tiny_model, out)
+    args[args.index("--num-workers") + 1] = "2"
+    assert index_build.main(args) == 0
+    np.testing.assert_allclose(stored_vectors(out), stored_vectors(bundle_dir), atol=1e-6)
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, MemoryError], ids=["ctrl-c", "crash"])
+def test_interrupted_build_resumes_to_the_same_index(
+    bundle_dir, catalog_dir, tiny_model, tmp_path, monkeypatch, caplog, failure
+):
+    out = tmp_path / "resumed"
+    args = build_args(catalog_dir, tiny_model, out, "--shard-size", "32")
+    real_encode = Encoder.encode_pixels
+    calls = {"n": 0}
+
+    def fail_on_fifth_batch(self, pixels):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise failure
+        return real_encode(self, pixels)
+
+    monkeypatch.setattr(Encoder, "encode_pixels", fail_on_fifth_batch)
+    if failure is KeyboardInterrupt:
+        assert index_build.main(args) == 130
+    else:
+        with pytest.raises(failure):
+            index_build.main(args)
+    assert not out.exists()
+    shards = sorted(p.name for p in (tmp_path / "resumed.cache").rglob("shard-*.npz"))
+    assert shards == ["shard-000000.npz", "shard-000001.npz"]
+
+    monkeypatch.setattr(Encoder, "encode_pixels", real_encode)
+    with caplog.at_level(logging.INFO):
+        assert index_build.main(args) == 0
+    assert "Resuming: 64 of 240 products already encoded" in caplog.text
+    np.testing.assert_array_equal(stored_vectors(out), stored_vectors(bundle_dir))
+    assert not (tmp_path / "resumed.cache").exists()
+
+
+def test_parquet_dataset_limit_and_image_text_documents(tmp_path, tiny_model):
+    from search.fixtures.synthetic import save_catalog
+
+    folder = save_catalog(40, tmp_path / "parquet", as_parquet=True)
+    out = tmp_path / "mixed"
+    assert index_build.main(build_args(folder, tiny_model, out, "--limit", "25", "--doc-image-weight", "0.9")) == 0
+    manifest = read_manifest(out)
+    assert manifest.dataset["num_rows"] == 25 and manifest.index["doc_image_weight"] == 0.9
+    assert len(SearchEngine.load(out).products) == 25
+
+
+def test_bad_arguments_fail_with_a_message(catalog_dir, tiny_model, tmp_path, caplog):
+    assert index_build.main(build_args(catalog_dir, tiny_model, tmp_path / "x", "--doc-image-weight", "2")) == 1
+    assert "--doc-image-weight must be between 0 and 1" in caplog.text
+    assert index_build.main(build_args(tmp_path / "none", tiny_model, tmp_path / "x")) == 1
+    assert "No dataset found" in caplog.text or "Could not load dataset" in caplog.text

@@ -1,0 +1,104 @@
+"""Bundles on the Hub: a repo id is pulled through snapshot_download (tested offline against a Hub cache layout),
+a push creates a dataset repo and uploads the bundle (only the network calls are replaced), the token never leaks."""
+
+import logging
+from pathlib import Path
+
+import pytest
+
+import index_build
+from search.bundle import resolve_bundle
+from search.engine import SearchEngine
+from search.errors import BundleError, HubError
+from tests.helpers import put_in_hub_cache
+
+
+def test_hub_repo_id_is_pulled_with_snapshot_download(bundle_dir, hub_cache):
+    snapshot = put_in_hub_cache(hub_cache, "dataset", "tester/fashion-index", bundle_dir)
+    assert resolve_bundle("tester/fashion-index") == snapshot
+    engine = SearchEngine.load("tester/fashion-index")
+    assert len(engine.products) == 240
+
+
+def test_unreachable_hub_bundle_says_how_to_use_a_local_one(hub_cache):
+    with pytest.raises(HubError, match="point --index .* at a local bundle"):
+        resolve_bundle("tester/not-downloaded")
+
+
+def test_missing_local_path_is_explained(tmp_path):
+    with pytest.raises(BundleError, match="Index bundle not found"):
+        resolve_bundle(str(tmp_path / "nowhere" / "deeper" / "bundle"))
+
+
+class FakeHub:
+    """Records what would be sent to the Hub (the network boundary; everything before it is real)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[tuple[str, dict]] = []
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def upload_folder(self, **kwargs):
+        if self.fail:
+            raise ConnectionError("network unreachable")
+        self.calls.append(
+            (
+                "upload_folder",
+                {
+                    **kwargs,
+                    "files": sorted(p.name for p in Path(kwargs["folder_path"]).iterdir()),
+                },
+            )
+        )
+
+
+@pytest.fixture
+def fake_hub(monkeypatch) -> FakeHub:
+    hub = FakeHub()
+    monkeypatch.setattr("search.bundle.hub.create_repo", hub.create_repo)
+    monkeypatch.setattr("search.bundle.hub.upload_folder", hub.upload_folder)
+    return hub
+
+
+def test_push_creates_a_dataset_repo_and_uploads_the_bundle(bundle_copy, fake_hub, catalog_dir, tiny_model):
+    args = ["--out", str(bundle_copy), "--push-to", "tester/fashion-index", "--private", "--push-only"]
+    assert index_build.main(args) == 0
+    (create, create_args), (upload, upload_args) = fake_hub.calls
+    assert create == "create_repo" and create_args == {
+        "repo_id": "tester/fashion-index",
+        "repo_type": "dataset",
+        "private": True,
+        "exist_ok": True,
+    }
+    assert upload == "upload_folder" and upload_args["repo_type"] == "dataset"
+    assert upload_args["files"] == ["README.md", "index.faiss", "keyword", "manifest.json", "products.parquet"]
+    assert "token" not in upload_args and "token" not in create_args
+
+
+def test_failed_push_keeps_the_bundle_and_says_how_to_retry(bundle_copy, fake_hub, caplog):
+    fake_hub.fail = True
+    args = ["--out", str(bundle_copy), "--push-to", "tester/fashion-index", "--push-only"]
+    assert index_build.main(args) == 1
+    assert "local bundle at" in caplog.text and "is intact" in caplog.text
+    assert f"--out {bundle_copy} --push-to tester/fashion-index --push-only" in caplog.text
+    assert len(SearchEngine.load(bundle_copy).products) == 240
+
+
+def test_push_only_needs_a_repo(caplog, tmp_path):
+    assert index_build.main(["--out", str(tmp_path), "--push-only"]) == 2
+    assert "--push-only needs --push-to" in caplog.text
+
+
+def test_token_is_never_logged_or_written(bundle_copy, fake_hub, monkeypatch, caplog, capsys):
+    secret = "hf_SENTINELtokenVALUE123"
+    monkeypatch.setenv("HF_TOKEN", secret)
+    with caplog.at_level(logging.DEBUG):
+        assert index_build.main(["--out", str(bundle_copy), "--push-to", "tester/x", "--push-only"]) == 0
+    fake_hub.fail = True
+    with caplog.at_level(logging.DEBUG):
+        assert index_build.main(["--out", str(bundle_copy), "--push-to", "tester/x", "--push-only"]) == 1
+    captured = capsys.readouterr()
+    assert secret not in caplog.text + captured.out + captured.err
+    assert all(secret.encode() not in path.read_bytes() for path in bundle_copy.rglob("*") if path.is_file())

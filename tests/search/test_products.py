@@ -1,0 +1,44 @@
+"""The products table: fast per-row metadata equals the pandas row; only the schema's columns are kept and typed."""
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from search.errors import BundleError
+from search.fixtures.synthetic import generate_rows
+from search.products import ProductTable, products_frame
+
+
+def test_fast_metadata_equals_the_pandas_row():
+    products = ProductTable(products_frame(generate_rows(300, seed=3)))
+    for row in range(300):
+        expected = products.frame.iloc[row].to_dict()
+        expected["year"] = None if pd.isna(expected["year"]) else int(expected["year"])
+        expected["id"] = int(expected["id"])
+        got = products.metadata(row)
+        assert got == expected
+        assert [type(value) for value in got.values()] == [type(value) for value in expected.values()]
+
+
+def test_columns_outside_the_schema_are_dropped_and_never_served():
+    table = products_frame(generate_rows(5)).append_column("secret", pa.array(["password"] * 5))
+    products = ProductTable(table)
+    assert "secret" not in products.metadata(0) and "secret" not in products.table.column_names
+
+
+def test_a_mistyped_column_is_named():
+    table = products_frame(generate_rows(5))
+    table = table.set_column(table.schema.get_field_index("year"), "year", pa.array(["soon"] * 5))
+    with pytest.raises(BundleError, match="column year holds string, not int32"):
+        ProductTable(table)
+
+
+def test_missing_and_duplicate_ids_are_refused():
+    rows = generate_rows(4)
+    rows[2]["id"] = rows[1]["id"]
+    with pytest.raises(BundleError, match=f"duplicate product ids: {rows[1]['id']}"):
+        ProductTable.from_rows(rows)
+    table = products_frame(generate_rows(3))
+    table = table.set_column(0, "id", pa.array([1, None, 3], type=pa.int64()))
+    with pytest.raises(BundleError, match="1 row\\(s\\) without a product id"):
+        ProductTable(table)
