@@ -157,6 +157,17 @@ class SearchEngine:
         data = self.product_photo_bytes(product_id)
         return decode_image(data) if data else None
 
+    def cache_info(self) -> dict[str, Any]:
+        """Hits, misses and sizes of the engine's LRU caches, by name: for monitoring (and tests)."""
+        return {
+            "text_vectors": self._encode_text.cache_info()._asdict(),
+            "text_searches": self._cached_text_search.cache_info()._asdict(),
+        }
+
+    def clear_caches(self) -> None:
+        self._encode_text.cache_clear()
+        self._cached_text_search.cache_clear()
+
     # --- embeddings ----------------------------------------------------------------------------------------
 
     def embed_text(self, text: object) -> tuple[np.ndarray, list[str]]:

@@ -186,13 +186,21 @@ def test_filter_choices_come_from_the_catalog(engine):
 
 
 def test_repeated_text_searches_come_from_the_result_cache(engine):
-    engine._cached_text_search.cache_clear()
+    engine.clear_caches()
     first = engine.search_text("grey cotton tshirt", k=6, filters={"gender": ["Men", "Boys"], "usage": "Casual"})
     again = engine.search_text("grey cotton tshirt", k=6, filters={"usage": ["Casual"], "gender": ["Boys", "Men"]})
-    assert engine._cached_text_search.cache_info().hits == 1
+    assert engine.cache_info()["text_searches"]["hits"] == 1
     assert again.ids == first.ids and again.notices == first.notices and again.results is not first.results
     other_k = engine.search_text("grey cotton tshirt", k=3, filters={"gender": ["Men", "Boys"], "usage": "Casual"})
     assert other_k.ids == first.ids[:3]
+
+
+def test_the_result_cache_is_keyed_by_the_cleaned_text(engine):
+    engine.clear_caches()
+    first = engine.search_text("navy  blue\tjeans", k=5)
+    again = engine.search_text(" navy blue jeans\u200b", k=5)
+    assert engine.cache_info()["text_searches"] == {"hits": 1, "misses": 1, "maxsize": 512, "currsize": 1}
+    assert again.ids == first.ids
 
 
 def test_unhashable_text_is_explained(engine):
