@@ -1,10 +1,13 @@
-# One entry point for people and CI: `make test` and `make app` set up .venv on first use.
+# One entry point for people and CI: `make test` and `make app` set up .venv (and Chromium) on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser tests drive Debian's Chromium through PyPI's playwright (`playwright install` would download).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test app lint bench clean
+.PHONY: test unit app lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-scale.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +17,18 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-scale.txt
 	$(BIN)/pip install --quiet -r requirements-scale.txt  # the optional Ray build engine, for its tests
 	touch $(STAMP)
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests (apt-get, as root)"
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
+
+# Everything: lint, unit tests and the system tests (real app over the wire, browser, load).
+test: $(STAMP) $(CHROMIUM) lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# The fast loop: unit tests only (no server, no browser).
+unit: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not system"
 
 app: $(STAMP)
 	$(BIN)/python app.py
@@ -25,6 +36,9 @@ app: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
