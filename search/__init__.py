@@ -4,6 +4,8 @@ The facade for the app and the client API: `SearchEngine` and its query objects,
 Everything else in this package is reached through it (see docs/ARCHITECTURE.md).
 """
 
+from search.bundle import looks_like_repo_id
+from search.catalog import NAME_COLUMN
 from search.engine import SearchEngine, SearchResponse, SearchResult
 from search.errors import InvalidImageError, InvalidQueryError, SearchError
 from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
@@ -27,6 +29,7 @@ __all__ = [
     "DEFAULT_SEMANTIC_WEIGHT",
     "MAX_IMAGE_BYTES",
     "MAX_K",
+    "NAME_COLUMN",
     "ComposedQuery",
     "ImageQuery",
     "InvalidImageError",
@@ -42,4 +45,5 @@ __all__ = [
     "VectorQuery",
     "__version__",
     "decode_image",
+    "looks_like_repo_id",
 ]

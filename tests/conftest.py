@@ -15,7 +15,6 @@ import huggingface_hub.constants
 import pytest
 
 import index_build
-from benchmarks.common import free_port
 from search.engine import SearchEngine
 from search.fixtures.random_model import save_random_clip
 from search.fixtures.synthetic import save_catalog
@@ -36,17 +35,6 @@ def catalog_dir(tmp_path_factory) -> Path:
     return save_catalog(CATALOG_SIZE, tmp_path_factory.mktemp("data") / "catalog")
 
 
-@pytest.fixture(scope="module")
-def app_url(engine):
-    """The real app (app.build_demo + app.launch) served on a free localhost port for one test module."""
-    import app
-
-    demo = app.build_demo(engine)
-    url = app.launch(demo, "127.0.0.1", free_port(), block=False)
-    yield url
-    demo.close()
-
-
 @pytest.fixture(scope="session")
 def bundle_dir(tmp_path_factory, catalog_dir, tiny_model) -> Path:
     """A bundle built by the real index_build.py entry point."""
@@ -58,6 +46,14 @@ def bundle_dir(tmp_path_factory, catalog_dir, tiny_model) -> Path:
 @pytest.fixture(scope="session")
 def engine(bundle_dir) -> SearchEngine:
     return SearchEngine.load(bundle_dir)
+
+
+@pytest.fixture(scope="session")
+def photo(engine, tmp_path_factory) -> Path:
+    """A catalog product's photo as a file a visitor or client would upload."""
+    path = tmp_path_factory.mktemp("upload") / "query.png"
+    engine.product_image(int(engine.products.ids[17])).save(path)
+    return path
 
 
 @pytest.fixture

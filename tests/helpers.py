@@ -1,11 +1,28 @@
-"""Helpers shared by the tests (fixtures live in conftest.py): index_build arguments, a Hub cache layout."""
+"""Helpers shared by the tests (fixtures live in conftest.py files): index_build arguments, a Hub cache layout,
+a free port, the client API's endpoints and the check that JSON results are the engine's."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+# The client API's public surface: these endpoints and no others.
+ENDPOINTS = {
+    "/search_text",
+    "/search_image",
+    "/search_composed",
+    "/more_like_this",
+    "/search_embedding",
+    "/embed",
+    "/filter_choices",
+}
 
 
 def build_args(catalog: Path, model: Path, out: Path, *extra: str) -> list[str]:
@@ -39,3 +56,23 @@ def edit_manifest(folder: Path, change: Callable[[dict], object]) -> None:
     data = json.loads((folder / "manifest.json").read_text())
     change(data)
     (folder / "manifest.json").write_text(json.dumps(data))
+
+
+def free_port() -> int:
+    """A localhost TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def assert_same_results(
+    payload: dict, expected: Any, engine: Any, image_path: Callable[[Any], str] = lambda image: image
+) -> None:
+    """The JSON results are the engine's response, and each image is the product's stored photo, byte for byte
+    (`image_path` finds the file of a result's image: a downloaded path, or the path in a FileData payload)."""
+    assert [r["id"] for r in payload["results"]] == expected.ids
+    np.testing.assert_allclose([r["score"] for r in payload["results"]], [r.score for r in expected], atol=1e-5)
+    for result, wanted in zip(payload["results"], expected.results, strict=True):
+        assert result["name"] == wanted.name and result["metadata"] == wanted.metadata
+        assert Path(image_path(result["image"])).read_bytes() == engine.product_photo_bytes(wanted.product_id)
+    assert payload["notices"] == expected.notices and payload["elapsed_ms"] > 0

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
-import app
+from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K
+from ui.settings import ASSETS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -30,6 +31,7 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 60_000
 expect.set_options(timeout=TIMEOUT_MS)
+pytestmark = pytest.mark.system
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +79,8 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
     page = open_page(browser, app_url, DESKTOP)
     page.locator("#text-query textarea").fill("red shirt for men")
     page.locator("#text-query textarea").press("Enter")
-    expected = engine.search_text("red shirt for men", k=app.DEFAULT_K)
-    expect_results(page, f"{app.DEFAULT_K} results for “red shirt for men”", expected)
+    expected = engine.search_text("red shirt for men", k=DEFAULT_K)
+    expect_results(page, f"{DEFAULT_K} results for “red shirt for men”", expected)
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
     assert results_box["x"] > query_box["x"] + query_box["width"], "results sit beside the query on a desktop"
     columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
@@ -93,32 +95,32 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
 
     page.locator("#more-like-this").click()
     expect(page.locator("#details")).to_be_hidden()
-    similar = engine.more_like_this(chosen.product_id, k=app.DEFAULT_K)
+    similar = engine.more_like_this(chosen.product_id, k=DEFAULT_K)
     expect_results(page, f"like “{chosen.name}”", similar)
 
 
 def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
     page = open_page(browser, app_url, DESKTOP)
     page.get_by_role("button", name="white sneakers").click()
-    expect_results(page, "for “white sneakers”", engine.search_text("white sneakers", k=app.DEFAULT_K))
+    expect_results(page, "for “white sneakers”", engine.search_text("white sneakers", k=DEFAULT_K))
 
     page.locator("#filters").get_by_text("Filters and number of results").click()
     page.locator("#filter-gender input").click()
     page.get_by_role("option", name="Women", exact=True).click()
-    filtered = engine.search_text("white sneakers", k=app.DEFAULT_K, filters={"gender": ["Women"]})
+    filtered = engine.search_text("white sneakers", k=DEFAULT_K, filters={"gender": ["Women"]})
     expect_results(page, "Gender: Women", filtered)
 
     page.locator("#semantic-weight input[type=range]").fill("0.4")
-    mixed = engine.search_text("white sneakers", k=app.DEFAULT_K, filters={"gender": ["Women"]}, semantic_weight=0.4)
+    mixed = engine.search_text("white sneakers", k=DEFAULT_K, filters={"gender": ["Women"]}, semantic_weight=0.4)
     expect_results(page, "meaning weight 0.40", mixed)
 
 
 def test_image_upload_searches_by_the_photo(browser, app_url, engine, screenshots):
     page = open_page(browser, app_url, DESKTOP)
     page.get_by_role("tab", name="Image", exact=True).click()
-    photo = app.ASSETS / "yellow-dress.jpg"
+    photo = ASSETS / "yellow-dress.jpg"
     upload(page, "#image-query", photo)
-    expect_results(page, "similar to your photo", engine.search_image(photo, k=app.DEFAULT_K))
+    expect_results(page, "similar to your photo", engine.search_image(photo, k=DEFAULT_K))
     page.screenshot(path=screenshots / "screenshot-image.png")
 
 
@@ -131,10 +133,10 @@ def test_webcam_and_clipboard_photos_are_searched(browser, app_url, engine):
     page.locator("#image-query button[aria-label='capture photo']").click()
     expect(page.locator("#status")).to_contain_text("similar to your photo")
     captured = page.request.get(page.locator("#image-query img").first.get_attribute("src")).body()
-    expect_results(page, "similar to your photo", engine.search_image(captured, k=app.DEFAULT_K))
+    expect_results(page, "similar to your photo", engine.search_image(captured, k=DEFAULT_K))
 
     pasted = io.BytesIO()
-    Image.open(app.ASSETS / "brown-handbag.jpg").save(pasted, format="PNG")
+    Image.open(ASSETS / "brown-handbag.jpg").save(pasted, format="PNG")
     page.evaluate(
         """async (data) => {
             const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
@@ -144,21 +146,21 @@ def test_webcam_and_clipboard_photos_are_searched(browser, app_url, engine):
     )
     page.locator("#image-query button[aria-label='Remove Image']").click()
     page.locator("#image-query button[aria-label='Paste from clipboard']").click()
-    expect_results(page, "similar to your photo", engine.search_image(pasted.getvalue(), k=app.DEFAULT_K))
+    expect_results(page, "similar to your photo", engine.search_image(pasted.getvalue(), k=DEFAULT_K))
 
 
 def test_image_and_text_with_the_weight_slider(browser, app_url, engine, screenshots):
     page = open_page(browser, app_url, DESKTOP)
     page.get_by_role("tab", name="Image + Text").click()
-    photo = app.ASSETS / "red-tshirt.jpg"
+    photo = ASSETS / "red-tshirt.jpg"
     page.locator("#composed-text textarea").fill("same style but in blue")
     upload(page, "#composed-image", photo)
-    expected = engine.search_composed(photo, "same style but in blue", app.DEFAULT_IMAGE_WEIGHT, k=app.DEFAULT_K)
-    expect_results(page, f"photo weight {app.DEFAULT_IMAGE_WEIGHT:.2f}", expected)
+    expected = engine.search_composed(photo, "same style but in blue", DEFAULT_IMAGE_WEIGHT, k=DEFAULT_K)
+    expect_results(page, f"photo weight {DEFAULT_IMAGE_WEIGHT:.2f}", expected)
 
-    weight = 0.2 if app.DEFAULT_IMAGE_WEIGHT > 0.5 else 0.8
+    weight = 0.2 if DEFAULT_IMAGE_WEIGHT > 0.5 else 0.8
     page.locator("#image-weight input[type=range]").fill(str(weight))
-    moved = engine.search_composed(photo, "same style but in blue", weight, k=app.DEFAULT_K)
+    moved = engine.search_composed(photo, "same style but in blue", weight, k=DEFAULT_K)
     expect_results(page, f"photo weight {weight:.2f}", moved)
     page.screenshot(path=screenshots / "screenshot-image-text.png")
 
@@ -168,7 +170,7 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     typed = "<b>black</b> *leather* [boots](x)"
     page.locator("#text-query textarea").fill(typed)
     page.locator("#text-search").click()
-    expect_results(page, f"for “{typed}”", engine.search_text(typed, k=app.DEFAULT_K))
+    expect_results(page, f"for “{typed}”", engine.search_text(typed, k=DEFAULT_K))
     columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
     assert len(columns.split()) == 2
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()

@@ -1,0 +1,78 @@
+"""The named endpoints called as functions: the engine's results as JSON with the product photos as files, uploads
+only from Gradio's upload folder, and /embed given exactly one input."""
+
+import numpy as np
+import pytest
+
+from search import InvalidImageError, InvalidQueryError
+from tests.helpers import assert_same_results
+from ui.api import SearchApi
+
+
+@pytest.fixture
+def api(engine, photos) -> SearchApi:
+    return SearchApi(engine, photos)
+
+
+def assert_json_of(payload: dict, expected, engine) -> None:
+    assert_same_results(payload, expected, engine, image_path=lambda image: image["path"])
+
+
+def test_text_search_with_filters_and_weight(api, engine):
+    filters = {"gender": ["Men", "Boys"], "masterCategory": "Apparel"}
+    payload = api.search_text("red shirt", 6, filters, 0.4)
+    assert_json_of(payload, engine.search_text("red shirt", 6, filters, 0.4), engine)
+    assert payload["results"]
+
+
+def test_large_k_is_clamped_with_the_engines_notice(api):
+    payload = api.search_text("shirt", k=1000)
+    assert len(payload["results"]) == 100 and "reduced to 100" in payload["notices"][0]
+
+
+def test_image_and_composed_search_read_the_upload(api, engine, upload, photo):
+    stored = upload(photo)
+    assert_json_of(api.search_image(stored, k=5), engine.search_image(photo, k=5), engine)
+    expected = engine.search_composed(photo, "same but in red", 0.3, 7, {"season": "Summer"})
+    assert_json_of(api.search_composed(stored, "same but in red", 0.3, 7, {"season": "Summer"}), expected, engine)
+
+
+@pytest.mark.parametrize("call", ["search_image", "search_composed", "embed"])
+def test_server_paths_are_refused_by_every_image_endpoint(api, photo, call):
+    image = {"path": str(photo), "meta": {}}
+    arguments = {"search_image": (image,), "search_composed": (image, "in red"), "embed": (None, image)}[call]
+    with pytest.raises(InvalidImageError, match="must be uploaded as files"):
+        getattr(api, call)(*arguments)
+
+
+def test_more_like_this_and_search_by_embedding(api, engine):
+    product_id = int(engine.products.ids[42])
+    assert_json_of(api.more_like_this(product_id, k=4), engine.more_like_this(product_id, k=4), engine)
+    vector, _ = engine.embed_text("black leather boots")
+    payload = api.search_embedding([float(v) for v in vector], 5, {"usage": "Casual"})
+    assert_json_of(payload, engine.search_vector(vector, 5, {"usage": "Casual"}), engine)
+
+
+def test_embed_a_text_or_an_image(api, engine, upload, photo):
+    text = api.embed(text="black leather boots")
+    np.testing.assert_allclose(text["embedding"], engine.embed_text("black leather boots")[0], atol=1e-6)
+    assert (text["dim"], text["model"], text["input"]) == (engine.index.dim, engine.model_id, "text")
+    assert text["notices"] == []
+    image = api.embed(image=upload(photo))
+    np.testing.assert_allclose(image["embedding"], engine.embed_image(photo), atol=1e-6)
+    assert image["input"] == "image"
+
+
+@pytest.mark.parametrize("text", [None, "", "   "])
+def test_embed_refuses_neither(api, text):
+    with pytest.raises(InvalidQueryError, match="Give either a text or an image"):
+        api.embed(text=text)
+
+
+def test_embed_refuses_both(api, upload, photo):
+    with pytest.raises(InvalidQueryError, match="not both"):
+        api.embed(text="boots", image=upload(photo))
+
+
+def test_filter_choices_are_the_catalogs(api, engine):
+    assert api.filter_choices() == engine.filter_choices()

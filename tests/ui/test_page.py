@@ -1,0 +1,137 @@
+"""The page's handlers called as functions: what the gallery, the status line and the details panel show, and the
+immutable last query that filters and the number of results re-run."""
+
+import dataclasses
+
+import gradio as gr
+import pytest
+
+from search import (
+    DEFAULT_IMAGE_WEIGHT,
+    DEFAULT_K,
+    DEFAULT_SEMANTIC_WEIGHT,
+    ComposedQuery,
+    ImageQuery,
+    InvalidQueryError,
+    SimilarQuery,
+    TextQuery,
+    VectorQuery,
+)
+from ui.messages import as_markdown_text
+from ui.page import Page, describe
+from ui.settings import UI_FILTERS
+
+NO_FILTERS = [None] * len(UI_FILTERS)
+
+
+@pytest.fixture
+def page(engine, photos) -> Page:
+    return Page(engine, photos)
+
+
+def filter_values(**chosen: list[str]) -> list[list[str] | None]:
+    """The filter dropdowns' values in page order, as the page sends them."""
+    return [chosen.get(name) for name in UI_FILTERS]
+
+
+def same_query(stored, expected) -> bool:
+    """The same kind of query with the same fields (photo queries compare by identity otherwise)."""
+    return type(stored) is type(expected) and dataclasses.astuple(stored) == dataclasses.astuple(expected)
+
+
+def assert_shows(page: Page, outputs: tuple, expected, status: str, query) -> None:
+    """The gallery holds the engine's results (photo file, name and score), the status line says `status`, the
+    shown ids and the stored query follow (the status as Markdown shows it), and the details panel is hidden."""
+    gallery, shown_status, ids, stored_query, details = outputs
+    captions = [f"{r.name or r.metadata['articleType']} · {r.score:.2f}" for r in expected]
+    assert gallery == [(page.photos.path(r.product_id), caption) for r, caption in zip(expected, captions, strict=True)]
+    assert shown_status.startswith(f"**{len(expected)} results** ") and as_markdown_text(status) in shown_status
+    assert shown_status.endswith(" ms") and ids == expected.ids
+    assert same_query(stored_query, query)
+    assert details.visible is False
+
+
+def test_text_search_shows_the_engines_results(page, engine):
+    outputs = page.text_ui("red shirt", DEFAULT_SEMANTIC_WEIGHT, DEFAULT_K, *NO_FILTERS)
+    expected = engine.search_text("red shirt", k=DEFAULT_K)
+    assert_shows(page, outputs, expected, "for “red shirt”", TextQuery("red shirt", DEFAULT_SEMANTIC_WEIGHT))
+
+
+def test_filters_and_weight_are_applied_and_named_in_the_status(page, engine):
+    outputs = page.text_ui("white sneakers", 0.4, 12, *filter_values(gender=["Women"], season=["Summer", "Fall"]))
+    filters = {"gender": ["Women"], "season": ["Summer", "Fall"]}
+    expected = engine.search_text("white sneakers", 12, filters, 0.4)
+    status = "for “white sneakers” (meaning weight 0.40) · Gender: Women; Season: Summer, Fall"
+    assert_shows(page, outputs, expected, status, TextQuery("white sneakers", 0.4))
+
+
+def test_the_status_shows_the_query_as_typed_not_as_markup(page):
+    _, status, *_ = page.text_ui("<b>black</b> *boots*", 1.0, 3, *NO_FILTERS)
+    assert r"for “&lt;b&gt;black&lt;/b&gt; \*boots\*”" in status
+
+
+def test_the_last_query_reruns_with_new_filters_and_k(page, engine):
+    query = page.text_ui("red shirt", 0.6, DEFAULT_K, *NO_FILTERS)[3]
+    outputs = page.rerun_ui(query, 5, *filter_values(masterCategory=["Apparel"]))
+    expected = engine.search_text("red shirt", 5, {"masterCategory": ["Apparel"]}, 0.6)
+    assert_shows(page, outputs, expected, "Category: Apparel", query)
+
+
+def test_notices_become_messages_in_the_page(page, capsys):
+    gallery = page.text_ui("shirt", 1.0, 1000, *NO_FILTERS)[0]
+    assert len(gallery) == 100 and "k=1000 was reduced to 100" in capsys.readouterr().out
+
+
+def test_nothing_to_search_leaves_the_page_as_it_is(page):
+    unchanged = (gr.skip(),) * 5
+    assert page.text_on_change("   ", 0.5, DEFAULT_K, *NO_FILTERS) == unchanged
+    assert page.image_ui(None, DEFAULT_K, *NO_FILTERS) == unchanged
+    assert page.composed_on_change(None, "in red", 0.5, DEFAULT_K, *NO_FILTERS) == unchanged
+    assert page.rerun_ui(None, DEFAULT_K, *NO_FILTERS) == unchanged
+
+
+def test_moving_the_slider_reruns_a_typed_query(page, engine):
+    outputs = page.text_on_change("red shirt", 0.3, 6, *NO_FILTERS)
+    assert_shows(page, outputs, engine.search_text("red shirt", 6, None, 0.3), "meaning weight 0.30", outputs[3])
+
+
+def test_photo_and_photo_plus_text_searches(page, engine, upload, photo):
+    stored = upload(photo)
+    outputs = page.image_ui(stored, 8, *NO_FILTERS)
+    assert_shows(page, outputs, engine.search_image(photo, k=8), "similar to your photo", ImageQuery(stored["path"]))
+    outputs = page.composed_ui(stored, "in red", 0.3, 8, *NO_FILTERS)
+    query = ComposedQuery(stored["path"], "in red", 0.3)
+    expected = engine.search_composed(photo, "in red", 0.3, 8)
+    assert_shows(page, outputs, expected, "for your photo + “in red” (photo weight 0.30)", query)
+    outputs = page.composed_on_change(stored, None, DEFAULT_IMAGE_WEIGHT, 8, *NO_FILTERS)
+    assert outputs[1].split("** ")[1].startswith("for your photo ·"), "no text: the photo alone"
+
+
+def test_photos_must_be_uploads(page, photo):
+    with pytest.raises(InvalidQueryError, match="must be uploaded as files"):
+        page.image_ui({"path": str(photo)}, DEFAULT_K, *NO_FILTERS)
+    with pytest.raises(InvalidQueryError, match="No image was given"):
+        page.composed_ui(None, "in red", 0.5, DEFAULT_K, *NO_FILTERS)
+
+
+def test_details_then_more_like_this(page, engine):
+    shown = engine.search_text("red shirt", k=6)
+    chosen = shown.results[2]
+    details, image, info, product_id = page.details_ui(shown.ids, gr.SelectData(None, {"index": 2, "value": None}))
+    assert details.visible is True and product_id == chosen.product_id
+    assert image == page.photos.path(chosen.product_id)
+    assert f"<h3>{chosen.name}</h3>" in info and f"<td>{chosen.metadata['articleType']}</td>" in info
+    assert f"<th>Product id</th><td>{chosen.product_id}</td>" in info
+    outputs = page.similar_ui(product_id, 5, *NO_FILTERS)
+    expected = engine.more_like_this(chosen.product_id, k=5)
+    assert_shows(page, outputs, expected, f"like “{chosen.name}”", SimilarQuery(chosen.product_id))
+
+
+def test_more_like_this_needs_a_selected_product(page):
+    with pytest.raises(InvalidQueryError, match="Select a product in the results first"):
+        page.similar_ui(None, DEFAULT_K, *NO_FILTERS)
+
+
+def test_the_status_line_describes_only_the_pages_kinds_of_search(engine):
+    with pytest.raises(TypeError, match="VectorQuery"):
+        describe(VectorQuery.parse([1.0] * engine.index.dim, engine.index.dim), engine)

@@ -1,0 +1,45 @@
+"""Product photos as files: written once as stored and named by product id, a placeholder when there is none,
+other formats converted for browsers."""
+
+from pathlib import Path
+
+from PIL import Image
+
+from ui.photos import ProductImages
+from ui.settings import ASSETS, PLACEHOLDER
+
+
+def test_photos_are_written_once_as_stored_in_a_folder_of_the_bundle(engine, photos, tmp_path):
+    product_id = engine.search_text("shirt", k=1).ids[0]
+    path = Path(photos.path(product_id))
+    assert path.read_bytes() == engine.product_photo_bytes(product_id)
+    assert path.stem == str(product_id) and path.parent == tmp_path / f"products-{engine.fingerprint}"
+    written = path.stat().st_mtime_ns
+    assert photos.path(product_id) == str(path) and path.stat().st_mtime_ns == written
+    assert ProductImages(engine, tmp_path).path(product_id) == str(path), "another instance reuses the file"
+
+
+def test_a_deleted_photo_is_written_again(engine, photos):
+    product_id = engine.search_text("dress", k=1).ids[0]
+    path = Path(photos.path(product_id))
+    path.unlink()
+    assert Path(photos.path(product_id)).read_bytes() == engine.product_photo_bytes(product_id)
+
+
+def test_product_images_fall_back_to_a_placeholder_and_convert_other_formats(engine, tmp_path, monkeypatch):
+    images = ProductImages(engine, tmp_path)
+    first, second = engine.search_text("shirt", k=2).results
+    tiff = tmp_path / "photo.tiff"
+    engine.product_image(second.product_id).save(tiff)
+    monkeypatch.setattr(engine, "product_photo_bytes", lambda product_id: None)
+    assert Path(images.path(first.product_id)).read_bytes() == (ASSETS / PLACEHOLDER).read_bytes()
+    monkeypatch.setattr(engine, "product_photo_bytes", lambda product_id: tiff.read_bytes())
+    converted = Path(images.path(second.product_id))
+    assert converted.name == f"{second.product_id}.png" and converted.parent == images.folder
+    assert Image.open(converted).format == "PNG"
+
+
+def test_undecodable_photos_get_the_placeholder(engine, photos, monkeypatch):
+    product_id = engine.search_text("watch", k=1).ids[0]
+    monkeypatch.setattr(engine, "product_photo_bytes", lambda product_id: b"not an image")
+    assert Path(photos.path(product_id)).read_bytes() == (ASSETS / PLACEHOLDER).read_bytes()

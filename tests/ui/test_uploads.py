@@ -1,0 +1,38 @@
+"""Uploaded images: only files in Gradio's upload folder are read, whatever path a client sends."""
+
+from pathlib import Path
+
+import pytest
+from gradio import FileData
+from gradio.utils import get_upload_folder
+
+from search import InvalidImageError
+from ui.uploads import uploaded_path
+
+
+def test_uploads_are_accepted_as_dict_or_file_data(upload, photo):
+    stored = upload(photo)
+    assert uploaded_path(stored) == str(Path(stored["path"]).resolve())
+    assert uploaded_path(FileData(path=stored["path"])) == str(Path(stored["path"]).resolve())
+
+
+@pytest.mark.parametrize("payload", [None, {}, {"path": ""}, {"url": "http://example.com/a.jpg"}])
+def test_a_missing_image_is_explained(payload):
+    with pytest.raises(InvalidImageError, match="No image was given"):
+        uploaded_path(payload)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/etc/hostname", str(Path(__file__)), f"{get_upload_folder()}/../../etc/hostname", "relative/photo.jpg"],
+)
+def test_server_paths_are_refused(path):
+    with pytest.raises(InvalidImageError, match="must be uploaded as files"):
+        uploaded_path({"path": path})
+
+
+def test_a_link_out_of_the_upload_folder_is_refused(upload, photo):
+    link = Path(upload(photo)["path"]).with_name("link.png")
+    link.symlink_to("/etc/hostname")
+    with pytest.raises(InvalidImageError, match="must be uploaded as files"):
+        uploaded_path({"path": str(link)})

@@ -1,0 +1,117 @@
+"""The client API: named endpoints returning plain JSON; product images come as files gradio_client downloads."""
+
+from typing import Any
+
+import gradio as gr
+from gradio import FileData
+
+from search import (
+    DEFAULT_IMAGE_WEIGHT,
+    DEFAULT_K,
+    DEFAULT_SEMANTIC_WEIGHT,
+    InvalidQueryError,
+    SearchEngine,
+    SearchResponse,
+)
+from ui.messages import api_errors
+from ui.photos import ProductImages
+from ui.settings import SEARCH_GROUP
+from ui.uploads import uploaded_path
+
+
+class SearchApi:
+    """One engine's endpoints; each public method is the endpoint of its name, its arguments the API's."""
+
+    def __init__(self, engine: SearchEngine, photos: ProductImages) -> None:
+        self.engine = engine
+        self.photos = photos
+
+    def search_text(
+        self,
+        text: str,
+        k: int = DEFAULT_K,
+        filters: dict[str, Any] | None = None,
+        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
+    ) -> dict[str, Any]:
+        """Products matching a text description, best first; semantic_weight 1 = CLIP only, 0 = keywords only."""
+        return self._json(self.engine.search_text(text, k, filters, semantic_weight))
+
+    def search_image(
+        self, image: FileData, k: int = DEFAULT_K, filters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Products that look like the image, best first."""
+        return self._json(self.engine.search_image(uploaded_path(image), k, filters))
+
+    def search_composed(
+        self,
+        image: FileData,
+        text: str,
+        image_weight: float = DEFAULT_IMAGE_WEIGHT,
+        k: int = DEFAULT_K,
+        filters: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Products like the image, changed as the text says; image_weight 0 = text only, 1 = image only."""
+        return self._json(self.engine.search_composed(uploaded_path(image), text, image_weight, k, filters))
+
+    def more_like_this(
+        self, product_id: int, k: int = DEFAULT_K, filters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Products nearest to a catalog product (by its stored vector), the product itself excluded."""
+        return self._json(self.engine.more_like_this(product_id, k, filters))
+
+    def search_embedding(
+        self, embedding: list[float], k: int = DEFAULT_K, filters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Products nearest to a raw embedding of the index's dimension (e.g. one returned by /embed)."""
+        return self._json(self.engine.search_vector(embedding, k, filters))
+
+    def embed(self, text: str | None = None, image: FileData | None = None) -> dict[str, Any]:
+        """The normalised embedding of a text or of an image (give exactly one), in the index's space."""
+        has_text = bool(text and text.strip())
+        if has_text == (image is not None):
+            raise InvalidQueryError("Give either a text or an image to embed, not both and not neither.")
+        if has_text:
+            vector, notices = self.engine.embed_text(text)
+        else:
+            vector, notices = self.engine.embed_image(uploaded_path(image)), []
+        return {
+            "embedding": [float(value) for value in vector],
+            "dim": int(vector.shape[0]),
+            "model": self.engine.model_id,
+            "input": "text" if has_text else "image",
+            "notices": notices,
+        }
+
+    def filter_choices(self) -> dict[str, list[str]]:
+        """For each filterable field, the values present in this catalog."""
+        return self.engine.filter_choices()
+
+    def _json(self, response: SearchResponse) -> dict[str, Any]:
+        return {
+            "results": [
+                {
+                    "id": result.product_id,
+                    "name": result.name,
+                    "score": result.score,
+                    "metadata": result.metadata,
+                    "image": FileData(path=self.photos.path(result.product_id)).model_dump(),
+                }
+                for result in response.results
+            ],
+            "notices": response.notices,
+            "elapsed_ms": response.elapsed_ms,
+        }
+
+
+def register_endpoints(api: SearchApi) -> None:
+    """Inside a gr.Blocks: the named endpoints, the searches sharing the page's concurrency group."""
+    for endpoint in (
+        api.search_text,
+        api.search_image,
+        api.search_composed,
+        api.more_like_this,
+        api.search_embedding,
+        api.embed,
+    ):
+        gr.api(api_errors(endpoint), api_name=endpoint.__name__, concurrency_id=SEARCH_GROUP)
+    gr.api(api_errors(api.filter_choices), api_name="filter_choices")

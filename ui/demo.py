@@ -1,0 +1,37 @@
+"""The whole Space for one engine: the page's parts put together and wired, plus the named API endpoints."""
+
+from pathlib import Path
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from search import SearchEngine
+from ui.api import SearchApi, register_endpoints
+from ui.layout.composed_tab import composed_tab
+from ui.layout.filters import filters_panel
+from ui.layout.header import header
+from ui.layout.image_tab import image_tab
+from ui.layout.results import results_panel
+from ui.layout.text_tab import text_tab
+from ui.page import Page
+from ui.photos import ProductImages
+
+
+def build_demo(engine: SearchEngine) -> gr.Blocks:
+    """The page and the named API endpoints for one engine."""
+    photos = ProductImages(engine, Path(get_upload_folder()))
+    page = Page(engine, photos)
+    with gr.Blocks(title="Fashion product search", analytics_enabled=False) as demo:
+        header(engine)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                with gr.Tabs():
+                    tabs = (text_tab(), image_tab(), composed_tab())
+                filters = filters_panel(engine.filter_choices())
+            with gr.Column(scale=3, min_width=320):
+                results = results_panel()
+        for tab in tabs:
+            tab.connect(page, results, filters)
+        results.connect(page, filters)
+        register_endpoints(SearchApi(engine, photos))
+    return demo

@@ -1,0 +1,79 @@
+"""The Image + Text tab: a photo plus what to change, and a text ← → photo slider that re-runs the search."""
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from search import DEFAULT_IMAGE_WEIGHT
+from ui.layout.filters import FiltersPanel
+from ui.layout.results import ResultsPanel
+from ui.messages import page_errors
+from ui.page import Page
+from ui.settings import ASSETS
+
+EXAMPLE_COMPOSED = [
+    ("red-tshirt.jpg", "same style but in blue"),
+    ("yellow-dress.jpg", "black, for a party"),
+    ("white-sneakers.jpg", "leather boots"),
+    ("blue-jeans.jpg", "shorts"),
+]
+
+
+@dataclass
+class ComposedTab:
+    image: gr.Image
+    text: gr.Textbox
+    image_weight: gr.Slider
+    button: gr.Button
+
+    def connect(self, page: Page, results: ResultsPanel, filters: FiltersPanel) -> None:
+        """Search on the button and Enter; a new photo or a moved slider re-runs it once a photo is there."""
+        inputs = [self.image, self.text, self.image_weight, *filters.inputs]
+        gr.on(
+            [self.button.click, self.text.submit],
+            page_errors(page.composed_ui),
+            inputs,
+            preprocess=False,
+            **results.search_options,
+        )
+        gr.on(
+            [self.image.change, self.image_weight.input],
+            page_errors(page.composed_on_change),
+            inputs,
+            preprocess=False,
+            trigger_mode="always_last",
+            **results.search_options,
+        )
+
+
+def composed_tab() -> ComposedTab:
+    with gr.Tab("Image + Text", id="composed"):
+        image = gr.Image(
+            label="A photo to start from",
+            sources=["upload", "webcam", "clipboard"],
+            type="filepath",
+            height=240,
+            elem_id="composed-image",
+        )
+        text = gr.Textbox(
+            label="What to change",
+            placeholder="e.g. same style but in red",
+            max_lines=2,
+            elem_id="composed-text",
+        )
+        image_weight = gr.Slider(
+            0,
+            1,
+            value=DEFAULT_IMAGE_WEIGHT,
+            step=0.05,
+            label="Balance: text ← → photo",
+            info="Left follows your words more, right stays closer to the photo.",
+            elem_id="image-weight",
+        )
+        button = gr.Button("Search", variant="primary", elem_id="composed-search")
+        gr.Examples(
+            [[str(ASSETS / name), text] for name, text in EXAMPLE_COMPOSED],
+            inputs=[image, text],
+            label="Examples",
+        )
+    return ComposedTab(image, text, image_weight, button)

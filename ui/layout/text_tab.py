@@ -1,0 +1,61 @@
+"""The Text tab: a description, the exact words ← → meaning slider and example queries that run on a click."""
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from search import DEFAULT_SEMANTIC_WEIGHT
+from ui.layout.filters import FiltersPanel
+from ui.layout.results import ResultsPanel
+from ui.messages import page_errors
+from ui.page import Page
+
+EXAMPLE_QUERIES = [
+    "black leather boots for men",
+    "red summer dress",
+    "blue denim jeans",
+    "white sneakers",
+    "brown leather handbag",
+    "gold watch for women",
+    "striped formal shirt",
+]
+
+
+@dataclass
+class TextTab:
+    query: gr.Textbox
+    semantic_weight: gr.Slider
+    button: gr.Button
+    examples: gr.Examples
+
+    def connect(self, page: Page, results: ResultsPanel, filters: FiltersPanel) -> None:
+        """Search on the button, Enter and an example; moving the slider re-runs a typed query."""
+        inputs = [self.query, self.semantic_weight, *filters.inputs]
+        gr.on([self.button.click, self.query.submit], page_errors(page.text_ui), inputs, **results.search_options)
+        self.examples.load_input_event.then(page_errors(page.text_ui), inputs, **results.search_options)
+        self.semantic_weight.input(
+            page_errors(page.text_on_change), inputs, trigger_mode="always_last", **results.search_options
+        )
+
+
+def text_tab() -> TextTab:
+    with gr.Tab("Text", id="text"):
+        query = gr.Textbox(
+            label="Describe what you are looking for",
+            placeholder="e.g. black leather boots for men",
+            max_lines=2,
+            elem_id="text-query",
+        )
+        semantic_weight = gr.Slider(
+            0,
+            1,
+            value=DEFAULT_SEMANTIC_WEIGHT,
+            step=0.05,
+            label="Match: exact words ← → meaning",
+            info="Left ranks products whose name or labels contain your words; right ranks by what "
+            "the words mean (finds similar items even with other words).",
+            elem_id="semantic-weight",
+        )
+        button = gr.Button("Search", variant="primary", elem_id="text-search")
+        examples = gr.Examples(EXAMPLE_QUERIES, inputs=[query], label="Examples (click to search)")
+    return TextTab(query, semantic_weight, button, examples)

@@ -1,0 +1,155 @@
+"""The page's handlers and their state: each search is parsed once into the engine's immutable query object
+(search.TextQuery, ImageQuery, ComposedQuery or SimilarQuery), which the page keeps as its last query and runs
+again with new filters or a new number of results.
+
+Every search handler returns the same outputs: the gallery, the status line, the shown ids, the query and an
+update hiding the details panel (or gr.skip() for each when there is nothing to search yet).
+"""
+
+import html
+from collections.abc import Sequence
+from functools import singledispatch
+
+import gradio as gr
+
+from search import (
+    NAME_COLUMN,
+    ComposedQuery,
+    ImageQuery,
+    InvalidQueryError,
+    Query,
+    Scope,
+    SearchEngine,
+    SimilarQuery,
+    TextQuery,
+)
+from ui.messages import as_markdown_text
+from ui.photos import ProductImages
+from ui.settings import DETAIL_LABELS, UI_FILTERS
+from ui.uploads import uploaded_path
+
+NOTHING_FOUND = "Nothing found. Try other words, another photo or fewer filters."
+SHOWN_TEXT_CHARS = 80  # of a query text in the status line
+
+
+@singledispatch
+def describe(query: Query, engine: SearchEngine) -> str:
+    """What the status line says the results are for, e.g. `for “red shirt”`."""
+    raise TypeError(f"The page does not show {type(query).__name__} searches.")
+
+
+@describe.register
+def _describe_text(query: TextQuery, engine: SearchEngine) -> str:
+    mix = "" if query.semantic_weight == 1.0 else f" (meaning weight {query.semantic_weight:.2f})"
+    return f"for “{query.text[:SHOWN_TEXT_CHARS]}”{mix}"
+
+
+@describe.register
+def _describe_image(query: ImageQuery, engine: SearchEngine) -> str:
+    return "similar to your photo"
+
+
+@describe.register
+def _describe_composed(query: ComposedQuery, engine: SearchEngine) -> str:
+    text = query.text[:SHOWN_TEXT_CHARS]
+    return f"for your photo + “{text}” (photo weight {query.image_weight:.2f})" if text else "for your photo"
+
+
+@describe.register
+def _describe_similar(query: SimilarQuery, engine: SearchEngine) -> str:
+    return f"like “{engine.product(query.product_id)[NAME_COLUMN]}”"
+
+
+def filters_from(values: Sequence[list[str] | None]) -> dict[str, list[str]]:
+    """The filter dropdowns' selections as engine filters (empty selections constrain nothing)."""
+    return {name: list(value) for name, value in zip(UI_FILTERS, values, strict=True) if value}
+
+
+class Page:
+    """The page's event handlers for one engine, grouped by the part of the page that fires them."""
+
+    def __init__(self, engine: SearchEngine, photos: ProductImages) -> None:
+        self.engine = engine
+        self.photos = photos
+
+    # The Text tab.
+
+    def text_ui(self, text: str, semantic_weight: float, k: int, *filter_values: list[str]) -> tuple:
+        return self.show(TextQuery.parse(text, semantic_weight), k, *filter_values)
+
+    def text_on_change(self, text: str, semantic_weight: float, k: int, *filter_values: list[str]) -> tuple:
+        if not (text or "").strip():
+            return self._unchanged()
+        return self.text_ui(text, semantic_weight, k, *filter_values)
+
+    # The Image tab.
+
+    def image_ui(self, image: dict | None, k: int, *filter_values: list[str]) -> tuple:
+        if image is None:
+            return self._unchanged()
+        return self.show(ImageQuery.parse(uploaded_path(image)), k, *filter_values)
+
+    # The Image + Text tab.
+
+    def composed_ui(
+        self, image: dict | None, text: str, image_weight: float, k: int, *filter_values: list[str]
+    ) -> tuple:
+        query = ComposedQuery.parse(uploaded_path(image), text, image_weight)
+        return self.show(query, k, *filter_values)
+
+    def composed_on_change(
+        self, image: dict | None, text: str, image_weight: float, k: int, *filter_values: list[str]
+    ) -> tuple:
+        if image is None:
+            return self._unchanged()
+        return self.composed_ui(image, text, image_weight, k, *filter_values)
+
+    # The results panel and the filters.
+
+    def similar_ui(self, product_id: int | None, k: int, *filter_values: list[str]) -> tuple:
+        if product_id is None:
+            raise InvalidQueryError("Select a product in the results first.")
+        return self.show(SimilarQuery.parse(product_id), k, *filter_values)
+
+    def rerun_ui(self, query: Query | None, k: int, *filter_values: list[str]) -> tuple:
+        if query is None:
+            return self._unchanged()
+        return self.show(query, k, *filter_values)
+
+    def details_ui(self, ids: list[int], event: gr.SelectData) -> tuple:
+        """The details panel shown, the product's photo, its metadata table and its id (for "More like this")."""
+        product_id = ids[event.index]
+        metadata = self.engine.product(product_id)
+        rows = "".join(
+            f"<tr><th>{label}</th><td>{html.escape(str(metadata.get(name) or '—'))}</td></tr>"
+            for name, label in DETAIL_LABELS.items()
+        )
+        image = self.photos.path(product_id)
+        heading = f"<h3>{html.escape(metadata[NAME_COLUMN] or str(product_id))}</h3>"
+        return gr.Row(visible=True), image, f"{heading}<table class='product-details'>{rows}</table>", product_id
+
+    def show(self, query: Query, k: int, *filter_values: list[str]) -> tuple:
+        """Run the query and show its results; notices and empty outcomes become messages in the page."""
+        filters = filters_from(filter_values)
+        response = self.engine.search(query, Scope.parse(k, filters))
+        for notice in response.notices:
+            (gr.Warning if not response.results else gr.Info)(html.escape(notice))
+        if not response.results and not response.notices:
+            gr.Warning(NOTHING_FOUND)
+        gallery = [
+            (
+                self.photos.path(result.product_id),
+                f"{result.name or result.metadata['articleType']} · {result.score:.2f}",
+            )
+            for result in response.results
+        ]
+        status = f"**{len(response.results)} results** {as_markdown_text(describe(query, self.engine))}"
+        if filters:
+            chosen = "; ".join(f"{UI_FILTERS[name]}: {', '.join(values)}" for name, values in filters.items())
+            status += f" · {as_markdown_text(chosen)}"
+        status += f" · {response.elapsed_ms:.0f} ms"
+        return gallery, status, response.ids, query, gr.Row(visible=False)
+
+    @staticmethod
+    def _unchanged() -> tuple:
+        return (gr.skip(),) * 5

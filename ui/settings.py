@@ -1,0 +1,47 @@
+"""The Space's fixed settings: result count, queue and concurrency, upload sweep, session and malloc limits, the
+filters the page offers and the look. Sized for a free 2-core CPU Space (docs/RELIABILITY.md)."""
+
+from pathlib import Path
+
+import gradio as gr
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# Searches running at once, over all endpoints together: a free CPU Space has 2 cores; the rest wait in the queue.
+SEARCH_CONCURRENCY = 2
+SEARCH_GROUP = "search"  # the Gradio concurrency group of every search, page and API alike
+QUEUE_SIZE = 64
+# Uploaded photos are swept every minute once older than 10 minutes (UploadSweeper): a page re-runs its last search
+# with the same upload when a filter or slider changes. They are not deleted right after a request because Gradio
+# stores uploads at content-addressed paths that identical concurrent uploads share.
+UPLOAD_SWEEP = (60, 600)
+# Gradio keeps a state object per browser or API session (a copy of every component's config) for an hour after the
+# visitor leaves and forgets the oldest beyond this many; its default of 10,000 lets memory grow with every visitor
+# of a busy Space (docs/RELIABILITY.md).
+SESSION_CAPACITY = 500
+# glibc gives every thread that allocates its own malloc arena (up to 8 per core); Gradio's worker threads each
+# fragment one, which doubled the load test's memory growth (docs/RELIABILITY.md). MALLOC_ARENA_MAX, if set, wins.
+MALLOC_ARENAS = 2
+# The engine's filter fields the page offers, with their labels.
+UI_FILTERS = {
+    "gender": "Gender",
+    "masterCategory": "Category",
+    "articleType": "Article type",
+    "baseColour": "Colour",
+    "season": "Season",
+    "usage": "Usage",
+}
+# The product fields the details panel lists, with their labels.
+DETAIL_LABELS = {
+    "id": "Product id",
+    "gender": "Gender",
+    "masterCategory": "Category",
+    "subCategory": "Sub-category",
+    "articleType": "Article type",
+    "baseColour": "Colour",
+    "season": "Season",
+    "year": "Year",
+    "usage": "Usage",
+}
+PLACEHOLDER = "no-photo.jpg"
+THEME = gr.themes.Soft(primary_hue="rose", secondary_hue="slate", radius_size="md")
+CSS_FILE = ASSETS / "app.css"
