@@ -13,6 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from search.build import BuildConfig, run_build
+from search.build.config import ENGINES
 from search.bundle import push_bundle
 from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL, DTYPES
@@ -64,6 +65,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--cache-dir", type=Path, default=None, help="embedding shard cache for resuming (default: <out>.cache)"
     )
     build.add_argument("--keep-cache", action="store_true", help="keep the shard cache after a successful build")
+    build.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="default",
+        help="ray: decode and encode on a Ray cluster, one GPU per encoder (pip install -r requirements-scale.txt; "
+        "docs/SCALE.md)",
+    )
+    build.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        default=None,
+        help="Ray cluster to join, e.g. head-node:6379 (default: RAY_ADDRESS, else a local cluster on this machine)",
+    )
     hub = parser.add_argument_group("hub")
     hub.add_argument("--push-to", metavar="REPO_ID", default=None, help="Hub dataset repo to create/update")
     hub.add_argument("--private", action="store_true", help="create the Hub repo as private")

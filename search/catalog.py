@@ -88,18 +88,25 @@ def _is_saved_dataset(path: Path) -> bool:
     return (path / "dataset_dict.json").exists() or (path / "state.json").exists()
 
 
-def _load_local(path: Path, split: str) -> datasets.Dataset:
+def local_parquet_files(path: Path) -> list[str] | None:
+    """A local catalog's parquet files in the order they are loaded; None for a save_to_disk folder (Arrow files).
+    The Ray build reads the same files in the same order."""
     if _is_saved_dataset(path):
+        return None
+    if path.is_file():
+        return [str(path)] if path.suffix == ".parquet" else []
+    return sorted(str(p) for p in path.rglob("*.parquet"))
+
+
+def _load_local(path: Path, split: str) -> datasets.Dataset:
+    files = local_parquet_files(path)
+    if files is None:
         loaded = datasets.load_from_disk(str(path))
         if isinstance(loaded, datasets.DatasetDict):
             if split not in loaded:
                 raise CatalogError(f"Split '{split}' not in {path}; available: {', '.join(loaded)}.")
             return loaded[split]
         return loaded
-    if path.is_file() and path.suffix == ".parquet":
-        files = [str(path)]
-    else:
-        files = sorted(str(p) for p in path.rglob("*.parquet"))
     if not files:
         raise CatalogError(
             f"No dataset found in {path}: expected parquet files or a folder written by Dataset.save_to_disk."

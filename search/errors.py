@@ -31,3 +31,7 @@ class BundleMismatchError(BundleError):
 
 class HubError(SearchError):
     """The Hugging Face Hub could not be reached or refused an operation."""
+
+
+class EngineError(SearchError):
+    """The build engine cannot run as asked (Ray missing, its cluster unreachable, a device it lacks)."""

@@ -8,6 +8,9 @@ from pathlib import Path
 from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL
 
+# "default": this process (DataLoader workers decode, one encoder); "ray": a Ray cluster (search.build.ray_runner).
+ENGINES = ("default", "ray")
+
 
 @dataclass
 class BuildConfig:
@@ -30,6 +33,8 @@ class BuildConfig:
     keep_cache: bool = False
     index_type: str = "auto"
     doc_image_weight: float = 1.0
+    engine: str = "default"
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -39,6 +44,10 @@ class BuildConfig:
             raise ValueError(f"--num-workers must be 0 or more, got {self.num_workers}.")
         if not 0.0 <= self.doc_image_weight <= 1.0:
             raise ValueError(f"--doc-image-weight must be between 0 and 1, got {self.doc_image_weight}.")
+        if self.engine not in ENGINES:
+            raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, got '{self.engine}'.")
+        if self.ray_address and self.engine != "ray":
+            raise ValueError("--ray-address is for the Ray engine: add --engine ray.")
         self.shard_size = max(self.batch_size, self.shard_size // self.batch_size * self.batch_size)
 
     @property

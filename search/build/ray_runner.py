@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,16 @@ import pyarrow as pa
 import ray
 import ray.data
 import torch
+from huggingface_hub import HfFileSystem
 from tqdm.auto import tqdm
 
-from search.catalog import ID_COLUMN, IMAGE_COLUMN, NAME_COLUMN, product_text
+from search.build.config import BuildConfig
+from search.build.reader import product_image
+from search.build.shards import ShardCache
+from search.bundle import ModelInfo
+from search.catalog import ID_COLUMN, IMAGE_COLUMN, NAME_COLUMN, CatalogSource, local_parquet_files, product_text
 from search.encoder import Encoder, default_dtype, resolve_model
-from search.errors import CatalogError, ModelLoadError
-from search.reader import product_image
-from search.shards import ShardCache
+from search.errors import CatalogError, EngineError, SearchError
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +68,19 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
     if ray.is_initialized():
         return False
     package = str(Path(__file__).resolve().parents[1])
-    ray.init(
-        address=address,
-        num_cpus=None if address else num_cpus,
-        include_dashboard=False,
-        logging_level=logging.WARNING,
-        # The cluster's workers import this project's `search` package from the driver's copy.
-        runtime_env={"py_modules": [package]},
-    )
+    try:
+        ray.init(
+            address=address,
+            num_cpus=None if address else num_cpus,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            # The cluster's workers import this project's `search` package from the driver's copy.
+            runtime_env={"py_modules": [package]},
+        )
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise EngineError(
+            f"Could not {'join the Ray cluster at ' + address if address else 'start a local Ray cluster'}: {error}"
+        ) from error
     return True
 
 
@@ -84,9 +92,9 @@ def encoder_spec(
     gpus = int(ray.cluster_resources().get("GPU", 0))
     kind = (device or ("cuda" if gpus else "cpu")).split(":")[0]
     if kind not in ("cuda", "cpu"):
-        raise ModelLoadError(f"--engine ray encodes on cuda or cpu, not '{device}'.")
+        raise EngineError(f"--engine ray encodes on cuda or cpu, not '{device}'.")
     if kind == "cuda" and not gpus:
-        raise ModelLoadError("--device cuda was asked for, but the Ray cluster has no GPU; use --device cpu.")
+        raise EngineError(f"--device {device} was asked for, but the Ray cluster has no GPU; use --device cpu.")
     return EncoderSpec(model, revision, kind, dtype or default_dtype(kind), trust_remote_code, batch_size)
 
 
@@ -98,39 +106,33 @@ def encoder_count(spec: EncoderSpec) -> int:
     return max(1, int(resources.get("CPU", 2)) // 2)
 
 
-def describe_model(spec: EncoderSpec, describe: Any) -> Any:
-    """`describe(encoder)` run once where the actors run (same device and dtype): e.g. the manifest's model
-    section with its probe vector. Also proves the model loads before the pipeline starts."""
+def describe_model(spec: EncoderSpec, describe: Callable[[Encoder], ModelInfo]) -> ModelInfo:
+    """`describe(encoder)` run once where the actors run (same device and dtype): the manifest's model section
+    with its probe vector. Also proves the model loads before the pipeline starts."""
     task = ray.remote(num_gpus=spec.gpus, num_cpus=1, max_retries=0)(_describe)
     try:
         return ray.get(task.remote(spec, describe))
     except ray.exceptions.RayTaskError as error:
-        cause = error.as_instanceof_cause()
-        if isinstance(cause, ModelLoadError):
-            raise ModelLoadError(str(cause).splitlines()[-1]) from error
+        if isinstance(error.cause, SearchError):
+            raise error.cause from error
         raise
 
 
-def _describe(spec: EncoderSpec, describe: Any) -> Any:
+def _describe(spec: EncoderSpec, describe: Callable[[Encoder], ModelInfo]) -> ModelInfo:
     return describe(spec.load())
 
 
 def parquet_source(source: str, split: str, revision: str | None) -> tuple[list[str], Any] | None:
-    """The catalog's parquet files in the order `datasets` loads them, and the filesystem that reads them;
-    None when the catalog is not stored as parquet (a save_to_disk folder)."""
+    """The catalog's parquet files in the order `datasets` loads them, and the filesystem that reads them (None:
+    local or shared paths); None when the catalog is not stored as parquet (a save_to_disk folder)."""
     path = Path(source).expanduser()
     if path.exists():
-        if path.is_file():
-            return ([str(path)], None) if path.suffix == ".parquet" else None
-        if (path / "dataset_dict.json").exists() or (path / "state.json").exists():
-            return None
-        return sorted(str(p) for p in path.rglob("*.parquet")), None
+        files = local_parquet_files(path)
+        return (files, None) if files else None
     builder = datasets.load_dataset_builder(source, revision=revision)
     files = [str(file) for file in (builder.config.data_files or {}).get(split, [])]
     if not files or not all(file.startswith(HF_SCHEME) and file.endswith(".parquet") for file in files):
         return None
-    from huggingface_hub import HfFileSystem
-
     return [file.removeprefix(HF_SCHEME) for file in files], HfFileSystem()
 
 
@@ -264,8 +266,8 @@ def catalog_dataset(source: tuple[list[str], Any] | None, table: datasets.Datase
     if source is not None:
         files, filesystem = source
         return ray.data.read_parquet(files, columns=READ_COLUMNS, filesystem=filesystem)
-    logger.info("The catalog is not stored as parquet: Ray reads it from this machine's copy.")
-    return ray.data.from_huggingface(table.select_columns(READ_COLUMNS))
+    logger.info("The catalog is not stored as parquet: the cluster gets this machine's copy (parquet scales).")
+    return ray.data.from_arrow(table.select_columns(READ_COLUMNS).with_format("arrow")[:])
 
 
 def encode_catalog_ray(
@@ -290,3 +292,40 @@ def encode_catalog_ray(
         )
     timings["encode"] += time.perf_counter() - started - writing
     timings["write"] += writing
+
+
+class RayEncoding:
+    """The Ray engine (`index_build.py --engine ray`): joins or starts the cluster, loads the model once where
+    the encoders run for the manifest's model section, and encodes the rows the shard cache misses."""
+
+    def __init__(self, config: BuildConfig, describe: Callable[[Encoder], ModelInfo]) -> None:
+        self.started = connect(config.ray_address)
+        try:
+            self.spec = encoder_spec(
+                config.model,
+                config.model_revision,
+                config.device,
+                config.dtype,
+                config.trust_remote_code,
+                config.batch_size,
+            )
+            self.model = describe_model(self.spec, describe)
+        except BaseException:
+            self.close()
+            raise
+
+    def model_info(self) -> ModelInfo:
+        return self.model
+
+    def encode(
+        self, cache: ShardCache, table: datasets.Dataset, source: CatalogSource, timings: dict[str, float]
+    ) -> None:
+        lookup = RowLookup.for_catalog(table, cache.missing_rows())
+        catalog = catalog_dataset(parquet_source(source.dataset, source.split, source.revision), table)
+        encode_catalog_ray(cache, catalog, lookup, self.spec, timings)
+
+    def close(self) -> None:
+        """Stop the local cluster this build started; a cluster joined by address keeps running."""
+        if self.started:
+            ray.shutdown()
+            self.started = False

@@ -6,7 +6,9 @@ import logging
 import shutil
 import time
 from collections import defaultdict
+from typing import Protocol
 
+import datasets
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -25,8 +27,9 @@ from search.bundle import (
     Probe,
 )
 from search.bundle import code_version as current_code_version
-from search.catalog import load_catalog
+from search.catalog import CatalogSource, load_catalog
 from search.encoder import Encoder
+from search.errors import EngineError
 from search.index import IndexSpec, VectorIndex
 from search.keyword import build_keyword_index
 from search.products import ProductTable
@@ -35,16 +38,61 @@ from search.vectors import mix, mix_label
 logger = logging.getLogger(__name__)
 
 
+class Encoding(Protocol):
+    """Where the catalog is encoded. Both engines fill the same shard cache with the same vectors."""
+
+    def model_info(self) -> ModelInfo:
+        """The manifest's model section, from the encoder the vectors come from."""
+
+    def encode(
+        self, cache: ShardCache, table: datasets.Dataset, source: CatalogSource, timings: dict[str, float]
+    ) -> None:
+        """Encode every row the shard cache still misses."""
+
+    def close(self) -> None:
+        """Release what the engine holds (a local Ray cluster)."""
+
+
+class LocalEncoding:
+    """The default engine: DataLoader worker processes decode, one encoder in this process."""
+
+    def __init__(self, config: BuildConfig) -> None:
+        self.config = config
+        self.encoder = Encoder.load(
+            config.model, config.model_revision, config.device, config.dtype, config.trust_remote_code
+        )
+
+    def model_info(self) -> ModelInfo:
+        return model_info(self.encoder)
+
+    def encode(
+        self, cache: ShardCache, table: datasets.Dataset, source: CatalogSource, timings: dict[str, float]
+    ) -> None:
+        encode_catalog(self.config, self.encoder, cache, table, timings)
+
+    def close(self) -> None:
+        """Nothing to release: the encoder goes with this object."""
+
+
+def open_encoding(config: BuildConfig) -> Encoding:
+    """The engine `config.engine` names. Ray is an optional extra, imported only here and only for `ray`."""
+    if config.engine != "ray":
+        return LocalEncoding(config)
+    try:
+        from search.build.ray_runner import RayEncoding
+    except ImportError as error:
+        raise EngineError(
+            f"--engine ray needs Ray Data ({error}): pip install -r requirements-scale.txt, or build without "
+            "--engine ray."
+        ) from error
+    return RayEncoding(config, model_info)
+
+
 def encode_catalog(
-    config: BuildConfig, encoder: Encoder, cache: ShardCache, table: object, timings: dict[str, float]
-) -> int:
-    """Encode every row not yet in the shard cache; returns how many rows were already cached."""
+    config: BuildConfig, encoder: Encoder, cache: ShardCache, table: datasets.Dataset, timings: dict[str, float]
+) -> None:
+    """Encode every row not yet in the shard cache, in this process."""
     todo = cache.missing_rows()
-    resumed = cache.num_rows - len(todo)
-    if resumed:
-        logger.info("Resuming: %d of %d products already encoded in %s", resumed, cache.num_rows, cache.folder)
-    if not todo:
-        return resumed
     loader = batch_loader(
         table,
         todo,
@@ -54,7 +102,7 @@ def encode_catalog(
         pin_memory=encoder.device.startswith("cuda"),
     )
     pending: dict[int, list[tuple[list[int], np.ndarray, np.ndarray, int]]] = defaultdict(list)
-    progress = tqdm(total=cache.num_rows, initial=resumed, desc="Encoding products", unit="img")
+    progress = tqdm(total=cache.num_rows, initial=cache.num_rows - len(todo), desc="Encoding products", unit="img")
     waited = time.perf_counter()
     for rows, pixels, texts, bad in loader:
         started = time.perf_counter()
@@ -77,7 +125,41 @@ def encode_catalog(
         waited = time.perf_counter()
         timings["write"] += waited - encoded
     progress.close()
-    return resumed
+
+
+def shard_settings(config: BuildConfig, source: CatalogSource, model: ModelInfo) -> dict[str, object]:
+    """Everything that changes the vectors: it keys the shard cache, so a re-run with other settings (or the
+    other engine on other hardware) never reuses stale shards, and the same settings resume either engine's."""
+    return {
+        "dataset": source.dataset,
+        "split": source.split,
+        "dataset_revision": source.revision,
+        "rows": source.num_rows,
+        "model": model.id,
+        "model_revision": model.revision,
+        "device": model.build_device,
+        "dtype": model.build_dtype,
+        "batch_size": config.batch_size,
+        "shard_size": config.shard_size,
+    }
+
+
+def encode_to_shards(
+    config: BuildConfig, table: datasets.Dataset, source: CatalogSource, timings: dict[str, float]
+) -> tuple[ShardCache, ModelInfo, int]:
+    """Fill the shard cache with the chosen engine; returns the cache, the model section and the resumed rows."""
+    encoding = open_encoding(config)
+    try:
+        model = encoding.model_info()
+        cache = ShardCache(config.cache_root, shard_settings(config, source, model), source.num_rows, config.shard_size)
+        resumed = cache.num_rows - len(cache.missing_rows())
+        if resumed:
+            logger.info("Resuming: %d of %d products already encoded in %s", resumed, cache.num_rows, cache.folder)
+        if resumed < cache.num_rows:
+            encoding.encode(cache, table, source, timings)
+    finally:
+        encoding.close()
+    return cache, model, resumed
 
 
 def run_build(config: BuildConfig) -> BuildReport:
@@ -86,21 +168,7 @@ def run_build(config: BuildConfig) -> BuildReport:
     started = time.perf_counter()
     table, source = load_catalog(config.dataset, config.split, config.dataset_revision, config.limit)
     timings["load"] = time.perf_counter() - started
-    encoder = Encoder.load(config.model, config.model_revision, config.device, config.dtype, config.trust_remote_code)
-    settings = {
-        "dataset": source.dataset,
-        "split": source.split,
-        "dataset_revision": source.revision,
-        "rows": source.num_rows,
-        "model": encoder.ref.name,
-        "model_revision": encoder.ref.revision,
-        "device": encoder.device,
-        "dtype": encoder.dtype,
-        "batch_size": config.batch_size,
-        "shard_size": config.shard_size,
-    }
-    cache = ShardCache(config.cache_root, settings, source.num_rows, config.shard_size)
-    resumed = encode_catalog(config, encoder, cache, table, timings)
+    cache, model, resumed = encode_to_shards(config, table, source, timings)
     image_vectors, text_vectors, bad_images = cache.read_all()
 
     index_started = time.perf_counter()
@@ -114,7 +182,7 @@ def run_build(config: BuildConfig) -> BuildReport:
 
     write_started = time.perf_counter()
     manifest = Manifest(
-        model=model_info(encoder),
+        model=model,
         dataset=DatasetInfo(
             id=source.dataset,
             revision=source.revision,
@@ -133,7 +201,7 @@ def run_build(config: BuildConfig) -> BuildReport:
         if config.cache_root.is_dir() and not any(config.cache_root.iterdir()):
             config.cache_root.rmdir()
     timings["total"] = time.perf_counter() - started
-    return BuildReport(config.out, source.num_rows, encoder.dim, resumed, bad_images, dict(timings))
+    return BuildReport(config.out, source.num_rows, model.dim, resumed, bad_images, dict(timings))
 
 
 def model_info(encoder: Encoder) -> ModelInfo:

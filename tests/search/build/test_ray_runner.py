@@ -1,25 +1,23 @@
-"""The Ray engine's encoding stage: row matching, shard assembly, and the same shards as the default engine."""
+"""The Ray engine (`index_build.py --engine ray`), in a local Ray cluster on 2 CPUs: the same bundle as the default
+engine, resuming from finished shards, clear refusals, and no Ray import without it."""
 
-from collections import defaultdict
+import filecmp
+import json
+import logging
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from search.build.ray_runner import (
-    RowLookup,
-    ShardAssembler,
-    catalog_dataset,
-    connect,
-    encode_catalog_ray,
-    encoder_spec,
-    parquet_source,
-)
-from search.catalog import load_catalog
-from search.encoder import Encoder
+import index_build
+from search.build.ray_runner import RowLookup, ShardAssembler, connect
+from search.build.shards import ShardCache
+from search.bundle import INDEX_FILE, MANIFEST_FILE, Bundle
+from search.bundle.store import CARD_FILE
 from search.errors import CatalogError
-from search.pipeline import BuildConfig, encode_catalog
-from search.shards import ShardCache
-from search.synthetic import generate_catalog, save_catalog
+from search.fixtures.synthetic import generate_catalog, save_catalog
+from tests.helpers import build_args
 
 
 def test_row_lookup_finds_wanted_rows_by_product_id_and_skips_the_rest():
@@ -30,9 +28,9 @@ def test_row_lookup_finds_wanted_rows_by_product_id_and_skips_the_rest():
 
 def test_row_lookup_refuses_repeated_product_ids():
     catalog = generate_catalog(6)
-    ids = catalog["id"]
-    repeated = catalog.map(lambda row, index: {"id": ids[0] if index == 3 else row["id"]}, with_indices=True)
-    with pytest.raises(CatalogError, match=f"repeat.*{ids[0]}"):
+    first = catalog["id"][0]
+    repeated = catalog.map(lambda row, index: {"id": first if index == 3 else row["id"]}, with_indices=True)
+    with pytest.raises(CatalogError, match=f"repeat.*{first}"):
         RowLookup.for_catalog(repeated, [0, 1, 2])
 
 
@@ -51,9 +49,27 @@ def test_shard_assembler_writes_a_shard_once_all_its_rows_arrived_in_any_order(t
     assert not assembler.pending
 
 
+def test_the_default_engine_never_imports_ray(catalog_dir, tiny_model, tmp_path):
+    args = build_args(catalog_dir, tiny_model, tmp_path / "out", "--limit", "16")
+    script = (
+        "import sys, index_build\n"
+        f"assert index_build.main({args!r}) == 0\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'ray'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_ray_address_without_the_ray_engine_is_refused(catalog_dir, tiny_model, tmp_path, caplog):
+    args = build_args(catalog_dir, tiny_model, tmp_path / "out", "--ray-address", "head:6379")
+    assert index_build.main(args) == 1
+    assert "--ray-address is for the Ray engine: add --engine ray." in caplog.text
+
+
 @pytest.fixture(scope="module")
 def local_ray():
-    """A local Ray cluster on 2 CPUs, started the way the build starts one."""
+    """A local Ray cluster on 2 CPUs, started the way the build starts one; builds join it."""
     import ray
 
     started = connect(None, num_cpus=2)
@@ -67,14 +83,60 @@ def parquet_catalog(tmp_path_factory):
     return save_catalog(120, tmp_path_factory.mktemp("parquet") / "catalog", as_parquet=True)
 
 
-def test_ray_stage_writes_the_same_shards_as_the_default_engine(local_ray, parquet_catalog, tiny_model, tmp_path):
-    table, source = load_catalog(str(parquet_catalog))
-    default = ShardCache(tmp_path, {"engine": "default"}, source.num_rows, 32)
-    encoder = Encoder.load(str(tiny_model), device="cpu")
-    encode_catalog(BuildConfig(batch_size=16, num_workers=0), encoder, default, table, defaultdict(float))
-    ray_cache = ShardCache(tmp_path, {"engine": "ray"}, source.num_rows, 32)
-    spec = encoder_spec(str(tiny_model), None, None, None, False, 16)
-    catalog = catalog_dataset(parquet_source(str(parquet_catalog), "train", None), table)
-    encode_catalog_ray(ray_cache, catalog, RowLookup.for_catalog(table, ray_cache.missing_rows()), spec, defaultdict(float))
-    for got, expected in zip(ray_cache.read_all(), default.read_all(), strict=True):
-        np.testing.assert_allclose(got, expected, atol=1e-6)
+def stored_vectors(bundle) -> np.ndarray:
+    index = Bundle.load(bundle).index
+    return index.vectors(np.arange(len(index)))
+
+
+def test_ray_engine_builds_the_same_bundle_as_the_default_engine(local_ray, parquet_catalog, tiny_model, tmp_path):
+    default, on_ray = tmp_path / "default", tmp_path / "ray"
+    assert index_build.main(build_args(parquet_catalog, tiny_model, default)) == 0
+    assert index_build.main(build_args(parquet_catalog, tiny_model, on_ray, "--engine", "ray")) == 0
+    np.testing.assert_allclose(stored_vectors(on_ray), stored_vectors(default), atol=1e-6)
+    manifests = [json.loads((folder / MANIFEST_FILE).read_text()) for folder in (default, on_ray)]
+    cards = [
+        (folder / CARD_FILE).read_text().replace(m["created_at"], "<time>")
+        for folder, m in zip((default, on_ray), manifests, strict=True)
+    ]
+    assert cards[0] == cards[1]
+    for manifest in manifests:
+        del manifest["created_at"], manifest["files"][INDEX_FILE], manifest["files"][CARD_FILE]
+    assert manifests[0] == manifests[1]
+    files = list(manifests[0]["files"])
+    assert "products.parquet" in files and any(name.startswith("keyword/") for name in files)
+    assert all(filecmp.cmp(default / name, on_ray / name, shallow=False) for name in files)
+
+
+def test_interrupted_ray_build_resumes_from_finished_shards(
+    local_ray, bundle_dir, catalog_dir, tiny_model, tmp_path, monkeypatch, caplog
+):
+    out = tmp_path / "resumed"
+    args = build_args(catalog_dir, tiny_model, out, "--shard-size", "32", "--engine", "ray")
+    real_write = ShardCache.write
+    calls = {"n": 0}
+
+    def interrupt_on_third_shard(self, *parts):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_write(self, *parts)
+
+    monkeypatch.setattr(ShardCache, "write", interrupt_on_third_shard)
+    assert index_build.main(args) == 130
+    assert not out.exists()
+    finished = list((tmp_path / "resumed.cache").rglob("shard-*.npz"))
+    assert len(finished) == 2
+    resumed = sum(len(np.load(shard)["image"]) for shard in finished)
+
+    monkeypatch.setattr(ShardCache, "write", real_write)
+    with caplog.at_level(logging.INFO):
+        assert index_build.main(args) == 0
+    assert f"Resuming: {resumed} of 240 products already encoded" in caplog.text
+    np.testing.assert_allclose(stored_vectors(out), stored_vectors(bundle_dir), atol=1e-6)
+
+
+def test_a_gpu_the_cluster_lacks_is_refused_before_anything_runs(local_ray, catalog_dir, tiny_model, tmp_path, caplog):
+    args = build_args(catalog_dir, tiny_model, tmp_path / "out", "--engine", "ray", "--device", "cuda")
+    assert index_build.main(args) == 1
+    assert "--device cuda was asked for, but the Ray cluster has no GPU" in caplog.text
+    assert not (tmp_path / "out").exists()
