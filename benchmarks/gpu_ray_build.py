@@ -80,8 +80,8 @@ def main() -> None:
     import torch
 
     from search.build.ray_runner import RowLookup, catalog_dataset, connect, encode_catalog_ray, encoder_spec
-    from search.fixtures.random_model import save_random_clip
     from search.build.shards import ShardCache
+    from search.fixtures.random_model import save_random_clip
 
     if not torch.cuda.is_available():
         raise SystemExit("No CUDA device: this benchmark measures the Ray build on one GPU.")
