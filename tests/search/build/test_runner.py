@@ -66,7 +66,7 @@ def test_parquet_dataset_limit_and_image_text_documents(tmp_path, tiny_model):
     out = tmp_path / "mixed"
     assert index_build.main(build_args(folder, tiny_model, out, "--limit", "25", "--doc-image-weight", "0.9")) == 0
     manifest = read_manifest(out)
-    assert manifest.dataset["num_rows"] == 25 and manifest.index["doc_image_weight"] == 0.9
+    assert manifest.dataset.num_rows == 25 and manifest.index.doc_image_weight == 0.9
     assert len(SearchEngine.load(out).products) == 25
 
 
