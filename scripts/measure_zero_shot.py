@@ -1,0 +1,101 @@
+"""How often the zero-shot label guess of a photo is right, and how many photos get one, per required margin.
+
+A development measurement (not a test: it needs ../shared/data). Photos are the real catalog photos in
+`product-images/`, labels their real KAGL articleType and baseColour; the candidate labels are every label of the
+44,434-product catalog, as the engine offers them. For each margin (probability lead of the top label over the
+runner-up): coverage = share of photos whose guess is shown, precision = share of shown guesses that are right.
+
+    python -m scripts.measure_zero_shot --model clip-tiny --photos 2000
+    python -m scripts.measure_zero_shot --model /path/to/fashion-clip --photos 9583     # a real model folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from scripts.check_kagl_protocols import kagl_catalog, load_ground_truth
+from search.encoder import Encoder
+from search.random_model import save_random_clip
+from search.zero_shot import PROMPTS, LabelGuesser
+
+MARGINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+
+
+def evaluate(guesser: LabelGuesser, vectors: np.ndarray, truth: dict[str, list[str]]) -> dict[str, Any]:
+    """Accuracy of the top guess, and coverage and precision of the guesses shown at each margin, per field."""
+    guesses = [guesser.guess(vector) for vector in vectors]
+    result = {}
+    for number, field in enumerate(guesser.labels):
+        right = np.array([g[number].label == label for g, label in zip(guesses, truth[field], strict=True)])
+        margins = np.array([g[number].margin for g in guesses])
+        result[field] = {
+            "labels": len(guesser.labels[field]),
+            "top-1 accuracy": float(right.mean()),
+            "chance (most common label)": float(max(truth[field].count(x) for x in set(truth[field])) / len(right)),
+            "margin percentiles": {f"p{p}": float(np.percentile(margins, p)) for p in (50, 90, 99, 100)},
+            "by margin": {
+                str(margin): {
+                    "coverage": float((margins >= margin).mean()),
+                    "precision": float(right[margins >= margin].mean()) if (margins >= margin).any() else None,
+                }
+                for margin in MARGINS
+            },
+        }
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ground-truth", type=Path, default=Path("../shared/data/kagl-ground-truth"))
+    parser.add_argument("--images", type=Path, default=Path("../shared/data/product-images"))
+    parser.add_argument("--model", default="clip-tiny", help="a random config name or a model folder")
+    parser.add_argument("--photos", type=int, default=2000, help="photos sampled (seeded)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("build/zero-shot.json"))
+    args = parser.parse_args(argv)
+    if not args.ground_truth.is_dir() or not args.images.is_dir():
+        print(f"Reference data not found at {args.ground_truth} / {args.images}", file=sys.stderr)
+        return 2
+    frame = kagl_catalog(load_ground_truth(args.ground_truth)).set_index("id")
+    paths = [p for p in sorted(args.images.glob("*.jpg")) if int(p.stem) in frame.index]
+    rng = np.random.default_rng(args.seed)
+    paths = [paths[i] for i in sorted(rng.choice(len(paths), size=min(args.photos, len(paths)), replace=False))]
+    choices = {field: sorted(label for label in frame[field].unique() if label) for field in PROMPTS}
+    truth = {field: [frame.at[int(p.stem), field] for p in paths] for field in PROMPTS}
+    with tempfile.TemporaryDirectory() as folder:
+        source = args.model if Path(args.model).is_dir() else save_random_clip(args.model, Path(folder) / "model")
+        encoder = Encoder.load(str(source), device="cpu")
+        scale = float(encoder.model.logit_scale.exp()) if hasattr(encoder.model, "logit_scale") else None
+        guesser = LabelGuesser.build(encoder.encode_text, choices, **({"scale": scale} if scale else {}))
+        vectors = np.concatenate(
+            [
+                encoder.encode_images([Image.open(p).convert("RGB") for p in paths[start : start + 32]])
+                for start in tqdm(range(0, len(paths), 32), desc="encode photos")
+            ]
+        )
+    report = {
+        "machine": {"cpu_count": os.cpu_count(), "load": os.getloadavg()},
+        "model": args.model,
+        "photos": len(paths),
+        "logit_scale": guesser.scale,
+        "prompts": PROMPTS,
+        "fields": evaluate(guesser, vectors, truth),
+    }
+    print(json.dumps(report, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

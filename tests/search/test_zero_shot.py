@@ -1,0 +1,53 @@
+"""Zero-shot label guesses from label prompts: the right label when the photo matches it, no confidence when flat."""
+
+import numpy as np
+
+from search.encoder import Encoder
+from search.zero_shot import PROMPTS, LabelGuesser
+
+CHOICES = {"articleType": ["Tshirts", "Jeans", "Watches"], "baseColour": ["Black", "Navy Blue"], "usage": ["Casual"]}
+
+
+def test_prompts_name_each_label_of_the_predicted_fields():
+    seen = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return np.eye(len(texts), 4, dtype=np.float32)
+
+    guesser = LabelGuesser.build(encode, CHOICES)
+    assert set(guesser.labels) == {"articleType", "baseColour"}  # usage is not predicted
+    assert seen == [
+        "a photo of a tshirts",
+        "a photo of a jeans",
+        "a photo of a watches",
+        "a photo of a black product",
+        "a photo of a navy blue product",
+    ]
+    assert PROMPTS["articleType"] == "a photo of a {label}"
+
+
+def test_a_photo_close_to_one_label_gets_it_with_confidence():
+    vectors = {"articleType": np.eye(3, dtype=np.float32)}
+    guesser = LabelGuesser({"articleType": CHOICES["articleType"]}, vectors, scale=100.0, margin=0.2)
+    (guess,) = guesser.guess(np.array([0.1, 0.99, 0.0], dtype=np.float32))
+    assert (guess.label, guess.confident) == ("Jeans", True)
+    assert guess.score > 0.99 and guess.margin > 0.99
+    assert guess.as_dict() == {"label": "Jeans", "score": guess.score, "margin": guess.margin, "confident": True}
+
+
+def test_a_photo_between_two_labels_is_not_confident():
+    vectors = {"articleType": np.eye(3, dtype=np.float32)}
+    guesser = LabelGuesser({"articleType": CHOICES["articleType"]}, vectors, scale=100.0, margin=0.2)
+    (guess,) = guesser.guess(np.array([0.7, 0.7, 0.0], dtype=np.float32) / np.sqrt(0.98))
+    assert guess.label in {"Tshirts", "Jeans"} and not guess.confident and guess.margin < 0.2
+
+
+def test_with_a_real_encoder_a_label_prompt_vector_is_guessed_as_that_label(tiny_model):
+    encoder = Encoder.load(str(tiny_model), device="cpu")
+    guesser = LabelGuesser.build(encoder.encode_text, CHOICES, scale=float(encoder.model.logit_scale.exp()))
+    for label in CHOICES["articleType"]:
+        photo = encoder.encode_text([PROMPTS["articleType"].format(label=label.lower())])[0]
+        article, colour = guesser.guess(photo)
+        assert (article.field, article.label, colour.field) == ("articleType", label, "baseColour")
+        assert 0 < article.score <= 1 and 0 <= article.margin <= article.score
