@@ -2,8 +2,8 @@
 
 A development measurement (not a test: it needs ../shared/data/product-images, the 9,583 real catalog photos).
 
-1. Model-free: photos with identical bytes, identical decoded pixels, and pairs whose 32×32 thumbnails differ by
-   a small RMS (0–255 scale) — below ~2.5 they are the same picture re-encoded; above, different products that
+1. Model-free: photos with identical bytes, identical decoded pixels, and other pairs whose 32×32 thumbnails
+   differ by a small RMS (0–255 scale) — below ~3 the same picture re-encoded; above, different products that
    look alike (a belt in two shades, but also two different white shirts), so pixels cannot draw the line.
 2. Per model (random-weight CLIPs here, any local model folder elsewhere): the cosine of the stored image vectors
    for each kind of pair — identical pixels, near copies, look-alikes, and each photo's nearest other photo —
@@ -30,13 +30,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from search.encoder import Encoder
-from search.random_model import CONFIG_DIR, save_random_clip
+from search.fixtures.random_model import CONFIG_DIR, save_random_clip
 
 logger = logging.getLogger("measure_duplicates")
 
 THUMBNAIL = (32, 32)
-# Thumbnail RMS bands (0–255): same picture, near copy, look-alike.
-BANDS = {"identical pixels": (0.0, 1e-9), "near copy": (1e-9, 3.0), "look-alike": (3.0, 8.0)}
+# Thumbnail RMS bands (0–255) for pairs whose pixels differ: near copy (same picture re-encoded), look-alike.
+BANDS = {"near copy": (0.0, 3.0), "look-alike": (3.0, 8.0)}
 PERCENTILES = (0, 1, 5, 50, 95, 99, 100)
 
 
@@ -67,9 +67,21 @@ def rms_distances(thumbnails: np.ndarray) -> np.ndarray:
 
 
 def pairs_in_band(distances: np.ndarray, low: float, high: float) -> np.ndarray:
-    """(i, j) with i < j whose distance lies in [low, high)."""
+    """(i, j) with i < j whose distance lies in [low, high) (identical photos: distance set to -1, never in)."""
     upper = np.triu(np.ones_like(distances, dtype=bool), 1)
     return np.argwhere(upper & (distances >= low) & (distances < high))
+
+
+def identical_pairs(groups: dict[str, list[str]], ids: list[str]) -> np.ndarray:
+    """(i, j) positions of every pair of photos within one identical-pixels group."""
+    position = {name: number for number, name in enumerate(ids)}
+    pairs = [
+        (position[a], position[b])
+        for members in groups.values()
+        for n, a in enumerate(members)
+        for b in members[n + 1 :]
+    ]
+    return np.array(pairs, dtype=int).reshape(-1, 2)
 
 
 def encode(encoder: Encoder, paths: list[Path], batch: int = 32) -> np.ndarray:
@@ -85,9 +97,13 @@ def percentiles(values: np.ndarray) -> dict[str, float]:
     return {f"p{p}": float(np.percentile(values, p)) for p in PERCENTILES} | {"n": len(values)}
 
 
-def model_cosines(model: str, paths: list[Path], distances: np.ndarray, sample: int, seed: int) -> dict[str, Any]:
+def model_cosines(
+    model: str, paths: list[Path], distances: np.ndarray, identical: np.ndarray, sample: int, seed: int
+) -> dict[str, Any]:
     """Cosine of the image vectors per kind of pair, on the photos in a band plus a random sample."""
-    bands = {name: pairs_in_band(distances, *limits) for name, limits in BANDS.items()}
+    bands = {"identical pixels": identical} | {
+        name: pairs_in_band(distances, *limits) for name, limits in BANDS.items()
+    }
     rng = np.random.default_rng(seed)
     chosen = set(rng.choice(len(paths), size=min(sample, len(paths)), replace=False).tolist())
     for pairs in bands.values():
@@ -123,13 +139,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     by_bytes, by_pixels, thumbnails = hash_groups(paths)
     distances = rms_distances(thumbnails)
+    identical = identical_pairs(by_pixels, [path.stem for path in paths])
+    distances[identical[:, 0], identical[:, 1]] = distances[identical[:, 1], identical[:, 0]] = -1.0
     report: dict[str, Any] = {
         "machine": {"cpu_count": os.cpu_count(), "load": os.getloadavg()},
         "photos": len(paths),
         "identical bytes": {"groups": len(by_bytes), "photos": sum(map(len, by_bytes.values()))},
         "identical pixels": {"groups": len(by_pixels), "photos": sum(map(len, by_pixels.values()))},
-        "thumbnail RMS pairs": {f"< {t}": len(pairs_in_band(distances, 0.0, t)) for t in (1, 2, 3, 4, 6, 8, 12)},
-        "nearest photo RMS": percentiles(distances.min(1)),
+        "pairs of identical photos": len(identical),
+        "other pairs by thumbnail RMS": {
+            f"< {t}": len(pairs_in_band(distances, 0.0, t)) for t in (1, 2, 3, 4, 6, 8, 12)
+        },
+        "nearest other photo RMS (identical excluded)": percentiles(np.where(distances < 0, np.inf, distances).min(1)),
         "bands": {name: len(pairs_in_band(distances, *limits)) for name, limits in BANDS.items()},
         "models": {},
     }
@@ -137,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(model).is_dir() and not (CONFIG_DIR / f"{model}.json").is_file():
             print(f"Unknown model '{model}': give a model folder or a config in {CONFIG_DIR}", file=sys.stderr)
             return 2
-        report["models"][model] = model_cosines(model, paths, distances, args.sample, args.seed)
+        report["models"][model] = model_cosines(model, paths, distances, identical, args.sample, args.seed)
     print(json.dumps(report, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from scripts.check_kagl_protocols import kagl_catalog, load_ground_truth
 from search.encoder import Encoder
-from search.random_model import save_random_clip
+from search.fixtures.random_model import save_random_clip
 from search.zero_shot import PROMPTS, LabelGuesser
 
 MARGINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)

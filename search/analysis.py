@@ -30,6 +30,8 @@ TOKEN_PATTERN = r"(?u)\b\w+\b"
 FIELD_SEPARATOR = " | "
 # Words the catalog writes another way (American spellings, the informal "tee"), lower case.
 SPELLINGS = {
+    "tee shirts": "tshirts",
+    "tee shirt": "tshirt",
     "tee": "tshirt",
     "tees": "tshirts",
     "gray": "grey",
@@ -46,6 +48,7 @@ APOSTROPHE = re.compile(r"['’]")
 PHRASE_BREAK = re.compile(r"[^\w\s\-/]|_")
 CHUNK = re.compile(r"[^\W_]+(?:[\-/]+[^\W_]+)*")
 WORD = re.compile(r"[^\W_]+")
+SPELLING = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(SPELLINGS, key=len, reverse=True))) + r")\b")
 
 Stem = Callable[[str], str]
 
@@ -55,11 +58,12 @@ def phrases(text: str) -> list[list[tuple[str, bool]]]:
 
     Possessive "'s" is dropped ("men's" = "men") and other apostrophes join their word ("levi's" → "levi")."""
     text = APOSTROPHE.sub("", POSSESSIVE.sub("", text.lower()))
+    text = SPELLING.sub(lambda match: SPELLINGS[match.group(0)], text)
     result = []
     for phrase in PHRASE_BREAK.split(text):
         words = []
         for chunk in CHUNK.findall(phrase):
-            words += [(SPELLINGS.get(word, word), number > 0) for number, word in enumerate(WORD.findall(chunk))]
+            words += [(word, number > 0) for number, word in enumerate(WORD.findall(chunk))]
         if words:
             result.append(words)
     return result

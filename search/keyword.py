@@ -16,6 +16,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from search.analysis import ANALYZER, FIELD_SEPARATOR, TOKEN_PATTERN, Analyzer, compounds
 from search.catalog import LABEL_COLUMNS, NAME_COLUMN, clean_label
 from search.errors import BundleError
 
@@ -31,15 +32,17 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "k1": 1.5,
     "b": 0.75,
     "lower": True,
-    "token_pattern": r"(?u)\b\w\w+\b",
+    "token_pattern": TOKEN_PATTERN,
+    "analyzer": ANALYZER,
     "stopwords": "en",
     "stemmer": "english",
 }
 
 
 def keyword_text(record: Mapping[str, Any], fields: Sequence[str] = KEYWORD_FIELDS) -> str:
-    """The text a product is found by: its name and labels, missing ones skipped."""
-    return " ".join(value for value in (clean_label(record.get(name)) for name in fields) if value)
+    """The text a product is found by: its name and labels, missing ones skipped, fields kept apart so that the
+    analysis joins no words across two of them."""
+    return FIELD_SEPARATOR.join(value for value in (clean_label(record.get(name)) for name in fields) if value)
 
 
 class KeywordIndex:
@@ -49,6 +52,9 @@ class KeywordIndex:
         self.bm25 = bm25
         self.settings = dict(settings)
         self._stemmer = Stemmer.Stemmer(self.settings["stemmer"]) if self.settings.get("stemmer") else None
+        # Queries know the compounds the index holds; a bundle built before the analysis existed records none
+        # (the manifest admits only the analyzer this version has, search.bundle.manifest.KeywordInfo).
+        self._analyzer = Analyzer(self.stem, self.indexed) if self.settings.get("analyzer") else None
 
     @classmethod
     def build(cls, texts: Sequence[str], settings: Mapping[str, Any] | None = None) -> KeywordIndex:
@@ -56,6 +62,9 @@ class KeywordIndex:
         settings = {**DEFAULT_SETTINGS, **(settings or {})}
         bm25 = bm25s.BM25(k1=settings["k1"], b=settings["b"], method=settings["method"])
         index = cls(bm25, settings)
+        if settings.get("analyzer"):
+            analyzer = Analyzer(index.stem, compounds(texts, index.stem).__contains__)
+            texts = [analyzer.document(text) for text in texts]
         tokens = index.tokenize(list(texts))
         vocab = {token: number for number, token in enumerate(sorted({t for doc in tokens for t in doc}))}
         bm25.index(([[vocab[t] for t in doc] for doc in tokens], vocab), show_progress=False)
@@ -82,8 +91,16 @@ class KeywordIndex:
     def __len__(self) -> int:
         return int(self.bm25.scores["num_docs"])
 
+    def indexed(self, token: str) -> bool:
+        """Whether a (stemmed) token occurs in some product."""
+        return token in self.bm25.vocab_dict
+
+    def stem(self, word: str) -> str:
+        """The word as the index stores it (Snowball stem, or itself without a stemmer)."""
+        return self._stemmer.stemWord(word) if self._stemmer else word
+
     def tokenize(self, texts: list[str]) -> list[list[str]]:
-        """Lower-cased words of two or more characters, English stop words dropped, Snowball-stemmed."""
+        """Lower-cased words (texts already analysed), English stop words dropped, Snowball-stemmed."""
         return bm25s.tokenize(
             texts,
             lower=self.settings["lower"],
@@ -96,6 +113,8 @@ class KeywordIndex:
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 score of every row for the query (0 where no query word occurs)."""
+        if self._analyzer is not None:
+            text = self._analyzer.query(text)
         known = [token for token in self.tokenize([text])[0] if token in self.bm25.vocab_dict]
         if not known:
             return np.zeros(len(self), dtype=np.float32)

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
+from search.analysis import ANALYZER
 from search.errors import BundleError, BundleMismatchError
 from search.index import INDEX_TYPES
 from search.version import __version__
@@ -114,6 +115,8 @@ class KeywordInfo:
     num_docs: Positive
     vocabulary_size: Count
     library_version: str = ""
+    # search.analysis; None for a bundle built before it, whose queries are tokenized as its products were.
+    analyzer: Literal[ANALYZER] | None = None
 
     @field_validator("folder")
     @classmethod

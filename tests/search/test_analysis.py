@@ -35,7 +35,8 @@ def test_fields_and_punctuation_end_phrases():
 
 
 def test_spelling_variants_become_the_catalog_words():
-    assert [word for word, _ in phrases("gray tee jewelry")[0]] == ["grey", "tshirt", "jewellery"]
+    assert [word for word, _ in phrases("gray tee jewelry, tee shirts")[0]] == ["grey", "tshirt", "jewellery"]
+    assert [word for word, _ in phrases("tee shirts")[0]] == ["tshirts"]
 
 
 def test_the_catalog_compounds_are_its_words_and_hyphenated_pairs():

@@ -14,7 +14,7 @@ from search.keyword import KEYWORD_DIR, KeywordIndex, keyword_text
 
 def test_keyword_text_is_name_then_labels_without_missing_ones():
     record = {"productDisplayName": " Nike Men Blue Tshirt ", "gender": "Men", "articleType": "Tshirts", "usage": None}
-    assert keyword_text(record) == "Nike Men Blue Tshirt Men Tshirts"
+    assert keyword_text(record) == "Nike Men Blue Tshirt | Men | Tshirts"
 
 
 def test_the_bundle_holds_the_keyword_index_and_describes_it(bundle_dir, engine):
@@ -79,3 +79,88 @@ def test_the_vocabulary_is_stored_in_sorted_order_so_builds_are_reproducible(tmp
     assert vocabulary == [*sorted(t for t in vocabulary if t), ""] and "shoe" in vocabulary
     for name in ("vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+# Real names and labels of the catalog (KAGL ground truth): name | masterCategory | articleType | baseColour | usage.
+REAL_PRODUCTS = [
+    "ADIDAS Women's Who Was That Yellow T-shirt | Apparel | Tshirts | Yellow | Casual",
+    "Gini and Jony Boys Polo Black T-Shirt | Apparel | Tshirts | Black | Casual",
+    "Ed Hardy Men Eagle Print Blue Tshirts | Apparel | Tshirts | Blue | Casual",
+    "Apparel | Tshirts | Grey | Sports",
+    "Arrow Sport Men Check Yellow Shirts | Apparel | Shirts | Yellow | Formal",
+    "United Colors of Benetton Men Light Blue Shirts | Apparel | Shirts | Blue | Casual",
+    "ADIDAS Men's Slide Grey Orange Flip Flop | Footwear | Flip Flops | Grey | Casual",
+    "Footwear | Flip Flops | Black | Casual",
+    "Vans Men Slip-on Black Casual Shoes | Footwear | Casual Shoes | Black | Casual",
+    "Puma Men Faas 300 Blue Sports Shoes | Footwear | Sports Shoes | Blue | Sports",
+    "Lee Women V-Neck White Top | Apparel | Tops | White | Casual",
+    "Adrika Pink Earrings | Accessories | Earrings | Pink | Casual",
+    "Accessories | Earrings | Gold | Ethnic",
+    "Lencia Sterling Silver Ring | Accessories | Ring | Silver | Casual",
+    "Accessories | Ring | Silver | Casual",
+    "Fastrack Unisex Sunglasses | Accessories | Sunglasses | Black | Casual",
+    "Wrangler Women Navy Blue Jeggings | Apparel | Jeggings | Navy Blue | Casual",
+    "Puma Men Grey Track Pants | Apparel | Track Pants | Grey | Sports",
+]
+
+
+@pytest.fixture(scope="module")
+def real_vocabulary() -> KeywordIndex:
+    return KeywordIndex.build(REAL_PRODUCTS)
+
+
+def found(index: KeywordIndex, query: str, k: int = 4) -> list[str]:
+    return [REAL_PRODUCTS[row].split(" | ")[-3] for row in index.search(query, k)[1]]
+
+
+@pytest.mark.parametrize("query", ["t-shirt", "T-Shirts", "t shirt", "tshirt", "tee", "tee shirt", "Tshirts"])
+def test_every_way_of_writing_t_shirt_finds_t_shirts_and_no_shirts(real_vocabulary, query):
+    assert found(real_vocabulary, query) == ["Tshirts"] * 4
+
+
+@pytest.mark.parametrize("query", ["flip flops", "flip-flops", "flipflops", "flip flop"])
+def test_flip_flops_in_any_form(real_vocabulary, query):
+    assert found(real_vocabulary, query, 2) == ["Flip Flops"] * 2
+
+
+@pytest.mark.parametrize(
+    ("query", "label"),
+    [
+        ("slip-on", "Casual Shoes"),
+        ("slip on", "Casual Shoes"),
+        ("slipon", "Casual Shoes"),
+        ("v-neck", "Tops"),
+        ("v neck", "Tops"),
+        ("ear rings", "Earrings"),
+        ("sun glasses", "Sunglasses"),
+        ("trackpants", "Track Pants"),
+        ("navyblue", "Navy Blue"),
+    ],
+)
+def test_hyphenated_spaced_and_joined_forms_meet(real_vocabulary, query, label):
+    top = REAL_PRODUCTS[real_vocabulary.search(query, 1)[1][0]]
+    assert label in top.split(" | "), (query, top)
+
+
+def test_a_word_that_stems_into_another_is_not_taken_for_a_compound(real_vocabulary):
+    assert found(real_vocabulary, "silver ring", 2) == ["Ring", "Ring"]
+
+
+@pytest.mark.parametrize(
+    ("query", "label"),
+    [("gray", "Grey"), ("navy", "Navy Blue"), ("jegging", "Jeggings"), ("casual shoe", "Casual Shoes")],
+)
+def test_a_query_word_naming_a_label_finds_products_carrying_it(real_vocabulary, query, label):
+    scores = real_vocabulary.scores(query)
+    carrying = [row for row, text in enumerate(REAL_PRODUCTS) if label in text.split(" | ")]
+    assert all(scores[row] > 0 for row in carrying), query
+    assert set(np.argsort(-scores, kind="stable")[: len(carrying)]) == set(carrying)
+
+
+def test_a_bundle_built_before_the_analysis_is_queried_as_it_was_built(tmp_path):
+    legacy = {"analyzer": None, "token_pattern": r"(?u)\b\w\w+\b"}
+    index = KeywordIndex.build(REAL_PRODUCTS, legacy)
+    index.save(tmp_path / "keyword")
+    loaded = KeywordIndex.load(tmp_path / "keyword", {**index.describe(), "analyzer": None})
+    np.testing.assert_array_equal(loaded.scores("t-shirt"), index.scores("t-shirt"))
+    assert [REAL_PRODUCTS[row].split(" | ")[-3] for row in loaded.search("t-shirt", 2)[1]] == ["Shirts", "Shirts"]
