@@ -10,6 +10,13 @@ from search.engine import SearchEngine, SearchResponse, SearchResult
 from search.errors import InvalidImageError, InvalidQueryError, SearchError
 from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
 from search.images import MAX_IMAGE_BYTES, decode_image
+from search.language import (
+    DEFAULT_TRANSLATION_MODEL,
+    DetectedLanguage,
+    QueryLanguage,
+    QueryText,
+    load_query_language,
+)
 from search.query import (
     DEFAULT_K,
     MAX_K,
@@ -27,14 +34,18 @@ __all__ = [
     "DEFAULT_IMAGE_WEIGHT",
     "DEFAULT_K",
     "DEFAULT_SEMANTIC_WEIGHT",
+    "DEFAULT_TRANSLATION_MODEL",
     "MAX_IMAGE_BYTES",
     "MAX_K",
     "NAME_COLUMN",
     "ComposedQuery",
+    "DetectedLanguage",
     "ImageQuery",
     "InvalidImageError",
     "InvalidQueryError",
     "Query",
+    "QueryLanguage",
+    "QueryText",
     "Scope",
     "SearchEngine",
     "SearchError",
@@ -45,5 +56,6 @@ __all__ = [
     "VectorQuery",
     "__version__",
     "decode_image",
+    "load_query_language",
     "looks_like_repo_id",
 ]

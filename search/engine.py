@@ -10,7 +10,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, HybridS
 from search.images import ImageInput, decode_image, load_image
 from search.index import RowSelector
 from search.keyword import KeywordIndex
+from search.language import QueryLanguage, QueryText
 from search.query import (
     DEFAULT_K,
     ComposedQuery,
@@ -61,11 +62,13 @@ class SearchResult:
 
 @dataclass
 class SearchResponse:
-    """Results best first, notices worth showing the user (e.g. text truncated) and the time taken."""
+    """Results best first, notices worth showing the user (e.g. text truncated) and the time taken; for text and
+    composed queries, the text as typed and as searched (its English translation) with its language."""
 
     results: list[SearchResult]
     notices: list[str] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    query_text: QueryText | None = None
 
     def __iter__(self) -> Iterator[SearchResult]:
         return iter(self.results)
@@ -81,11 +84,15 @@ class SearchResponse:
 class SearchEngine:
     """Text, image, composed, more-like-this and raw-vector search over one index bundle."""
 
-    def __init__(self, bundle: Bundle, encoder: Encoder, folder: Path | None = None) -> None:
+    def __init__(
+        self, bundle: Bundle, encoder: Encoder, folder: Path | None = None, language: QueryLanguage | None = None
+    ) -> None:
         self.bundle = bundle
         self.folder = folder
         self.manifest = bundle.manifest
         self.encoder = encoder
+        # The query-language step (search.language): None searches every text as typed, at no cost.
+        self.language = language
         self.index = bundle.index
         self.products = bundle.products
         self.keyword = bundle.keyword
@@ -111,9 +118,10 @@ class SearchEngine:
         device: str | None = None,
         encoder: Encoder | None = None,
         verify: bool = True,
+        language: QueryLanguage | None = None,
     ) -> SearchEngine:
         """Open a bundle (local folder or Hub repo id) with the model its manifest names, or a given encoder
-        that must match it."""
+        that must match it; `language` (search.language.load_query_language) translates non-English queries."""
         folder = resolve_bundle(source, revision)
         bundle = Bundle.load(folder, verify=verify)
         model = bundle.manifest.model
@@ -122,7 +130,7 @@ class SearchEngine:
         probe = encoder.encode_text([model.probe.text])[0]
         check_encoder_matches(model, encoder.ref.name, encoder.dim, probe)
         logger.info("Loaded bundle %s: %d products, model %s", folder, bundle.num_products, model.id)
-        return cls(bundle, encoder, folder)
+        return cls(bundle, encoder, folder, language)
 
     # --- the catalog ---------------------------------------------------------------------------------------
 
@@ -159,14 +167,19 @@ class SearchEngine:
 
     def cache_info(self) -> dict[str, Any]:
         """Hits, misses and sizes of the engine's LRU caches, by name: for monitoring (and tests)."""
-        return {
+        caches = {
             "text_vectors": self._encode_text.cache_info()._asdict(),
             "text_searches": self._cached_text_search.cache_info()._asdict(),
         }
+        if self.language is not None:
+            caches["query_languages"] = self.language.cache_info()
+        return caches
 
     def clear_caches(self) -> None:
         self._encode_text.cache_clear()
         self._cached_text_search.cache_clear()
+        if self.language is not None:
+            self.language.cache_clear()
 
     # --- embeddings ----------------------------------------------------------------------------------------
 
@@ -189,8 +202,11 @@ class SearchEngine:
         plan = self._plans.get(type(query))
         if plan is None:
             raise InvalidQueryError(f"Unknown query type {type(query).__name__}.")
+        query, text = self._read_language(query)
         response = plan(query, scope)
-        response.notices = list(dict.fromkeys([*scope.notices, *response.notices]))
+        response.query_text = text
+        language_notices = text.notices if text else ()
+        response.notices = list(dict.fromkeys([*scope.notices, *language_notices, *response.notices]))
         response.elapsed_ms = (time.perf_counter() - started) * 1000.0
         return response
 
@@ -200,11 +216,13 @@ class SearchEngine:
         k: int = DEFAULT_K,
         filters: Filters | None = None,
         semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
+        translate: bool = True,
     ) -> SearchResponse:
         """Text search: semantic_weight 1 = CLIP only, 0 = keyword (BM25) only, between = a mix of both scores
-        normalised over the candidates (see search.hybrid). Repeated searches are answered from an LRU cache;
-        treat the returned results as read-only."""
-        return self.search(TextQuery.parse(text, semantic_weight), Scope.parse(k, filters))
+        normalised over the candidates (see search.hybrid); a non-English text is searched by its English
+        translation unless translate=False. Repeated searches are answered from an LRU cache; treat the returned
+        results as read-only."""
+        return self.search(TextQuery.parse(text, semantic_weight, translate), Scope.parse(k, filters))
 
     def search_keyword(self, text: str, k: int = DEFAULT_K, filters: Filters | None = None) -> SearchResponse:
         """BM25 search over product names and labels; only products containing a query word are returned."""
@@ -221,11 +239,13 @@ class SearchEngine:
         k: int = DEFAULT_K,
         filters: Filters | None = None,
         semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
+        translate: bool = True,
     ) -> SearchResponse:
         """Image modified by text: query = normalise(w·image + (1−w)·text); w=1 is the image search,
         w=0 the text search; empty text falls back to the image alone. semantic_weight < 1 gives the keyword
-        score of the text a share (1−w)·(1−semantic_weight) of the final score."""
-        query = ComposedQuery.parse(image, text, image_weight, semantic_weight)
+        score of the text a share (1−w)·(1−semantic_weight) of the final score. The text is translated as in
+        search_text."""
+        query = ComposedQuery.parse(image, text, image_weight, semantic_weight, translate)
         return self.search(query, Scope.parse(k, filters))
 
     def more_like_this(self, product_id: int, k: int = DEFAULT_K, filters: Filters | None = None) -> SearchResponse:
@@ -263,7 +283,7 @@ class SearchEngine:
             response.notices.insert(0, NO_TEXT_GIVEN)
             return response
         keyword_weight = keyword_share(query.semantic_weight, query.image_weight)
-        text = TextQuery(query.text, query.semantic_weight, query.notices)
+        text = TextQuery(query.text, query.semantic_weight, query.notices, query.translate)
         if keyword_weight == 1.0:
             return self._run_text(text, scope)
         notices = list(query.notices)
@@ -328,6 +348,19 @@ class SearchEngine:
         return SearchResponse(results, [] if results else [NO_KEYWORD_MATCH])
 
     # --- helpers -------------------------------------------------------------------------------------------
+
+    def _read_language(self, query: Query) -> tuple[Query, QueryText | None]:
+        """A text or composed query with its text replaced by what the language step says to search (the English
+        translation of a non-English text), and that reading; other queries, and texts a photo overrides, as
+        they are."""
+        if not isinstance(query, (TextQuery, ComposedQuery)) or not query.text:
+            return query, None
+        if isinstance(query, ComposedQuery) and query.image_weight == 1.0:
+            return query, None
+        if self.language is None:
+            return query, QueryText.as_typed(query.text)
+        text = self.language.read(query.text, query.translate)
+        return replace(query, text=text.searched), text
 
     def _text_vector(self, query: TextQuery) -> tuple[np.ndarray, list[str]]:
         """The query text's vector and, when the model had to cut it, a notice saying so."""

@@ -77,6 +77,13 @@ def check_weight(weight: object, name: str) -> float:
     return value
 
 
+def check_flag(value: object, name: str) -> bool:
+    """A yes/no argument: only true or false (JSON booleans); 1, "yes" or None are refused, not guessed."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidQueryError(f"{name} must be true or false, got {_shown(value)}.")
+    return bool(value)
+
+
 def check_product_id(product_id: object) -> int:
     """An integer-valued product id: ints, whole floats (JSON numbers) and strings of digits; nothing else is
     coerced (no fractions, no booleans, no "12abc")."""
@@ -142,19 +149,24 @@ class Scope:
 
 @dataclass(frozen=True)
 class TextQuery:
-    """A cleaned, non-empty text and the share of meaning (CLIP) vs exact words (BM25) in its score."""
+    """A cleaned, non-empty text and the share of meaning (CLIP) vs exact words (BM25) in its score;
+    translate=False searches a non-English text as typed instead of by its English translation."""
 
     text: str
     semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT
     notices: tuple[str, ...] = ()
+    translate: bool = True
 
     @classmethod
-    def parse(cls, text: object, semantic_weight: object = DEFAULT_SEMANTIC_WEIGHT) -> TextQuery:
+    def parse(
+        cls, text: object, semantic_weight: object = DEFAULT_SEMANTIC_WEIGHT, translate: object = True
+    ) -> TextQuery:
         weight = check_weight(semantic_weight, "semantic_weight")
+        flag = check_flag(translate, "translate")
         cleaned, notices = clean_text(text)
         if not cleaned:
             raise InvalidQueryError(EMPTY_TEXT)
-        return cls(cleaned, weight, notices)
+        return cls(cleaned, weight, notices, flag)
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,6 +189,7 @@ class ComposedQuery:
     image_weight: float = DEFAULT_IMAGE_WEIGHT
     semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT
     notices: tuple[str, ...] = ()
+    translate: bool = True
 
     @classmethod
     def parse(
@@ -185,11 +198,13 @@ class ComposedQuery:
         text: object,
         image_weight: object = DEFAULT_IMAGE_WEIGHT,
         semantic_weight: object = DEFAULT_SEMANTIC_WEIGHT,
+        translate: object = True,
     ) -> ComposedQuery:
         weight = check_weight(image_weight, "image_weight")
         semantic = check_weight(semantic_weight, "semantic_weight")
+        flag = check_flag(translate, "translate")
         cleaned, notices = clean_text(text)
-        return cls(check_image(image), cleaned, weight, semantic, notices)
+        return cls(check_image(image), cleaned, weight, semantic, notices, flag)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny random CLIP, a generated catalog and a bundle built through index_build.py."""
+"""Shared fixtures: a tiny random CLIP and MarianMT, a generated catalog and a bundle built through index_build.py."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 
 import index_build
 from search.engine import SearchEngine
+from search.fixtures.random_marian import save_random_marian
 from search.fixtures.random_model import save_random_clip
 from search.fixtures.synthetic import save_catalog
 from tests.helpers import build_args
@@ -27,6 +28,12 @@ CATALOG_SIZE = 240
 def tiny_model(tmp_path_factory) -> Path:
     """A random-weight CLIP saved with save_pretrained: loads like any Hub checkpoint."""
     return save_random_clip("clip-tiny", tmp_path_factory.mktemp("models") / "tiny-clip")
+
+
+@pytest.fixture(scope="session")
+def tiny_marian(tmp_path_factory) -> Path:
+    """A random-weight MarianMT translation model laid out like an opus-mt checkpoint (tokenizer trained here)."""
+    return save_random_marian("marian-tiny", tmp_path_factory.mktemp("models") / "tiny-marian")
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,13 @@ class QueryLanguage:
         """The translation model as named by the user, or None when translation is unavailable."""
         return self.translator.ref.name if self.translator else None
 
+    def cache_info(self) -> dict[str, int]:
+        """Hits, misses and size of the reading cache (detections and translations)."""
+        return self._read.cache_info()._asdict()
+
+    def cache_clear(self) -> None:
+        self._read.cache_clear()
+
     def read(self, text: str, translate: bool = True) -> QueryText:
         """The text to search for a cleaned query; translate=False searches the original (language still named)."""
         return self._read(text, translate)

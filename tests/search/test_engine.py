@@ -5,7 +5,9 @@ import math
 import numpy as np
 import pytest
 
+from search import QueryLanguage, QueryText, SearchEngine, load_query_language
 from search.errors import InvalidImageError, InvalidQueryError
+from search.language import LanguageDetector
 from search.query import MAX_K
 
 
@@ -206,3 +208,81 @@ def test_the_result_cache_is_keyed_by_the_cleaned_text(engine):
 def test_unhashable_text_is_explained(engine):
     with pytest.raises(InvalidQueryError, match="must be a string"):
         engine.search_text(["red", "shirt"])
+
+
+# --- the query-language step (search.language) ---------------------------------------------------------------
+
+VIETNAMESE = "áo sơ mi nam màu đỏ"
+
+
+@pytest.fixture(scope="module")
+def multilingual(bundle_dir, tiny_marian):
+    """The same bundle with the language step and the tiny MarianMT, loaded as the app loads them."""
+    language = load_query_language(str(tiny_marian), device="cpu", num_beams=1)
+    assert language.model_id == str(tiny_marian)
+    return SearchEngine.load(bundle_dir, language=language)
+
+
+@pytest.mark.parametrize("semantic_weight", [1.0, 0.5, 0.0])
+def test_non_english_text_is_searched_by_its_translation_on_both_sides(engine, multilingual, semantic_weight):
+    response = multilingual.search_text(VIETNAMESE, k=8, semantic_weight=semantic_weight)
+    text = response.query_text
+    assert text.translated and text.original == VIETNAMESE
+    assert text.language.code == "vi"
+    assert text.searched == multilingual.language.translator.translate([VIETNAMESE])[0].text != VIETNAMESE
+    expected = engine.search_text(text.searched, k=8, semantic_weight=semantic_weight)
+    same_ranking(response, expected)
+    assert response.notices == expected.notices
+
+
+def test_english_text_is_searched_as_typed(engine, multilingual):
+    response = multilingual.search_text("red shirt for men", k=8, semantic_weight=0.5)
+    assert not response.query_text.translated
+    assert response.query_text.searched == "red shirt for men"
+    assert response.query_text.language.is_english
+    same_ranking(response, engine.search_text("red shirt for men", k=8, semantic_weight=0.5))
+
+
+def test_the_original_text_can_be_searched_instead(engine, multilingual):
+    response = multilingual.search_text(VIETNAMESE, k=8, translate=False)
+    assert (response.query_text.searched, response.query_text.translated) == (VIETNAMESE, False)
+    assert response.query_text.language.code == "vi"
+    same_ranking(response, engine.search_text(VIETNAMESE, k=8))
+
+
+def test_composed_text_is_translated_and_a_photo_alone_needs_no_text(engine, multilingual):
+    image = engine.product_image(int(engine.products.ids[3]))
+    response = multilingual.search_composed(image, VIETNAMESE, 0.4, k=8)
+    assert response.query_text.translated
+    same_ranking(response, engine.search_composed(image, response.query_text.searched, 0.4, k=8))
+    photo_only = multilingual.search_composed(image, VIETNAMESE, 1.0, k=8)
+    assert photo_only.query_text is None
+    same_ranking(photo_only, engine.search_image(image, k=8))
+
+
+def test_translations_are_cached(multilingual):
+    multilingual.search_text("robe d'été rouge", k=3)
+    before = multilingual.cache_info()["query_languages"]["hits"]
+    multilingual.search_text("robe d'été rouge", k=5, semantic_weight=0.3)
+    assert multilingual.cache_info()["query_languages"]["hits"] == before + 1
+
+
+def test_without_the_step_texts_are_reported_as_typed(engine):
+    response = engine.search_text(VIETNAMESE, k=3)
+    assert response.query_text == QueryText(VIETNAMESE, VIETNAMESE, None)
+    assert engine.search_image(engine.product_image(int(engine.products.ids[3])), k=3).query_text is None
+    assert engine.more_like_this(int(engine.products.ids[3]), k=3).query_text is None
+
+
+def test_without_a_translation_model_foreign_text_runs_with_a_notice(engine):
+    untranslated = SearchEngine(engine.bundle, engine.encoder, language=QueryLanguage(LanguageDetector(), None, "x"))
+    response = untranslated.search_text(VIETNAMESE, k=5)
+    same_ranking(response, engine.search_text(VIETNAMESE, k=5))
+    assert not response.query_text.translated
+    assert "Vietnamese" in response.notices[0] and "translation is unavailable (x)" in response.notices[0]
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, None])
+def test_translate_must_be_a_boolean(multilingual, flag):
+    with pytest.raises(InvalidQueryError, match="translate must be true or false"):
+        multilingual.search_text(VIETNAMESE, translate=flag)

@@ -119,3 +119,18 @@ def test_images_of_unsupported_types_are_refused_before_decoding():
 def test_composed_queries_keep_an_empty_text_as_the_photo_alone():
     query = ComposedQuery.parse(b"bytes", "   ", 0.3)
     assert query.text == "" and query.image_weight == 0.3
+
+
+def test_text_queries_are_translated_unless_asked_not_to():
+    assert TextQuery.parse("robe rouge").translate
+    assert not TextQuery.parse("robe rouge", translate=False).translate
+    assert TextQuery.parse("robe rouge") != TextQuery.parse("robe rouge", translate=False)
+    assert not ComposedQuery.parse(b"photo", "robe rouge", translate=False).translate
+
+
+@pytest.mark.parametrize("flag", ["false", 0, 1, None, [True]])
+def test_translate_accepts_only_true_or_false(flag):
+    with pytest.raises(InvalidQueryError, match="translate must be true or false"):
+        TextQuery.parse("robe rouge", translate=flag)
+    with pytest.raises(InvalidQueryError, match="translate must be true or false"):
+        ComposedQuery.parse(b"photo", "robe rouge", translate=flag)

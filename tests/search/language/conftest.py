@@ -1,18 +1,10 @@
-"""A tiny random-weight MarianMT, saved like a Hub checkpoint, for the translation tests."""
+"""The translator of the tiny MarianMT, loaded once for the language tests."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from search.language import Translator
-from search.random_marian import save_random_marian
-
-
-@pytest.fixture(scope="session")
-def tiny_marian(tmp_path_factory) -> Path:
-    return save_random_marian("marian-tiny", tmp_path_factory.mktemp("models") / "tiny-marian")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from transformers import MarianMTModel, MarianTokenizer
 
 from search.errors import ModelLoadError
 from search.language import MAX_SOURCE_TOKENS, Translator
-from tests.conftest import put_in_hub_cache
+from tests.helpers import put_in_hub_cache
 
 
 def test_loads_a_real_marian_checkpoint_from_a_folder(translator, tiny_marian):
