@@ -28,16 +28,24 @@ FAISS_CLASSES = {
     "ivfsq8": faiss.IndexIVFScalarQuantizer,
 }
 IVF_TYPES = ("ivfpq", "ivfsq8")
+APPROXIMATE_TYPES = ("hnsw", *IVF_TYPES)
 # Up to this many products an exact flat scan stays within a few ms on 2 CPU cores and keeps filtered results
 # exact; above, IVF-SQ8 meets recall@10 ≥ 0.95 at a quarter of flat's memory (measured: docs/BENCHMARKS.md).
 FLAT_MAX_PRODUCTS = 50_000
-LARGE_CATALOG_TYPE = "ivfsq8"
+# IVF-SQ8 keeps ~0.5 KB per product in memory (1 GB at 2M); above, IVF-PQ keeps ~80 B and re-ranks its candidates
+# with the exact vectors, which stay on disk (docs/SCALE.md).
+SQ8_MAX_PRODUCTS = 2_000_000
+# A filter matching at most this many products is answered by brute force over them, approximate index or not:
+# as exact as, and about as fast as, a flat index of that size. Broader filters search inside the index.
+EXACT_FILTER_MAX_ROWS = FLAT_MAX_PRODUCTS
 DEFAULT_PARAMS: dict[str, dict[str, int]] = {
     "flat": {},
     "hnsw": {"M": 32, "efConstruction": 80, "efSearch": 256},
-    "ivfpq": {"nlist": 1024, "m": 64, "nbits": 8, "nprobe": 32},
-    "ivfsq8": {"nlist": 2048, "nprobe": 64},
+    "ivfpq": {"nlist": 1024, "m": 64, "nbits": 8, "nprobe": 32, "rerank": 200},
+    "ivfsq8": {"nlist": 2048, "nprobe": 64, "rerank": 50},
 }
+# k-means wants at least this many training points per centroid (FAISS warns below it).
+POINTS_PER_CENTROID = 39
 # IVF lists and codebooks are trained on an evenly spaced sample: k-means quality saturates long before a
 # million points, and training on all of them takes minutes on 2 cores.
 TRAIN_POINTS_PER_LIST = 64
@@ -52,27 +60,49 @@ class IndexSpec:
     params: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def for_catalog(cls, num_products: int, index_type: str = "auto", **overrides: int) -> IndexSpec:
-        """The spec for a catalog size: exact flat up to FLAT_MAX_PRODUCTS, IVF-SQ8 above, unless a type is given."""
+    def for_catalog(
+        cls, num_products: int, index_type: str = "auto", dim: int | None = None, **overrides: int
+    ) -> IndexSpec:
+        """The spec for a catalog size (and vector dimension): exact flat up to FLAT_MAX_PRODUCTS, IVF-SQ8 up to
+        SQ8_MAX_PRODUCTS, IVF-PQ with exact re-ranking above, unless a type is given. Lists and codebooks shrink
+        to what the catalog can train."""
         if index_type == "auto":
-            index_type = "flat" if num_products <= FLAT_MAX_PRODUCTS else LARGE_CATALOG_TYPE
+            index_type = auto_type(num_products)
         if index_type not in INDEX_TYPES:
             raise ValueError(f"Unknown index type '{index_type}'; choose one of auto, {', '.join(INDEX_TYPES)}.")
         params = {**DEFAULT_PARAMS[index_type], **{k: v for k, v in overrides.items() if v is not None}}
         if index_type in IVF_TYPES:
-            params["nlist"] = max(1, min(params["nlist"], num_products // 39))
+            params["nlist"] = max(1, min(params["nlist"], num_products // POINTS_PER_CENTROID))
+        if index_type == "ivfpq":
+            params["nbits"] = max(1, min(params["nbits"], int(np.log2(max(2, num_products // POINTS_PER_CENTROID)))))
+            if dim is not None:
+                params["m"] = max(m for m in range(1, min(params["m"], dim) + 1) if dim % m == 0)
         return cls(type=index_type, params=params)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, "metric": "inner_product", "params": dict(self.params)}
 
 
-class VectorIndex:
-    """A FAISS index whose ids are product row numbers 0..n-1."""
+def auto_type(num_products: int) -> str:
+    """The index type `auto` picks for a catalog of this size."""
+    if num_products <= FLAT_MAX_PRODUCTS:
+        return "flat"
+    return "ivfsq8" if num_products <= SQ8_MAX_PRODUCTS else "ivfpq"
 
-    def __init__(self, index: faiss.Index, spec: IndexSpec) -> None:
+
+class VectorIndex:
+    """A FAISS index whose ids are product row numbers 0..n-1.
+
+    IVF codes are lossy, so IVF indexes come with the exact vectors (`exact`, memory-mapped from the bundle's
+    vectors file): their candidates are re-ranked with them, and `vectors` returns them.
+    """
+
+    def __init__(self, index: faiss.Index, spec: IndexSpec, exact: np.ndarray | None = None) -> None:
+        if spec.type in IVF_TYPES and exact is None:
+            raise ValueError(f"A {spec.type} index needs the exact vectors it re-ranks with.")
         self.index = index
         self.spec = spec
+        self.exact = exact
         self._apply_search_params()
 
     @classmethod
@@ -103,12 +133,12 @@ class VectorIndex:
         index.add(vectors)
         if spec.type in IVF_TYPES:
             index.make_direct_map()
-        return cls(index, spec)
+        return cls(index, spec, vectors if spec.type in IVF_TYPES else None)
 
     @classmethod
-    def load(cls, path: Path, spec: IndexSpec) -> VectorIndex:
-        """Read an index written by `save`; a truncated or foreign file, or one whose real type or metric is not
-        the spec's, is refused clearly."""
+    def load(cls, path: Path, spec: IndexSpec, exact_path: Path | None = None) -> VectorIndex:
+        """Read an index written by `save` (with its exact vectors file for IVF types, memory-mapped); a truncated
+        or foreign file, or one whose real type or metric is not the spec's, is refused clearly."""
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as error:
@@ -121,12 +151,18 @@ class VectorIndex:
             )
         if index.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise BundleError(f"The FAISS index file {path.name} does not use inner product, which the engine needs.")
-        if spec.type in IVF_TYPES:
-            faiss.extract_index_ivf(index).make_direct_map()
-        return cls(index, spec)
+        if spec.type not in IVF_TYPES:
+            return cls(index, spec)
+        faiss.extract_index_ivf(index).make_direct_map()
+        return cls(index, spec, load_exact(exact_path, index.ntotal, index.d, spec.type))
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, exact_path: Path | None = None) -> None:
+        """Write the FAISS index, and the exact vectors to `exact_path` when the index type keeps them."""
         faiss.write_index(self.index, str(path))
+        if self.exact is not None:
+            if exact_path is None:
+                raise ValueError(f"A {self.spec.type} index is saved with its exact vectors: give exact_path.")
+            np.save(exact_path, np.asarray(self.exact, dtype=np.float32))
 
     def _apply_search_params(self) -> None:
         if self.spec.type == "hnsw":
@@ -142,21 +178,39 @@ class VectorIndex:
         return self.index.ntotal
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
-        """Stored vectors of the given rows (exact for flat and HNSW, decoded approximations for IVF)."""
+        """The exact stored vectors of the given rows."""
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return np.empty((0, self.dim), dtype=np.float32)
+        if self.exact is not None:
+            return np.asarray(self.exact[rows], dtype=np.float32)
         return self.index.reconstruct_batch(rows)
 
     def search(
         self, queries: np.ndarray, k: int, selector: faiss.IDSelector | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, rows) per query, best first, as FAISS gives them; rows are -1 where fewer than k exist."""
+        """Top-k (scores, rows) per query, best first; rows are -1 where fewer than k exist. IVF indexes fetch
+        `rerank` candidates and order them by their exact scores."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         k = max(1, min(k, len(self)))
-        if selector is None:
-            return self.index.search(queries, k)
-        return self.index.search(queries, k, params=self._params(selector))
+        depth = min(max(k, self.spec.params.get("rerank", k)), len(self)) if self.exact is not None else k
+        params = self._params(selector) if selector is not None else None
+        scores, rows = self.index.search(queries, depth, params=params)
+        if self.exact is None:
+            return scores, rows
+        return self._rerank(queries, rows, k)
+
+    def _rerank(self, queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The best k candidates of each query by exact inner product (ties in row order)."""
+        scores = np.full((len(queries), k), -np.finfo(np.float32).max, dtype=np.float32)
+        rows = np.full((len(queries), k), -1, dtype=np.int64)
+        for position, (query, found) in enumerate(zip(queries, candidates, strict=True)):
+            found = found[found >= 0]
+            exact = self.vectors(found) @ query
+            order = np.lexsort((found, -exact))[:k]
+            scores[position, : len(order)] = exact[order]
+            rows[position, : len(order)] = found[order]
+        return scores, rows
 
     def top_k(self, queries: np.ndarray, k: int, allowed: RowSelector | None = None) -> list[Ranking]:
         """The top-k allowed rows per query, never short of k while enough rows are allowed: where an approximate
@@ -166,6 +220,8 @@ class VectorIndex:
         available = allowed.count if allowed is not None else len(self)
         if available == 0:
             return [Ranking(np.empty(0, np.float32), np.empty(0, np.int64)) for _ in queries]
+        if allowed is not None and self.spec.type in APPROXIMATE_TYPES and available <= EXACT_FILTER_MAX_ROWS:
+            return [self.exact_top_k(query, k, allowed) for query in queries]
         scores, rows = self.search(queries, k, allowed.selector if allowed is not None else None)
         rankings = []
         for query, found_scores, found_rows in zip(queries, scores, rows, strict=True):
@@ -189,6 +245,22 @@ class VectorIndex:
         if self.spec.type in IVF_TYPES:
             return faiss.SearchParametersIVF(sel=selector, nprobe=self.spec.params["nprobe"])
         return faiss.SearchParameters(sel=selector)
+
+
+def load_exact(path: Path | None, rows: int, dim: int, index_type: str) -> np.ndarray:
+    """The exact vectors file of an IVF index, memory-mapped; missing or of another shape is a BundleError."""
+    if path is None or not path.is_file():
+        raise BundleError(f"The {index_type} index needs its exact vectors file, which the bundle lacks.")
+    try:
+        exact = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise BundleError(f"The exact vectors file {path.name} cannot be read: {error}") from error
+    if exact.dtype != np.float32 or exact.shape != (rows, dim):
+        raise BundleError(
+            f"The exact vectors file {path.name} holds {exact.dtype} {exact.shape}; the index needs float32 "
+            f"({rows}, {dim})."
+        )
+    return exact
 
 
 @dataclass(frozen=True)

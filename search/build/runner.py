@@ -173,7 +173,7 @@ def run_build(config: BuildConfig) -> BuildReport:
 
     index_started = time.perf_counter()
     vectors = mix(image_vectors, text_vectors, config.doc_image_weight)
-    spec = IndexSpec.for_catalog(len(vectors), config.index_type)
+    spec = IndexSpec.for_catalog(len(vectors), config.index_type, dim=vectors.shape[1])
     index = VectorIndex.build(vectors, spec)
     timings["index"] = time.perf_counter() - index_started
     keyword_started = time.perf_counter()

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
 INDEX_FILE = "index.faiss"
+VECTORS_FILE = "vectors.npy"  # exact vectors of IVF indexes (memory-mapped on load)
 PRODUCTS_FILE = "products.parquet"
 CARD_FILE = "README.md"
 REQUIRED_FILES = (INDEX_FILE, PRODUCTS_FILE)
@@ -52,7 +53,7 @@ class Bundle:
         staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:
-            self.index.save(staging / INDEX_FILE)
+            self.index.save(staging / INDEX_FILE, staging / VECTORS_FILE)
             self.products.save(staging / PRODUCTS_FILE)
             if self.keyword is not None:
                 self.keyword.save(staging / self.manifest.components.keyword.folder)
@@ -77,7 +78,8 @@ class Bundle:
         folder = Path(folder)
         manifest = read_manifest(folder, verify=verify)
         info = manifest.index
-        index = VectorIndex.load(folder / INDEX_FILE, IndexSpec(info.type, dict(info.params)))
+        exact = _inside(folder, VECTORS_FILE) if VECTORS_FILE in manifest.files else None
+        index = VectorIndex.load(folder / INDEX_FILE, IndexSpec(info.type, dict(info.params)), exact)
         products = ProductTable.read(folder / PRODUCTS_FILE)
         keyword = None
         if manifest.components.keyword is not None:

@@ -73,14 +73,16 @@ def test_cold_start_measures_a_fresh_process(results):
     assert all(row["first_answer_s"] > 0 and row["peak_rss_mb"] > 50 for row in rows)
 
 
-def test_ann_has_exact_reference_and_a_sweep_per_approximate_index(results):
+def test_ann_has_exact_reference_a_sweep_per_approximate_index_and_exact_narrow_filters(results):
     rows = results["benchmarks"]["ann"]["rows"]
     flat = [row for row in rows if row["index"] == "flat"]
-    assert len(flat) == 1 and flat[0]["recall_at_10"] == 1.0
-    for index_type in ("hnsw", "ivfpq"):
-        recalls = [row["recall_at_10"] for row in rows if row["index"] == index_type]
-        assert len(recalls) >= 3 and all(0.0 <= value <= 1.0 for value in recalls)
-        assert recalls[-1] >= recalls[0]
+    assert len(flat) == 3 and all(row["recall_at_10"] == 1.0 for row in flat)
+    for index_type in ("hnsw", "ivfsq8", "ivfpq"):
+        mine = [row for row in rows if row["index"] == index_type]
+        unfiltered = [row["recall_at_10"] for row in mine if row["filter"] == "none"]
+        assert len(unfiltered) >= 2 and all(0.0 <= value <= 1.0 for value in unfiltered)
+        assert unfiltered[-1] >= unfiltered[0]
+        assert all(row["recall_at_10"] == 1.0 for row in mine if row["filter"].startswith("gender + article type"))
 
 
 def test_clustered_vectors_are_unit_length_and_clustered():

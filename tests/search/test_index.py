@@ -4,6 +4,8 @@ import faiss
 import numpy as np
 import pytest
 
+from search import index as index_module
+from search.errors import BundleError
 from search.index import IndexSpec, RowSelector, VectorIndex, training_sample
 from search.vectors import normalise
 
@@ -74,9 +76,18 @@ def test_unknown_index_type_is_refused():
         IndexSpec.for_catalog(10, "annoy")
 
 
-def test_auto_spec_switches_to_ivfsq8_for_large_catalogs():
-    assert IndexSpec.for_catalog(1_000_000).type == "ivfsq8"
+def test_auto_spec_picks_flat_then_ivfsq8_then_reranked_ivfpq_by_catalog_size():
     assert IndexSpec.for_catalog(44_000).type == "flat"
+    assert IndexSpec.for_catalog(1_000_000).type == "ivfsq8"
+    large = IndexSpec.for_catalog(5_000_000, dim=512)
+    assert large.type == "ivfpq"
+    assert large.params == {"nlist": 1024, "m": 64, "nbits": 8, "nprobe": 32, "rerank": 200}
+
+
+def test_ivfpq_codebooks_shrink_to_what_a_small_catalog_and_dimension_can_train():
+    spec = IndexSpec.for_catalog(240, "ivfpq", dim=24)
+    assert spec.params["nlist"] == 6 and spec.params["nbits"] == 2 and spec.params["m"] == 24
+    assert IndexSpec.for_catalog(100_000, "ivfpq", dim=96).params["m"] == 48
 
 
 def test_batched_flat_search_uses_blas_and_equals_single_queries():
@@ -97,7 +108,7 @@ def test_ivfsq8_respects_filters_and_finds_the_near_neighbours():
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
     spec = IndexSpec.for_catalog(len(vectors), "ivfsq8", nlist=32, nprobe=8)
     index = VectorIndex.build(vectors, spec)
-    assert index.spec.params == {"nlist": 32, "nprobe": 8}
+    assert index.spec.params == {"nlist": 32, "nprobe": 8, "rerank": 50}
     allowed = np.zeros(len(vectors), dtype=bool)
     allowed[::3] = True
     selector = RowSelector(allowed)
@@ -108,7 +119,7 @@ def test_ivfsq8_respects_filters_and_finds_the_near_neighbours():
         exact = np.argsort(-np.where(allowed, vectors @ query, -np.inf))[:10]
         recalls.append(len(set(rows) & set(exact)) / 10)
     assert np.mean(recalls) >= 0.9
-    np.testing.assert_allclose(index.vectors(np.array([5, 6])), vectors[[5, 6]], atol=0.02)
+    np.testing.assert_array_equal(index.vectors(np.array([5, 6])), vectors[[5, 6]])
 
 
 def test_ivf_trains_on_an_evenly_spaced_sample_of_a_large_catalog():
@@ -118,3 +129,51 @@ def test_ivf_trains_on_an_evenly_spaced_sample_of_a_large_catalog():
     rows = sample[:, 0] // 4
     assert rows[0] == 0 and rows[-1] == len(vectors) - 1 and (np.diff(rows) > 0).all()
     assert len(training_sample(vectors[:1000], nlist=16)) == 1000
+
+
+@pytest.mark.parametrize("index_type", ["flat", "hnsw", "ivfpq", "ivfsq8"])
+def test_filtered_top_k_is_brute_force_over_the_filtered_rows_for_every_index_type(vectors, index_type):
+    index = VectorIndex.build(vectors, IndexSpec.for_catalog(len(vectors), index_type, dim=vectors.shape[1]))
+    allowed = np.zeros(len(vectors), dtype=bool)
+    allowed[np.random.default_rng(3).choice(len(vectors), 700, replace=False)] = True
+    queries = normalise(vectors[:15] + 0.05)
+    for query, ranking in zip(queries, index.top_k(queries, 10, RowSelector(allowed)), strict=True):
+        expected = brute_force(vectors, query, 10, allowed)
+        assert ranking.rows.tolist() == expected.tolist()
+        np.testing.assert_allclose(ranking.scores, vectors[expected] @ query, rtol=1e-5, atol=1e-6)
+
+
+def test_ivf_candidates_are_reranked_by_their_exact_scores(vectors):
+    spec = IndexSpec.for_catalog(len(vectors), "ivfpq", dim=vectors.shape[1], nlist=16, nprobe=16, rerank=3000)
+    index = VectorIndex.build(vectors, spec)
+    for query in normalise(vectors[20:30] + 0.05):
+        scores, rows = index.search(query, 10)
+        assert rows[0].tolist() == brute_force(vectors, query, 10).tolist()
+        np.testing.assert_allclose(scores[0], vectors[rows[0]] @ query, rtol=1e-5, atol=1e-6)
+
+
+def test_broad_filters_search_inside_an_approximate_index_and_rerank(vectors, monkeypatch):
+    monkeypatch.setattr(index_module, "EXACT_FILTER_MAX_ROWS", 100)
+    index = VectorIndex.build(vectors, IndexSpec.for_catalog(len(vectors), "ivfpq", dim=vectors.shape[1]))
+    allowed = np.zeros(len(vectors), dtype=bool)
+    allowed[::2] = True
+    recalls = []
+    for query, ranking in zip(vectors[:20], index.top_k(vectors[:20], 10, RowSelector(allowed)), strict=True):
+        assert len(ranking.rows) == 10 and allowed[ranking.rows].all()
+        assert (np.diff(ranking.scores) <= 0).all()
+        np.testing.assert_allclose(ranking.scores, vectors[ranking.rows] @ query, rtol=1e-5, atol=1e-6)
+        recalls.append(len(set(ranking.rows) & set(brute_force(vectors, query, 10, allowed))) / 10)
+    assert np.mean(recalls) >= 0.9
+
+
+def test_ivf_index_round_trips_with_its_exact_vectors_and_refuses_others(vectors, tmp_path):
+    index = VectorIndex.build(vectors, IndexSpec.for_catalog(len(vectors), "ivfsq8", nlist=16))
+    index.save(tmp_path / "index.faiss", tmp_path / "vectors.npy")
+    loaded = VectorIndex.load(tmp_path / "index.faiss", index.spec, tmp_path / "vectors.npy")
+    assert isinstance(loaded.exact, np.memmap)
+    np.testing.assert_array_equal(loaded.vectors(np.array([3, 1])), vectors[[3, 1]])
+    with pytest.raises(BundleError, match="needs its exact vectors file"):
+        VectorIndex.load(tmp_path / "index.faiss", index.spec)
+    np.save(tmp_path / "short.npy", vectors[:10])
+    with pytest.raises(BundleError, match=r"holds float32 \(10, 32\); the index needs float32 \(3000, 32\)"):
+        VectorIndex.load(tmp_path / "index.faiss", index.spec, tmp_path / "short.npy")

@@ -6,15 +6,14 @@ import numpy as np
 import pytest
 
 import index_build
-from search.bundle import INDEX_FILE, read_manifest
+from search.bundle import Bundle, read_manifest
 from search.encoder import Encoder
 from search.engine import SearchEngine
-from search.index import IndexSpec, VectorIndex
 from tests.helpers import build_args
 
 
 def stored_vectors(bundle) -> np.ndarray:
-    index = VectorIndex.load(bundle / INDEX_FILE, IndexSpec(type="flat"))
+    index = Bundle.load(bundle).index
     return index.vectors(np.arange(len(index)))
 
 
@@ -75,3 +74,19 @@ def test_bad_arguments_fail_with_a_message(catalog_dir, tiny_model, tmp_path, ca
     assert "--doc-image-weight must be between 0 and 1" in caplog.text
     assert index_build.main(build_args(tmp_path / "none", tiny_model, tmp_path / "x")) == 1
     assert "No dataset found" in caplog.text or "Could not load dataset" in caplog.text
+
+
+def test_ivfpq_bundle_keeps_exact_vectors_and_filters_stay_exact(bundle_dir, catalog_dir, tiny_model, tmp_path):
+    out = tmp_path / "ivfpq"
+    assert index_build.main(build_args(catalog_dir, tiny_model, out, "--index-type", "ivfpq")) == 0
+    manifest = read_manifest(out)
+    assert manifest.index.type == "ivfpq" and manifest.index.params["rerank"] == 200
+    assert "vectors.npy" in manifest.files
+    engine, exact = SearchEngine.load(out), SearchEngine.load(bundle_dir)
+    np.testing.assert_array_equal(stored_vectors(out), stored_vectors(bundle_dir))
+    query = stored_vectors(bundle_dir)[7]
+    for filters in (None, {"gender": "Men"}, {"articleType": "Boots", "gender": "Women"}):
+        got, expected = engine.search_vector(query, 10, filters), exact.search_vector(query, 10, filters)
+        # The same scores in the same order (the random model's near-ties may swap rows within float rounding).
+        np.testing.assert_allclose([r.score for r in got], [r.score for r in expected], atol=1e-6)
+        assert len(set(got.ids) ^ set(expected.ids)) <= 2
