@@ -15,13 +15,12 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from search.errors import SearchError
+from search.errors import SearchError, TrainingError
 from search.training.config import (
     DEFAULT_EVAL_PROTOCOL,
     DEFAULT_FIELDS,
     PRECISIONS,
     FinetuneConfig,
-    TrainingError,
     parse_fields,
 )
 from search.training.heldout import comparison_table

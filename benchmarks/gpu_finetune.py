@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw
 from transformers import CLIPConfig, CLIPModel
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIRS = (ROOT / "search" / "fixtures" / "configs", ROOT / "search" / "configs")
+CONFIG_DIR = ROOT / "search" / "fixtures" / "configs"
 LOSS_FILE = ROOT / "search" / "training" / "loss.py"
 CLIP_VOCAB = 49408
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
@@ -60,10 +60,7 @@ def training_loss() -> ModuleType:
 
 
 def load_spec(name: str) -> dict[str, Any]:
-    for folder in CONFIG_DIRS:
-        if (folder / f"{name}.json").exists():
-            return json.loads((folder / f"{name}.json").read_text())
-    raise FileNotFoundError(f"No config {name}.json in {', '.join(map(str, CONFIG_DIRS))}")
+    return json.loads((CONFIG_DIR / f"{name}.json").read_text())
 
 
 def random_clip(spec: dict[str, Any], device: str) -> CLIPModel:
@@ -204,7 +201,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--config", default="clip-vit-b32", help="architecture from search/(fixtures/)configs")
+    parser.add_argument("--config", default="clip-vit-b32", help="architecture in search/fixtures/configs")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10, help="timed steps per precision")
     parser.add_argument("--warmup", type=int, default=3)

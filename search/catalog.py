@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ CATALOG_COLUMNS = (
     IMAGE_COLUMN,
 )
 METADATA_COLUMNS = (ID_COLUMN, *LABEL_COLUMNS, YEAR_COLUMN, NAME_COLUMN)
+LABEL_TEXT_COLUMNS = ("gender", "baseColour", "articleType")
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,14 @@ def clean_year(value: Any) -> int | None:
     return None if math.isnan(year) else int(year)
 
 
-def product_text(row: dict[str, Any]) -> str:
+def label_text(row: Mapping[str, Any]) -> str:
+    """The labels a shopper would type for the product ("Men Navy Blue Tshirts"); '' when it has none."""
+    return " ".join(word for word in (clean_label(row.get(column)) for column in LABEL_TEXT_COLUMNS) if word)
+
+
+def product_text(row: Mapping[str, Any]) -> str:
     """Text that describes a product to the text encoder: its name, else its labels."""
-    name = clean_label(row.get(NAME_COLUMN))
-    if name:
-        return name
-    words = [clean_label(row.get(column)) for column in ("gender", "baseColour", "articleType")]
-    return " ".join(word for word in words if word) or "product"
+    return clean_label(row.get(NAME_COLUMN)) or label_text(row) or "product"
 
 
 def _is_saved_dataset(path: Path) -> bool:

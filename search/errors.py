@@ -29,6 +29,10 @@ class BundleMismatchError(BundleError):
     """An index bundle was built with another model or embedding dimension than the encoder."""
 
 
+class TrainingError(SearchError):
+    """A fine-tuning run cannot start or continue (bad settings, a foreign output folder, a bad checkpoint)."""
+
+
 class HubError(SearchError):
     """The Hugging Face Hub could not be reached or refused an operation."""
 

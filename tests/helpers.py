@@ -1,5 +1,5 @@
 """Helpers shared by the tests (fixtures live in conftest.py files): index_build arguments, a Hub cache layout,
-a free port, the client API's endpoints and the check that JSON results are the engine's."""
+a free port, the client API's endpoints, the check that JSON results are the engine's and a fake Hub."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
+from huggingface_hub.utils import filter_repo_objects
 
 REPO = Path(__file__).resolve().parent.parent
 # The client API's public surface: these endpoints and no others.
@@ -76,3 +78,31 @@ def assert_same_results(
         assert result["name"] == wanted.name and result["metadata"] == wanted.metadata
         assert Path(image_path(result["image"])).read_bytes() == engine.product_photo_bytes(wanted.product_id)
     assert payload["notices"] == expected.notices and payload["elapsed_ms"] > 0
+
+
+class FakeHub:
+    """Records what would be sent to the Hub: the network boundary, everything before it real. `files` are the
+    paths `upload_folder` would send, after its own allow/ignore pattern filtering."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[tuple[str, dict]] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch, module: str) -> FakeHub:
+        """Replace `create_repo` and `upload_folder` where `module` (e.g. search.bundle.hub) calls them."""
+        monkeypatch.setattr(f"{module}.create_repo", self.create_repo)
+        monkeypatch.setattr(f"{module}.upload_folder", self.upload_folder)
+        return self
+
+    def create_repo(self, repo_id: str, **kwargs: object) -> None:
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def upload_folder(self, **kwargs: object) -> None:
+        if self.fail:
+            raise ConnectionError("network unreachable")
+        folder = Path(str(kwargs["folder_path"]))
+        paths = [path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()]
+        files = filter_repo_objects(
+            paths, allow_patterns=kwargs.get("allow_patterns"), ignore_patterns=kwargs.get("ignore_patterns")
+        )
+        self.calls.append(("upload_folder", {**kwargs, "files": sorted(files)}))

@@ -8,7 +8,6 @@ import signal
 from pathlib import Path
 
 import pytest
-from huggingface_hub.utils import filter_repo_objects
 from safetensors.torch import load_file
 
 import finetune
@@ -17,7 +16,7 @@ import search.training.heldout as heldout
 import search.training.loop as loop
 from search.encoder import Encoder
 from search.engine import SearchEngine
-from tests.conftest import build_args
+from tests.helpers import FakeHub, build_args
 
 HUB_ID = "tester/tuned-clip"
 
@@ -62,7 +61,7 @@ def test_the_model_folder_builds_an_index_as_is(finetuned, catalog_dir, tiny_mod
     out = tmp_path / "index"
     assert index_build.main(build_args(catalog_dir, finetuned, out)) == 0
     engine = SearchEngine.load(out)
-    assert engine.manifest.model["id"] == str(finetuned)
+    assert engine.manifest.model.id == str(finetuned)
     assert len(engine.search_text("red shirt", k=5)) == 5
     base = Encoder.load(str(tiny_model)).encode_text(["red shirt"])
     assert abs(float(base[0] @ engine.encoder.encode_text(["red shirt"])[0])) < 0.99  # tuned weights, not the base
@@ -138,31 +137,9 @@ def test_interrupted_training_resumes_to_the_same_model(
     assert summary(out)["training"]["losses"] == summary(uninterrupted)["training"]["losses"]
 
 
-class FakeHub:
-    """Records what would be sent to the Hub (the network boundary; everything before it is real)."""
-
-    def __init__(self, fail: bool = False) -> None:
-        self.fail = fail
-        self.calls: list[tuple[str, dict]] = []
-
-    def create_repo(self, repo_id, **kwargs):
-        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
-
-    def upload_folder(self, **kwargs):
-        if self.fail:
-            raise ConnectionError("network unreachable")
-        folder = Path(kwargs["folder_path"])
-        files = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
-        sent = sorted(filter_repo_objects(files, ignore_patterns=kwargs.get("ignore_patterns")))
-        self.calls.append(("upload_folder", {**kwargs, "files": sent}))
-
-
 @pytest.fixture
 def fake_hub(monkeypatch) -> FakeHub:
-    hub = FakeHub()
-    monkeypatch.setattr("search.training.hub.create_repo", hub.create_repo)
-    monkeypatch.setattr("search.training.hub.upload_folder", hub.upload_folder)
-    return hub
+    return FakeHub().install(monkeypatch, "search.training.hub")
 
 
 def test_push_creates_a_model_repo_with_the_card(finetuned, catalog_dir, tiny_model, fake_hub):

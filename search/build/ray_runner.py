@@ -29,14 +29,22 @@ from search.build.config import BuildConfig
 from search.build.reader import product_image
 from search.build.shards import ShardCache
 from search.bundle import ModelInfo
-from search.catalog import ID_COLUMN, IMAGE_COLUMN, NAME_COLUMN, CatalogSource, local_parquet_files, product_text
+from search.catalog import (
+    ID_COLUMN,
+    IMAGE_COLUMN,
+    LABEL_TEXT_COLUMNS,
+    NAME_COLUMN,
+    CatalogSource,
+    local_parquet_files,
+    product_text,
+)
 from search.encoder import Encoder, default_dtype, resolve_model
 from search.errors import CatalogError, EngineError, SearchError
 
 logger = logging.getLogger(__name__)
 
 # Columns the workers read: what the product text and the image need (labels stand in for a missing name).
-READ_COLUMNS = [ID_COLUMN, NAME_COLUMN, "gender", "baseColour", "articleType", IMAGE_COLUMN]
+READ_COLUMNS = [ID_COLUMN, NAME_COLUMN, *LABEL_TEXT_COLUMNS, IMAGE_COLUMN]
 HF_SCHEME = "hf://"
 
 

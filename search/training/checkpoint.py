@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from search.training.config import TrainingError
+from search.errors import TrainingError
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from search.catalog import LABEL_COLUMNS, NAME_COLUMN
-from search.errors import SearchError
-from search.protocols import protocol_names
+from search.errors import TrainingError
+from search.evaluate.protocols import protocol_names
 
 # The text fields a product is paired with its photo by, and how much each one's loss counts. As in Marqo's
 # multi-field GCL training, each field is its own InfoNCE term: the name teaches the long tail of words, the
@@ -20,10 +20,6 @@ FIELD_CHOICES = (NAME_FIELD, LABELS_FIELD, *LABEL_COLUMNS)
 DEFAULT_FIELDS = "name:1,labels:1,articleType:0.5,baseColour:0.5,subCategory:0.25"
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 DEFAULT_EVAL_PROTOCOL = "text,label,image,composed"
-
-
-class TrainingError(SearchError):
-    """A fine-tuning run cannot start or continue (bad settings, a foreign output folder, a bad checkpoint)."""
 
 
 @dataclass(frozen=True)

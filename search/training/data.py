@@ -16,12 +16,10 @@ import torch
 from PIL import ImageOps
 from torch.utils.data import DataLoader, Dataset
 
-from search.catalog import ID_COLUMN, NAME_COLUMN, clean_label
-from search.reader import product_image
-from search.training.config import LABELS_FIELD, TextField, TrainingError
-
-# The label sentence a shopper would type for a product with no name ("Men Navy Blue Tshirts").
-LABEL_SENTENCE_COLUMNS = ("gender", "baseColour", "articleType")
+from search.build.reader import product_image
+from search.catalog import ID_COLUMN, NAME_COLUMN, clean_label, label_text
+from search.errors import TrainingError
+from search.training.config import LABELS_FIELD, TextField
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ def split_rows(table: datasets.Dataset, heldout_share: float, seed: int) -> Spli
 def field_text(record: Mapping[str, Any], text_field: TextField) -> str:
     """The product's text for one field; '' when the product lacks it (that term then skips the product)."""
     if text_field.name == LABELS_FIELD:
-        return " ".join(word for word in (clean_label(record.get(c)) for c in LABEL_SENTENCE_COLUMNS) if word)
+        return label_text(record)
     return clean_label(record.get(text_field.column))
 
 

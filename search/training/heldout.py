@@ -16,11 +16,12 @@ from typing import Any
 import datasets
 import numpy as np
 
+from search.build import BuildConfig, run_build
 from search.engine import SearchEngine
-from search.evaluate import DEFAULT_IMAGE_WEIGHTS, DEFAULT_SEMANTIC_WEIGHTS, EvalConfig, evaluate
+from search.evaluate import EvalConfig, evaluate
+from search.evaluate.evaluator import DEFAULT_IMAGE_WEIGHTS, DEFAULT_SEMANTIC_WEIGHTS
+from search.evaluate.protocols import COMPOSED, IMAGE, TEXT
 from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
-from search.pipeline import BuildConfig, run_build
-from search.protocols import COMPOSED, IMAGE, TEXT
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,9 @@ from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from search.encoder import Encoder
+from search.errors import TrainingError
 from search.training.checkpoint import CheckpointStore, TrainingState, rng_state, set_rng_state
-from search.training.config import FinetuneConfig, TextField, TrainingError
+from search.training.config import FinetuneConfig, TextField
 from search.training.data import PairBatch, PairSource, batch_stream, epoch_batches, unique_texts
 from search.training.loss import MAX_LOGIT_SCALE, FieldTerm, multi_field_loss
 

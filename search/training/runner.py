@@ -22,9 +22,10 @@ import torch
 from search.bundle import code_version
 from search.catalog import CatalogSource, load_catalog
 from search.encoder import Encoder, default_device
+from search.errors import TrainingError
 from search.training.card import model_card
 from search.training.checkpoint import CheckpointStore, TrainingState
-from search.training.config import FinetuneConfig, TrainingError
+from search.training.config import FinetuneConfig
 from search.training.data import Split, split_rows
 from search.training.heldout import EvalSettings, compare, evaluate_model, rows_digest, write_heldout_catalog
 from search.training.hub import push_model

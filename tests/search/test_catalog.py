@@ -3,7 +3,7 @@
 import datasets
 import pytest
 
-from search.catalog import CATALOG_COLUMNS, clean_label, clean_year, load_catalog, product_text
+from search.catalog import CATALOG_COLUMNS, clean_label, clean_year, label_text, load_catalog, product_text
 from search.errors import CatalogError
 from search.fixtures.synthetic import FEATURES, generate_catalog, save_catalog
 
@@ -54,3 +54,12 @@ def test_missing_metadata_is_cleaned():
         == "Men Red Shirts"
     )
     assert product_text({"productDisplayName": "Nike Shoe"}) == "Nike Shoe"
+    assert product_text({"productDisplayName": " ", "usage": "Casual"}) == "product"
+
+
+def test_label_text_is_what_a_shopper_types():
+    assert label_text({"gender": "Women", "baseColour": "Navy Blue", "articleType": "Tops", "usage": "Casual"}) == (
+        "Women Navy Blue Tops"
+    )
+    assert label_text({"gender": None, "baseColour": float("nan"), "articleType": "Watches"}) == "Watches"
+    assert label_text({"productDisplayName": "Nike Shoe"}) == ""

@@ -4,8 +4,8 @@ file is explained, and a finished run keeps only its record."""
 import pytest
 import torch
 
+from search.errors import TrainingError
 from search.training.checkpoint import CHECKPOINT_FILE, CheckpointStore, TrainingState, rng_state, set_rng_state
-from search.training.config import TrainingError
 
 SETTINGS = {"lr": 1e-5, "epochs": 3}
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from search.training.config import FinetuneConfig, TextField, TrainingError, parse_fields
+from search.errors import TrainingError
+from search.training.config import FinetuneConfig, TextField, parse_fields
 
 
 def config(**changes) -> FinetuneConfig:

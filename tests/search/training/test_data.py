@@ -7,8 +7,9 @@ import torch
 
 from search.catalog import NAME_COLUMN, load_catalog
 from search.encoder import Encoder
-from search.synthetic import FEATURES, generate_rows
-from search.training.config import TextField, TrainingError, parse_fields
+from search.errors import TrainingError
+from search.fixtures.synthetic import FEATURES, generate_rows
+from search.training.config import TextField, parse_fields
 from search.training.data import PairSource, batch_stream, epoch_batches, field_text, split_rows, unique_texts
 
 

@@ -5,7 +5,7 @@ import torch
 from torch.nn.functional import normalize
 from transformers import CLIPModel, CLIPProcessor
 
-from search.synthetic import generate_rows, product_photo
+from search.fixtures.synthetic import generate_rows, product_photo
 from search.training.loss import FieldTerm, info_nce, multi_field_loss
 
 
