@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         source = args.model if Path(args.model).is_dir() else save_random_clip(args.model, Path(folder) / "model")
         encoder = Encoder.load(str(source), device="cpu")
-        scale = float(encoder.model.logit_scale.exp()) if hasattr(encoder.model, "logit_scale") else None
-        guesser = LabelGuesser.build(encoder.encode_text, choices, **({"scale": scale} if scale else {}))
+        guesser = LabelGuesser.build(encoder.encode_text, choices, scale=encoder.logit_scale)
         vectors = np.concatenate(
             [
                 encoder.encode_images([Image.open(p).convert("RGB") for p in paths[start : start + 32]])

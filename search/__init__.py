@@ -6,7 +6,7 @@ Everything else in this package is reached through it (see docs/ARCHITECTURE.md)
 
 from search.bundle import looks_like_repo_id
 from search.catalog import NAME_COLUMN
-from search.engine import SearchEngine, SearchResponse, SearchResult
+from search.engine import SearchEngine
 from search.errors import InvalidImageError, InvalidQueryError, SearchError
 from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
 from search.images import MAX_IMAGE_BYTES, decode_image
@@ -28,6 +28,7 @@ from search.query import (
     TextQuery,
     VectorQuery,
 )
+from search.results import SearchResponse, SearchResult
 from search.version import __version__
 
 __all__ = [

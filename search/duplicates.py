@@ -14,7 +14,7 @@ import numpy as np
 
 # Cosine of stored vectors at or above which two results collapse: only the same picture (measured cosine 1.0
 # up to float error for identical pixels with every model tried); docs/EVALUATION.md says why not lower.
-DEFAULT_THRESHOLD = 0.999
+DEFAULT_THRESHOLD = 0.9999
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,12 @@ class Encoder:
         return cls(model, processor, ref, device, dtype)
 
     @property
+    def logit_scale(self) -> float:
+        """The model's learned temperature (CLIP's exp(logit_scale)); CLIP's initial 1/0.07 when it has none."""
+        scale = getattr(self.model, "logit_scale", None)
+        return float(scale.detach().exp()) if scale is not None else 1 / 0.07
+
+    @property
     def tokenizer(self) -> object:
         return self.processor.tokenizer
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from PIL import Image
 
 from search.bundle import PRODUCTS_FILE, Bundle, check_encoder_matches, resolve_bundle
 from search.catalog import NAME_COLUMN
+from search.duplicates import group_near_identical
 from search.encoder import Encoder
 from search.errors import InvalidQueryError
 from search.filters import FILTER_FIELDS, FilterCompiler, Filters
@@ -38,7 +39,9 @@ from search.query import (
     VectorQuery,
     check_product_id,
 )
+from search.results import SearchResponse, SearchResult
 from search.vectors import mix
+from search.zero_shot import LabelGuesser
 
 logger = logging.getLogger(__name__)
 
@@ -47,38 +50,8 @@ RESULT_CACHE_SIZE = 512
 NO_FILTER_MATCH = "No product matches these filters; remove some to see results."
 NO_KEYWORD_MATCH = "No product name or label contains these words; try other words or a semantic search."
 NO_TEXT_GIVEN = "No modifying text was given, so the search used the image alone."
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """One product found by a search."""
-
-    product_id: int
-    score: float
-    name: str
-    metadata: dict[str, Any]
-    row: int
-
-
-@dataclass
-class SearchResponse:
-    """Results best first, notices worth showing the user (e.g. text truncated) and the time taken; for text and
-    composed queries, the text as typed and as searched (its English translation) with its language."""
-
-    results: list[SearchResult]
-    notices: list[str] = field(default_factory=list)
-    elapsed_ms: float = 0.0
-    query_text: QueryText | None = None
-
-    def __iter__(self) -> Iterator[SearchResult]:
-        return iter(self.results)
-
-    def __len__(self) -> int:
-        return len(self.results)
-
-    @property
-    def ids(self) -> list[int]:
-        return [result.product_id for result in self.results]
+# With collapse_similar, k groups are formed from this many times k ranked results (groups are mostly pairs).
+COLLAPSE_DEPTH = 4
 
 
 class SearchEngine:
@@ -203,33 +176,51 @@ class SearchEngine:
         if plan is None:
             raise InvalidQueryError(f"Unknown query type {type(query).__name__}.")
         query, text = self._read_language(query)
-        response = plan(query, scope)
+        if scope.collapse_similar:
+            response = plan(query, scope.with_k(scope.k * COLLAPSE_DEPTH))
+            response.results = self._collapse(response.results, scope.k)
+        else:
+            response = plan(query, scope)
         response.query_text = text
         language_notices = text.notices if text else ()
         response.notices = list(dict.fromkeys([*scope.notices, *language_notices, *response.notices]))
         response.elapsed_ms = (time.perf_counter() - started) * 1000.0
         return response
 
+    @property
+    def default_semantic_weight(self) -> float:
+        """DEFAULT_SEMANTIC_WEIGHT (hybrid) when the bundle has a keyword index; 1 (CLIP only) for one without."""
+        return DEFAULT_SEMANTIC_WEIGHT if self.keyword is not None else 1.0
+
     def search_text(
         self,
         text: str,
         k: int = DEFAULT_K,
         filters: Filters | None = None,
-        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
+        semantic_weight: float | None = None,
         translate: bool = True,
+        collapse_similar: bool = False,
     ) -> SearchResponse:
         """Text search: semantic_weight 1 = CLIP only, 0 = keyword (BM25) only, between = a mix of both scores
-        normalised over the candidates (see search.hybrid); a non-English text is searched by its English
-        translation unless translate=False. Repeated searches are answered from an LRU cache; treat the returned
-        results as read-only."""
-        return self.search(TextQuery.parse(text, semantic_weight, translate), Scope.parse(k, filters))
+        normalised over the candidates (see search.hybrid); None = `default_semantic_weight`. A non-English text
+        is searched by its English translation unless translate=False. collapse_similar folds near-identical
+        results into one (SearchResult.similar). Repeated searches are answered from an LRU cache; treat the
+        returned results as read-only."""
+        weight = self.default_semantic_weight if semantic_weight is None else semantic_weight
+        return self.search(TextQuery.parse(text, weight, translate), Scope.parse(k, filters, collapse_similar))
 
-    def search_keyword(self, text: str, k: int = DEFAULT_K, filters: Filters | None = None) -> SearchResponse:
+    def search_keyword(
+        self, text: str, k: int = DEFAULT_K, filters: Filters | None = None, collapse_similar: bool = False
+    ) -> SearchResponse:
         """BM25 search over product names and labels; only products containing a query word are returned."""
-        return self.search(TextQuery.parse(text, 0.0), Scope.parse(k, filters))
+        return self.search(TextQuery.parse(text, 0.0), Scope.parse(k, filters, collapse_similar))
 
-    def search_image(self, image: ImageInput, k: int = DEFAULT_K, filters: Filters | None = None) -> SearchResponse:
-        return self.search(ImageQuery.parse(image), Scope.parse(k, filters))
+    def search_image(
+        self, image: ImageInput, k: int = DEFAULT_K, filters: Filters | None = None, collapse_similar: bool = False
+    ) -> SearchResponse:
+        """Products that look like the photo, and the zero-shot guess of its article type and colour
+        (`SearchResponse.labels`, each with its probability and whether it is clearly ahead)."""
+        return self.search(ImageQuery.parse(image), Scope.parse(k, filters, collapse_similar))
 
     def search_composed(
         self,
@@ -238,25 +229,35 @@ class SearchEngine:
         image_weight: float = DEFAULT_IMAGE_WEIGHT,
         k: int = DEFAULT_K,
         filters: Filters | None = None,
-        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
+        semantic_weight: float | None = None,
         translate: bool = True,
+        collapse_similar: bool = False,
     ) -> SearchResponse:
         """Image modified by text: query = normalise(w·image + (1−w)·text); w=1 is the image search,
         w=0 the text search; empty text falls back to the image alone. semantic_weight < 1 gives the keyword
-        score of the text a share (1−w)·(1−semantic_weight) of the final score. The text is translated as in
-        search_text."""
-        query = ComposedQuery.parse(image, text, image_weight, semantic_weight, translate)
-        return self.search(query, Scope.parse(k, filters))
+        score of the text a share (1−w)·(1−semantic_weight) of the final score (None = the default). The text
+        is translated as in search_text."""
+        weight = self.default_semantic_weight if semantic_weight is None else semantic_weight
+        query = ComposedQuery.parse(image, text, image_weight, weight, translate)
+        return self.search(query, Scope.parse(k, filters, collapse_similar))
 
-    def more_like_this(self, product_id: int, k: int = DEFAULT_K, filters: Filters | None = None) -> SearchResponse:
+    def more_like_this(
+        self, product_id: int, k: int = DEFAULT_K, filters: Filters | None = None, collapse_similar: bool = False
+    ) -> SearchResponse:
         """Products nearest to a catalog product, using its stored vector (no re-encoding); itself excluded."""
-        return self.search(SimilarQuery.parse(product_id), Scope.parse(k, filters))
+        return self.search(SimilarQuery.parse(product_id), Scope.parse(k, filters, collapse_similar))
 
     def search_vector(
-        self, vector: object, k: int = DEFAULT_K, filters: Filters | None = None, exclude_rows: tuple[int, ...] = ()
+        self,
+        vector: object,
+        k: int = DEFAULT_K,
+        filters: Filters | None = None,
+        exclude_rows: tuple[int, ...] = (),
+        collapse_similar: bool = False,
     ) -> SearchResponse:
         """Search by a raw embedding of the index's dimension (normalised here)."""
-        return self.search(VectorQuery.parse(vector, self.index.dim, exclude_rows), Scope.parse(k, filters))
+        query = VectorQuery.parse(vector, self.index.dim, exclude_rows)
+        return self.search(query, Scope.parse(k, filters, collapse_similar))
 
     # --- plans, one per query kind -------------------------------------------------------------------------
 
@@ -275,11 +276,14 @@ class SearchEngine:
         return tuple(response.results), (*query.notices, *response.notices)
 
     def _run_image(self, query: ImageQuery, scope: Scope) -> SearchResponse:
-        return self._vector_search(self.embed_image(query.image), scope)
+        vector = self.embed_image(query.image)
+        response = self._vector_search(vector, scope)
+        response.labels = self.label_guesser.guess(vector)
+        return response
 
     def _run_composed(self, query: ComposedQuery, scope: Scope) -> SearchResponse:
         if not query.text:
-            response = self._run_image(ImageQuery(query.image), scope)
+            response = self._vector_search(self.embed_image(query.image), scope)
             response.notices.insert(0, NO_TEXT_GIVEN)
             return response
         keyword_weight = keyword_share(query.semantic_weight, query.image_weight)
@@ -361,6 +365,19 @@ class SearchEngine:
             return query, QueryText.as_typed(query.text)
         text = self.language.read(query.text, query.translate)
         return replace(query, text=text.searched), text
+
+    @functools.cached_property
+    def label_guesser(self) -> LabelGuesser:
+        """The catalog's article type and colour prompts, embedded once (on the first photo search)."""
+        return LabelGuesser.build(self.encoder.encode_text, self.filter_choices(), scale=self.encoder.logit_scale)
+
+    def _collapse(self, results: list[SearchResult], k: int) -> list[SearchResult]:
+        """The first k groups of near-identical results (stored vectors), each as its best result."""
+        vectors = self.index.vectors(np.array([result.row for result in results], dtype=np.int64))
+        return [
+            replace(results[group.leader], similar=tuple(results[member].product_id for member in group.members))
+            for group in group_near_identical(vectors)[:k]
+        ]
 
     def _text_vector(self, query: TextQuery) -> tuple[np.ndarray, list[str]]:
         """The query text's vector and, when the model had to cut it, a notice saying so."""

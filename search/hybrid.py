@@ -11,9 +11,10 @@ import numpy as np
 from search.index import RowSelector, VectorIndex
 from search.keyword import KeywordIndex, top_rows
 
-# Defaults the evaluation sets (docs/EVALUATION.md "Choosing the defaults"). 1.0 = pure CLIP search, the only
-# setting with published numbers for real models; a real-bundle run of `python -m search.evaluate` replaces it.
-DEFAULT_SEMANTIC_WEIGHT = 1.0
+# Defaults (docs/EVALUATION.md "Choosing the defaults"): 0.75 semantic = CLIP leads and exact words of names and
+# labels count a quarter, the default of Weaviate's relative-score fusion, which is this fusion; the keyword side
+# is measured on the real catalog, the dense side awaits a real-weights run of `python -m search.evaluate`.
+DEFAULT_SEMANTIC_WEIGHT = 0.75
 DEFAULT_IMAGE_WEIGHT = 0.5
 FUSION_METHODS = ("minmax", "rrf")
 DEFAULT_FUSION = "minmax"

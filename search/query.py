@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -131,20 +131,22 @@ def _shown(value: object) -> str:
 
 @dataclass(frozen=True)
 class Scope:
-    """How many results, within which products: k and the filters, checked and canonical (hashable)."""
+    """How many results, within which products, and whether near-identical ones are folded together: k, the
+    filters and collapse_similar, checked and canonical (hashable)."""
 
     k: int = DEFAULT_K
     filters: FilterKey = ()
     notices: tuple[str, ...] = ()
+    collapse_similar: bool = False
 
     @classmethod
-    def parse(cls, k: object = DEFAULT_K, filters: Filters | None = None) -> Scope:
+    def parse(cls, k: object = DEFAULT_K, filters: Filters | None = None, collapse_similar: object = False) -> Scope:
         checked, notices = check_k(k)
-        return cls(checked, normalise_filters(filters), notices)
+        return cls(checked, normalise_filters(filters), notices, check_flag(collapse_similar, "collapse_similar"))
 
     def with_k(self, k: int) -> Scope:
         """The same filters with another result count (e.g. candidates beyond k)."""
-        return Scope(k, self.filters, self.notices)
+        return replace(self, k=k)
 
 
 @dataclass(frozen=True)

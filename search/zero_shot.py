@@ -18,8 +18,6 @@ import numpy as np
 PROMPTS = {"articleType": "a photo of a {label}", "baseColour": "a photo of a {label} product"}
 # Probability lead of the top label over the runner-up needed before the page offers it (docs/EVALUATION.md).
 MIN_MARGIN = 0.2
-# CLIP's initial temperature exp(2.6592) (Radford et al. 2021), for a model that does not carry one.
-DEFAULT_SCALE = 14.29
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class LabelGuesser:
         cls,
         encode_text: Callable[[list[str]], np.ndarray],
         choices: Mapping[str, Sequence[str]],
-        scale: float = DEFAULT_SCALE,
+        scale: float,
         margin: float = MIN_MARGIN,
     ) -> LabelGuesser:
         """Embed every label of the predicted fields present in the catalog (fields with under two labels are

@@ -8,7 +8,6 @@ from gradio import FileData
 from search import (
     DEFAULT_IMAGE_WEIGHT,
     DEFAULT_K,
-    DEFAULT_SEMANTIC_WEIGHT,
     InvalidQueryError,
     SearchEngine,
     SearchResponse,
@@ -31,16 +30,24 @@ class SearchApi:
         text: str,
         k: int = DEFAULT_K,
         filters: dict[str, Any] | None = None,
-        semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT,
+        semantic_weight: float | None = None,
+        collapse_similar: bool = False,
     ) -> dict[str, Any]:
-        """Products matching a text description, best first; semantic_weight 1 = CLIP only, 0 = keywords only."""
-        return self._json(self.engine.search_text(text, k, filters, semantic_weight))
+        """Products matching a text description, best first; semantic_weight 1 = CLIP only, 0 = keywords only,
+        none = the default mix (0.75 when the index has keywords). collapse_similar folds near-identical results
+        into one ("similar" lists the folded ids)."""
+        return self._json(self.engine.search_text(text, k, filters, semantic_weight, collapse_similar))
 
     def search_image(
-        self, image: FileData, k: int = DEFAULT_K, filters: dict[str, Any] | None = None
+        self,
+        image: FileData,
+        k: int = DEFAULT_K,
+        filters: dict[str, Any] | None = None,
+        collapse_similar: bool = False,
     ) -> dict[str, Any]:
-        """Products that look like the image, best first."""
-        return self._json(self.engine.search_image(uploaded_path(image), k, filters))
+        """Products that look like the image, best first, and "labels": the guessed article type and colour of
+        the photo, each with its probability ("score") and whether it is clearly ahead ("confident")."""
+        return self._json(self.engine.search_image(uploaded_path(image), k, filters, collapse_similar))
 
     def search_composed(
         self,
@@ -49,21 +56,34 @@ class SearchApi:
         image_weight: float = DEFAULT_IMAGE_WEIGHT,
         k: int = DEFAULT_K,
         filters: dict[str, Any] | None = None,
+        collapse_similar: bool = False,
     ) -> dict[str, Any]:
         """Products like the image, changed as the text says; image_weight 0 = text only, 1 = image only."""
-        return self._json(self.engine.search_composed(uploaded_path(image), text, image_weight, k, filters))
+        return self._json(
+            self.engine.search_composed(
+                uploaded_path(image), text, image_weight, k, filters, collapse_similar=collapse_similar
+            )
+        )
 
     def more_like_this(
-        self, product_id: int, k: int = DEFAULT_K, filters: dict[str, Any] | None = None
+        self,
+        product_id: int,
+        k: int = DEFAULT_K,
+        filters: dict[str, Any] | None = None,
+        collapse_similar: bool = False,
     ) -> dict[str, Any]:
         """Products nearest to a catalog product (by its stored vector), the product itself excluded."""
-        return self._json(self.engine.more_like_this(product_id, k, filters))
+        return self._json(self.engine.more_like_this(product_id, k, filters, collapse_similar))
 
     def search_embedding(
-        self, embedding: list[float], k: int = DEFAULT_K, filters: dict[str, Any] | None = None
+        self,
+        embedding: list[float],
+        k: int = DEFAULT_K,
+        filters: dict[str, Any] | None = None,
+        collapse_similar: bool = False,
     ) -> dict[str, Any]:
         """Products nearest to a raw embedding of the index's dimension (e.g. one returned by /embed)."""
-        return self._json(self.engine.search_vector(embedding, k, filters))
+        return self._json(self.engine.search_vector(embedding, k, filters, collapse_similar=collapse_similar))
 
     def embed(self, text: str | None = None, image: FileData | None = None) -> dict[str, Any]:
         """The normalised embedding of a text or of an image (give exactly one), in the index's space."""
@@ -95,9 +115,11 @@ class SearchApi:
                     "score": result.score,
                     "metadata": result.metadata,
                     "image": FileData(path=self.photos.path(result.product_id)).model_dump(),
+                    "similar": list(result.similar),
                 }
                 for result in response.results
             ],
+            "labels": {guess.field: guess.as_dict() for guess in response.labels},
             "notices": response.notices,
             "elapsed_ms": response.elapsed_ms,
         }

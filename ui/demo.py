@@ -26,7 +26,7 @@ def build_demo(engine: SearchEngine) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
                 with gr.Tabs():
-                    tabs = (text_tab(), image_tab(), composed_tab())
+                    tabs = (text_tab(engine.default_semantic_weight), image_tab(), composed_tab())
                 filters = filters_panel(engine.filter_choices())
             with gr.Column(scale=3, min_width=320):
                 results = results_panel()

@@ -2,8 +2,10 @@
 (search.TextQuery, ImageQuery, ComposedQuery or SimilarQuery), which the page keeps as its last query and runs
 again with new filters or a new number of results.
 
-Every search handler returns the same outputs: the gallery, the status line, the shown ids, the query and an
-update hiding the details panel (or gr.skip() for each when there is nothing to search yet).
+Every search handler returns the same outputs: the gallery, the status line, the shown ids, the query, an
+update hiding the details panel, and the label chips of a photo search (or gr.skip() for each when there is
+nothing to search yet). A search's messages (notices, nothing found) are part of its status line, so the next
+search replaces them; near-identical results are folded into one tile ("+N similar").
 """
 
 import html
@@ -20,6 +22,8 @@ from search import (
     Query,
     Scope,
     SearchEngine,
+    SearchResponse,
+    SearchResult,
     SimilarQuery,
     TextQuery,
 )
@@ -30,6 +34,29 @@ from ui.uploads import uploaded_path
 
 NOTHING_FOUND = "Nothing found. Try other words, another photo or fewer filters."
 SHOWN_TEXT_CHARS = 80  # of a query text in the status line
+# The fields whose zero-shot guess a photo search offers as a filter chip, in the order of the chips.
+CHIP_FIELDS = ("articleType", "baseColour")
+OUTPUTS = 5 + 1 + len(CHIP_FIELDS)  # gallery, status, ids, query, details; chips row; one chip per field
+
+
+def caption(result: SearchResult) -> str:
+    """What a shopper reads under a tile: name, article type and colour (no score), and how many near-identical
+    products the tile stands for."""
+    parts = [result.name, result.metadata.get("articleType"), result.metadata.get("baseColour")]
+    text = " · ".join(part for part in parts if part)
+    return f"{text} · +{len(result.similar)} similar" if result.similar else text
+
+
+def chips(response: SearchResponse) -> tuple:
+    """The chips row (shown when some guess is confident) and one chip per field ("Tshirts ✓ filter")."""
+    confident = {guess.field: guess for guess in response.labels if guess.confident}
+    buttons = [
+        gr.Button(f"{confident[field].label} · {confident[field].score:.0%}", visible=True)
+        if field in confident
+        else gr.Button(visible=False)
+        for field in CHIP_FIELDS
+    ]
+    return (gr.Row(visible=bool(confident)), *buttons)
 
 
 @singledispatch
@@ -94,7 +121,7 @@ class Page:
     def composed_ui(
         self, image: dict | None, text: str, image_weight: float, k: int, *filter_values: list[str]
     ) -> tuple:
-        query = ComposedQuery.parse(uploaded_path(image), text, image_weight)
+        query = ComposedQuery.parse(uploaded_path(image), text, image_weight, self.engine.default_semantic_weight)
         return self.show(query, k, *filter_values)
 
     def composed_on_change(
@@ -129,27 +156,36 @@ class Page:
         return gr.Row(visible=True), image, f"{heading}<table class='product-details'>{rows}</table>", product_id
 
     def show(self, query: Query, k: int, *filter_values: list[str]) -> tuple:
-        """Run the query and show its results; notices and empty outcomes become messages in the page."""
+        """Run the query and show its results, its messages in its own status line, and its label chips."""
         filters = filters_from(filter_values)
-        response = self.engine.search(query, Scope.parse(k, filters))
-        for notice in response.notices:
-            (gr.Warning if not response.results else gr.Info)(html.escape(notice))
-        if not response.results and not response.notices:
-            gr.Warning(NOTHING_FOUND)
-        gallery = [
-            (
-                self.photos.path(result.product_id),
-                f"{result.name or result.metadata['articleType']} · {result.score:.2f}",
-            )
-            for result in response.results
-        ]
+        response = self.engine.search(query, Scope.parse(k, filters, collapse_similar=True))
+        gallery = [(self.photos.path(result.product_id), caption(result)) for result in response.results]
         status = f"**{len(response.results)} results** {as_markdown_text(describe(query, self.engine))}"
         if filters:
             chosen = "; ".join(f"{UI_FILTERS[name]}: {', '.join(values)}" for name, values in filters.items())
             status += f" · {as_markdown_text(chosen)}"
         status += f" · {response.elapsed_ms:.0f} ms"
-        return gallery, status, response.ids, query, gr.Row(visible=False)
+        messages = response.notices or ([] if response.results else [NOTHING_FOUND])
+        status += "".join(f"\n\n> {as_markdown_text(message)}" for message in messages)
+        return (
+            gr.update(value=gallery, selected_index=None),  # a new search selects no tile
+            status,
+            response.ids,
+            query,
+            gr.Row(visible=False),
+            *chips(response),
+        )
+
+    @staticmethod
+    def apply_chip(label: str, chosen: list[str] | None) -> tuple:
+        """A chip's label ("Tshirts · 82%") added to its filter's selection, which re-runs the search, and the
+        chips hidden."""
+        return sorted({*(chosen or []), label.rsplit(" · ", 1)[0]}), gr.Row(visible=False)
+
+    @staticmethod
+    def dismiss_chips() -> gr.Row:
+        return gr.Row(visible=False)
 
     @staticmethod
     def _unchanged() -> tuple:
-        return (gr.skip(),) * 5
+        return (gr.skip(),) * OUTPUTS

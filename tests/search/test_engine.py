@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from search import QueryLanguage, QueryText, SearchEngine, load_query_language
+from search.duplicates import DEFAULT_THRESHOLD
 from search.errors import InvalidImageError, InvalidQueryError
 from search.language import LanguageDetector
 from search.query import MAX_K
+from search.zero_shot import MIN_MARGIN
 
 
 def brute_force_ids(engine, vector, k, allowed=None):
@@ -26,7 +28,7 @@ def same_ranking(a, b) -> None:
 
 
 def test_text_search_returns_typed_results_best_first(engine):
-    response = engine.search_text("red shirt for men", k=7)
+    response = engine.search_text("red shirt for men", k=7, semantic_weight=1.0)
     assert len(response) == 7 and response.elapsed_ms > 0
     scores = [r.score for r in response]
     assert scores == sorted(scores, reverse=True)
@@ -42,7 +44,7 @@ def test_filtered_search_is_exact_and_full(engine):
     allowed = ((frame.gender == "Men") & frame.articleType.isin(["Tshirts", "Shirts"])).to_numpy()
     k = 5
     assert allowed.sum() > k
-    response = engine.search_text("blue", k=k, filters=filters)
+    response = engine.search_text("blue", k=k, filters=filters, semantic_weight=1.0)
     assert len(response) == k
     assert all(r.metadata["gender"] == "Men" and r.metadata["articleType"] in {"Tshirts", "Shirts"} for r in response)
     vector, _ = engine.embed_text("blue")
@@ -83,6 +85,8 @@ def test_composed_endpoints_equal_pure_searches(engine):
     image = engine.product_image(int(engine.products.ids[3]))
     same_ranking(engine.search_composed(image, "in red", 1.0, k=10), engine.search_image(image, k=10))
     same_ranking(engine.search_composed(image, "in red", 0.0, k=10), engine.search_text("in red", k=10))
+    dense = {"k": 10, "semantic_weight": 1.0}
+    same_ranking(engine.search_composed(image, "in red", 0.0, **dense), engine.search_text("in red", **dense))
 
 
 def test_composed_vector_is_the_normalised_weighted_sum(engine):
@@ -91,7 +95,7 @@ def test_composed_vector_is_the_normalised_weighted_sum(engine):
     text_vector, _ = engine.embed_text("same but in red")
     mixed = 0.3 * image_vector + 0.7 * text_vector
     expected = engine.search_vector(mixed, k=10)
-    same_ranking(engine.search_composed(image, "same but in red", 0.3, k=10), expected)
+    same_ranking(engine.search_composed(image, "same but in red", 0.3, k=10, semantic_weight=1.0), expected)
 
 
 def test_composed_with_empty_text_uses_the_image_and_says_so(engine):
@@ -286,3 +290,46 @@ def test_without_a_translation_model_foreign_text_runs_with_a_notice(engine):
 def test_translate_must_be_a_boolean(multilingual, flag):
     with pytest.raises(InvalidQueryError, match="translate must be true or false"):
         multilingual.search_text(VIETNAMESE, translate=flag)
+
+
+def twin_photos(engine) -> tuple[int, int]:
+    """Two products of the generated catalog with byte-identical photos (like 243 of the 9,583 real ones)."""
+    seen: dict[bytes, int] = {}
+    for product_id in engine.products.ids:
+        photo = engine.product_photo_bytes(int(product_id))
+        if photo in seen:
+            return seen[photo], int(product_id)
+        seen[photo] = int(product_id)
+    raise AssertionError("the generated catalog has no identical photos")
+
+
+def test_collapse_similar_folds_identical_photos_into_the_best_one(engine):
+    first, twin = twin_photos(engine)
+    photo = engine.product_image(first)
+    plain = engine.search_image(photo, k=8)
+    assert {first, twin} <= set(plain.ids) and all(r.similar == () for r in plain)
+    collapsed = engine.search_image(photo, k=8, collapse_similar=True)
+    assert len(collapsed) == 8
+    leader = next(r for r in collapsed if first in (r.product_id, *r.similar))
+    assert twin in (leader.product_id, *leader.similar) and len({leader.product_id, *leader.similar}) > 1
+    vectors = {r.product_id: engine.index.vectors(np.array([r.row]))[0] for r in plain}
+    leaders = [engine.index.vectors(np.array([r.row]))[0] for r in collapsed]
+    similarity = np.stack(leaders) @ np.stack(leaders).T
+    assert (similarity[np.triu_indices(len(leaders), 1)] < DEFAULT_THRESHOLD).all()
+    for result, vector in zip(collapsed, leaders, strict=True):
+        assert all(vectors[m] @ vector >= DEFAULT_THRESHOLD for m in result.similar if m in vectors)
+
+
+def test_collapse_similar_must_be_a_boolean(engine):
+    with pytest.raises(InvalidQueryError, match="collapse_similar must be true or false"):
+        engine.search_text("shirt", collapse_similar="yes")
+
+
+def test_a_photo_search_guesses_its_article_type_and_colour(engine):
+    response = engine.search_image(engine.product_image(int(engine.products.ids[0])), k=3)
+    choices = engine.filter_choices()
+    assert [guess.field for guess in response.labels] == ["articleType", "baseColour"]
+    for guess in response.labels:
+        assert guess.label in choices[guess.field] and 0 < guess.score <= 1 and 0 <= guess.margin <= guess.score
+        assert guess.confident == (guess.margin >= MIN_MARGIN)
+    assert engine.search_text("shirt", k=3).labels == []

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from search.errors import InvalidQueryError
-from search.hybrid import CANDIDATES, Candidates, fuse, keyword_share
+from search.hybrid import CANDIDATES, DEFAULT_SEMANTIC_WEIGHT, Candidates, fuse, keyword_share
 
 QUERIES = ("blue cotton shirt for men", "Nike Women Red", "leather boots", "watches")
 
@@ -18,7 +18,11 @@ def same_response(a, b) -> None:
 @pytest.mark.parametrize("query", QUERIES)
 def test_endpoints_equal_the_pure_searches(engine, query):
     filters = {"gender": ["Men", "Women"]}
-    same_response(engine.search_text(query, k=12, semantic_weight=1.0), engine.search_text(query, k=12))
+    dense, pure = engine.search_vector(engine.embed_text(query)[0], k=12), engine.search_text(query, 12, None, 1.0)
+    assert pure.ids == dense.ids
+    np.testing.assert_allclose([r.score for r in pure], [r.score for r in dense], atol=1e-6)
+    default = engine.search_text(query, k=12)
+    same_response(default, engine.search_text(query, k=12, semantic_weight=DEFAULT_SEMANTIC_WEIGHT))
     same_response(engine.search_text(query, k=12, semantic_weight=0.0), engine.search_keyword(query, k=12))
     same_response(
         engine.search_text(query, k=12, filters=filters, semantic_weight=0.0),
@@ -28,8 +32,8 @@ def test_endpoints_equal_the_pure_searches(engine, query):
 
 def test_composed_endpoints(engine):
     image = engine.product_image(int(engine.products.ids[5]))
-    plain = engine.search_composed(image, "red", 0.4, k=10)
-    same_response(engine.search_composed(image, "red", 0.4, k=10, semantic_weight=1.0), plain)
+    plain = engine.search_composed(image, "red", 0.4, k=10, semantic_weight=DEFAULT_SEMANTIC_WEIGHT)
+    same_response(engine.search_composed(image, "red", 0.4, k=10), plain)
     same_response(
         engine.search_composed(image, "red", 1.0, k=10, semantic_weight=0.0), engine.search_image(image, k=10)
     )
@@ -135,7 +139,7 @@ def test_degenerate_candidates():
         no_keyword.rank(0.5, 3, method="borda")
 
 
-@pytest.mark.parametrize("weight", [-0.1, 1.5, float("nan"), "heavy", None])
+@pytest.mark.parametrize("weight", [-0.1, 1.5, float("nan"), "heavy", [0.5]])
 def test_bad_semantic_weights_are_refused(engine, weight):
     with pytest.raises(InvalidQueryError, match="semantic_weight must be"):
         engine.search_text("red", semantic_weight=weight)

@@ -9,6 +9,7 @@ import pytest
 from search.bundle import Bundle, Components, read_manifest
 from search.engine import SearchEngine
 from search.errors import InvalidQueryError
+from search.hybrid import DEFAULT_SEMANTIC_WEIGHT
 from search.keyword import KEYWORD_DIR, KeywordIndex, keyword_text
 
 
@@ -64,7 +65,8 @@ def test_a_bundle_without_keyword_index_explains_itself(engine):
     bundle = engine.bundle
     manifest = replace(bundle.manifest, components=Components())
     legacy = SearchEngine(Bundle(manifest, bundle.index, bundle.products), engine.encoder)
-    assert legacy.search_text("blue shirt", k=3).ids == engine.search_text("blue shirt", k=3).ids
+    assert legacy.default_semantic_weight == 1.0 and engine.default_semantic_weight == DEFAULT_SEMANTIC_WEIGHT
+    assert legacy.search_text("blue shirt", k=3).ids == engine.search_text("blue shirt", k=3, semantic_weight=1.0).ids
     with pytest.raises(InvalidQueryError, match="has no keyword index"):
         legacy.search_keyword("blue shirt")
     with pytest.raises(InvalidQueryError, match="has no keyword index"):

@@ -15,7 +15,7 @@ def test_prompts_name_each_label_of_the_predicted_fields():
         seen.extend(texts)
         return np.eye(len(texts), 4, dtype=np.float32)
 
-    guesser = LabelGuesser.build(encode, CHOICES)
+    guesser = LabelGuesser.build(encode, CHOICES, scale=100.0)
     assert set(guesser.labels) == {"articleType", "baseColour"}  # usage is not predicted
     assert seen == [
         "a photo of a tshirts",
@@ -45,7 +45,7 @@ def test_a_photo_between_two_labels_is_not_confident():
 
 def test_with_a_real_encoder_a_label_prompt_vector_is_guessed_as_that_label(tiny_model):
     encoder = Encoder.load(str(tiny_model), device="cpu")
-    guesser = LabelGuesser.build(encoder.encode_text, CHOICES, scale=float(encoder.model.logit_scale.exp()))
+    guesser = LabelGuesser.build(encoder.encode_text, CHOICES, scale=encoder.logit_scale)
     for label in CHOICES["articleType"]:
         photo = encoder.encode_text([PROMPTS["articleType"].format(label=label.lower())])[0]
         article, colour = guesser.guess(photo)

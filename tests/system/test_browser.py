@@ -14,6 +14,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K
+from ui.page import caption
 from ui.settings import ASSETS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -58,9 +59,10 @@ def open_page(browser, app_url: str, viewport: dict, permissions: list[str] | No
 
 
 def expect_results(page: Page, status: str, response) -> None:
-    """The status line says `status` and the gallery shows exactly the engine's results, in order, with scores."""
+    """The status line says `status` and the gallery shows exactly the engine's results (near-identical ones
+    folded), in order, captioned with name, article type and colour."""
     expect(page.locator("#status")).to_contain_text(status)
-    captions = [f"{r.name or r.metadata['articleType']} · {r.score:.2f}" for r in response]
+    captions = [caption(r) for r in response]
     expect(page.locator("#results .caption-label")).to_have_text(captions)
     wait_for_photo(page, "#results img")
 
@@ -79,7 +81,7 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
     page = open_page(browser, app_url, DESKTOP)
     page.locator("#text-query textarea").fill("red shirt for men")
     page.locator("#text-query textarea").press("Enter")
-    expected = engine.search_text("red shirt for men", k=DEFAULT_K)
+    expected = engine.search_text("red shirt for men", k=DEFAULT_K, collapse_similar=True)
     expect_results(page, f"{DEFAULT_K} results for “red shirt for men”", expected)
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
     assert results_box["x"] > query_box["x"] + query_box["width"], "results sit beside the query on a desktop"
@@ -95,23 +97,27 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
 
     page.locator("#more-like-this").click()
     expect(page.locator("#details")).to_be_hidden()
-    similar = engine.more_like_this(chosen.product_id, k=DEFAULT_K)
+    similar = engine.more_like_this(chosen.product_id, k=DEFAULT_K, collapse_similar=True)
     expect_results(page, f"like “{chosen.name}”", similar)
 
 
 def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
     page = open_page(browser, app_url, DESKTOP)
     page.get_by_role("button", name="white sneakers").click()
-    expect_results(page, "for “white sneakers”", engine.search_text("white sneakers", k=DEFAULT_K))
+    expect_results(
+        page, "for “white sneakers”", engine.search_text("white sneakers", k=DEFAULT_K, collapse_similar=True)
+    )
 
     page.locator("#filters").get_by_text("Filters and number of results").click()
     page.locator("#filter-gender input").click()
     page.get_by_role("option", name="Women", exact=True).click()
-    filtered = engine.search_text("white sneakers", k=DEFAULT_K, filters={"gender": ["Women"]})
+    filtered = engine.search_text("white sneakers", k=DEFAULT_K, filters={"gender": ["Women"]}, collapse_similar=True)
     expect_results(page, "Gender: Women", filtered)
 
     page.locator("#semantic-weight input[type=range]").fill("0.4")
-    mixed = engine.search_text("white sneakers", k=DEFAULT_K, filters={"gender": ["Women"]}, semantic_weight=0.4)
+    mixed = engine.search_text(
+        "white sneakers", k=DEFAULT_K, filters={"gender": ["Women"]}, semantic_weight=0.4, collapse_similar=True
+    )
     expect_results(page, "meaning weight 0.40", mixed)
 
 
@@ -120,7 +126,7 @@ def test_image_upload_searches_by_the_photo(browser, app_url, engine, screenshot
     page.get_by_role("tab", name="Image", exact=True).click()
     photo = ASSETS / "yellow-dress.jpg"
     upload(page, "#image-query", photo)
-    expect_results(page, "similar to your photo", engine.search_image(photo, k=DEFAULT_K))
+    expect_results(page, "similar to your photo", engine.search_image(photo, k=DEFAULT_K, collapse_similar=True))
     page.screenshot(path=screenshots / "screenshot-image.png")
 
 
@@ -133,7 +139,7 @@ def test_webcam_and_clipboard_photos_are_searched(browser, app_url, engine):
     page.locator("#image-query button[aria-label='capture photo']").click()
     expect(page.locator("#status")).to_contain_text("similar to your photo")
     captured = page.request.get(page.locator("#image-query img").first.get_attribute("src")).body()
-    expect_results(page, "similar to your photo", engine.search_image(captured, k=DEFAULT_K))
+    expect_results(page, "similar to your photo", engine.search_image(captured, k=DEFAULT_K, collapse_similar=True))
 
     pasted = io.BytesIO()
     Image.open(ASSETS / "brown-handbag.jpg").save(pasted, format="PNG")
@@ -146,7 +152,9 @@ def test_webcam_and_clipboard_photos_are_searched(browser, app_url, engine):
     )
     page.locator("#image-query button[aria-label='Remove Image']").click()
     page.locator("#image-query button[aria-label='Paste from clipboard']").click()
-    expect_results(page, "similar to your photo", engine.search_image(pasted.getvalue(), k=DEFAULT_K))
+    expect_results(
+        page, "similar to your photo", engine.search_image(pasted.getvalue(), k=DEFAULT_K, collapse_similar=True)
+    )
 
 
 def test_image_and_text_with_the_weight_slider(browser, app_url, engine, screenshots):
@@ -155,12 +163,14 @@ def test_image_and_text_with_the_weight_slider(browser, app_url, engine, screens
     photo = ASSETS / "red-tshirt.jpg"
     page.locator("#composed-text textarea").fill("same style but in blue")
     upload(page, "#composed-image", photo)
-    expected = engine.search_composed(photo, "same style but in blue", DEFAULT_IMAGE_WEIGHT, k=DEFAULT_K)
+    expected = engine.search_composed(
+        photo, "same style but in blue", DEFAULT_IMAGE_WEIGHT, k=DEFAULT_K, collapse_similar=True
+    )
     expect_results(page, f"photo weight {DEFAULT_IMAGE_WEIGHT:.2f}", expected)
 
     weight = 0.2 if DEFAULT_IMAGE_WEIGHT > 0.5 else 0.8
     page.locator("#image-weight input[type=range]").fill(str(weight))
-    moved = engine.search_composed(photo, "same style but in blue", weight, k=DEFAULT_K)
+    moved = engine.search_composed(photo, "same style but in blue", weight, k=DEFAULT_K, collapse_similar=True)
     expect_results(page, f"photo weight {weight:.2f}", moved)
     page.screenshot(path=screenshots / "screenshot-image-text.png")
 
@@ -170,7 +180,7 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     typed = "<b>black</b> *leather* [boots](x)"
     page.locator("#text-query textarea").fill(typed)
     page.locator("#text-search").click()
-    expect_results(page, f"for “{typed}”", engine.search_text(typed, k=DEFAULT_K))
+    expect_results(page, f"for “{typed}”", engine.search_text(typed, k=DEFAULT_K, collapse_similar=True))
     columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
     assert len(columns.split()) == 2
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
@@ -178,7 +188,11 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     expect(page.locator("#status")).to_be_in_viewport()
     page.locator("#text-query textarea").fill("black leather boots for men")
     page.locator("#text-search").click()
-    expect_results(page, "for “black leather boots for men”", engine.search_text("black leather boots for men", k=24))
+    expect_results(
+        page,
+        "for “black leather boots for men”",
+        engine.search_text("black leather boots for men", k=24, collapse_similar=True),
+    )
     page.screenshot(path=screenshots / "screenshot-phone.png")
 
     page.locator("#results .thumbnail-item").first.click()

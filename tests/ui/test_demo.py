@@ -31,6 +31,9 @@ WIRING = {
     ("k", "release"): "rerun_ui",
     **{(f"filter-{name}", "change"): "rerun_ui" for name in UI_FILTERS},
     ("results", "select"): "details_ui",
+    ("chip-articleType", "click"): "apply_chip",
+    ("chip-baseColour", "click"): "apply_chip",
+    ("chips-dismiss", "click"): "dismiss_chips",
     ("status", "change"): None,  # JavaScript only: brings the results into view on a phone
 }
 

@@ -18,7 +18,7 @@ from search import (
     VectorQuery,
 )
 from ui.messages import as_markdown_text
-from ui.page import Page, describe
+from ui.page import OUTPUTS, Page, caption, chips, describe
 from ui.settings import UI_FILTERS
 
 NO_FILTERS = [None] * len(UI_FILTERS)
@@ -40,27 +40,31 @@ def same_query(stored, expected) -> bool:
 
 
 def assert_shows(page: Page, outputs: tuple, expected, status: str, query) -> None:
-    """The gallery holds the engine's results (photo file, name and score), the status line says `status`, the
-    shown ids and the stored query follow (the status as Markdown shows it), and the details panel is hidden."""
-    gallery, shown_status, ids, stored_query, details = outputs
-    captions = [f"{r.name or r.metadata['articleType']} · {r.score:.2f}" for r in expected]
-    assert gallery == [(page.photos.path(r.product_id), caption) for r, caption in zip(expected, captions, strict=True)]
+    """The gallery holds the engine's results with near-identical ones folded (photo file; name, article type and
+    colour, no score), no tile selected; the status line says `status`, the shown ids and the stored query follow
+    (the status as Markdown shows it), and the details panel is hidden."""
+    gallery, shown_status, ids, stored_query, details, *_ = outputs
+    assert gallery["selected_index"] is None
+    assert gallery["value"] == [(page.photos.path(r.product_id), caption(r)) for r in expected]
+    for result, (_, shown) in zip(expected, gallery["value"], strict=True):
+        assert shown.startswith(" · ".join(p for p in (result.name, result.metadata["articleType"]) if p))
+        assert result.metadata["baseColour"] in shown and f"{result.score:.2f}" not in shown.split(" · ")
     assert shown_status.startswith(f"**{len(expected)} results** ") and as_markdown_text(status) in shown_status
-    assert shown_status.endswith(" ms") and ids == expected.ids
+    assert " ms" in shown_status and ids == expected.ids
     assert same_query(stored_query, query)
     assert details.visible is False
 
 
 def test_text_search_shows_the_engines_results(page, engine):
     outputs = page.text_ui("red shirt", DEFAULT_SEMANTIC_WEIGHT, DEFAULT_K, *NO_FILTERS)
-    expected = engine.search_text("red shirt", k=DEFAULT_K)
+    expected = engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True)
     assert_shows(page, outputs, expected, "for “red shirt”", TextQuery("red shirt", DEFAULT_SEMANTIC_WEIGHT))
 
 
 def test_filters_and_weight_are_applied_and_named_in_the_status(page, engine):
     outputs = page.text_ui("white sneakers", 0.4, 12, *filter_values(gender=["Women"], season=["Summer", "Fall"]))
     filters = {"gender": ["Women"], "season": ["Summer", "Fall"]}
-    expected = engine.search_text("white sneakers", 12, filters, 0.4)
+    expected = engine.search_text("white sneakers", 12, filters, 0.4, collapse_similar=True)
     status = "for “white sneakers” (meaning weight 0.40) · Gender: Women; Season: Summer, Fall"
     assert_shows(page, outputs, expected, status, TextQuery("white sneakers", 0.4))
 
@@ -73,17 +77,17 @@ def test_the_status_shows_the_query_as_typed_not_as_markup(page):
 def test_the_last_query_reruns_with_new_filters_and_k(page, engine):
     query = page.text_ui("red shirt", 0.6, DEFAULT_K, *NO_FILTERS)[3]
     outputs = page.rerun_ui(query, 5, *filter_values(masterCategory=["Apparel"]))
-    expected = engine.search_text("red shirt", 5, {"masterCategory": ["Apparel"]}, 0.6)
+    expected = engine.search_text("red shirt", 5, {"masterCategory": ["Apparel"]}, 0.6, collapse_similar=True)
     assert_shows(page, outputs, expected, "Category: Apparel", query)
 
 
-def test_notices_become_messages_in_the_page(page, capsys):
-    gallery = page.text_ui("shirt", 1.0, 1000, *NO_FILTERS)[0]
-    assert len(gallery) == 100 and "k=1000 was reduced to 100" in capsys.readouterr().out
+def test_notices_are_part_of_the_status_line_of_their_search(page):
+    gallery, status, *_ = page.text_ui("shirt", 1.0, 1000, *NO_FILTERS)
+    assert 0 < len(gallery["value"]) <= 100 and "k=1000 was reduced to 100" in status
 
 
 def test_nothing_to_search_leaves_the_page_as_it_is(page):
-    unchanged = (gr.skip(),) * 5
+    unchanged = (gr.skip(),) * OUTPUTS
     assert page.text_on_change("   ", 0.5, DEFAULT_K, *NO_FILTERS) == unchanged
     assert page.image_ui(None, DEFAULT_K, *NO_FILTERS) == unchanged
     assert page.composed_on_change(None, "in red", 0.5, DEFAULT_K, *NO_FILTERS) == unchanged
@@ -92,16 +96,28 @@ def test_nothing_to_search_leaves_the_page_as_it_is(page):
 
 def test_moving_the_slider_reruns_a_typed_query(page, engine):
     outputs = page.text_on_change("red shirt", 0.3, 6, *NO_FILTERS)
-    assert_shows(page, outputs, engine.search_text("red shirt", 6, None, 0.3), "meaning weight 0.30", outputs[3])
+    assert_shows(
+        page,
+        outputs,
+        engine.search_text("red shirt", 6, None, 0.3, collapse_similar=True),
+        "meaning weight 0.30",
+        outputs[3],
+    )
 
 
 def test_photo_and_photo_plus_text_searches(page, engine, upload, photo):
     stored = upload(photo)
     outputs = page.image_ui(stored, 8, *NO_FILTERS)
-    assert_shows(page, outputs, engine.search_image(photo, k=8), "similar to your photo", ImageQuery(stored["path"]))
+    assert_shows(
+        page,
+        outputs,
+        engine.search_image(photo, k=8, collapse_similar=True),
+        "similar to your photo",
+        ImageQuery(stored["path"]),
+    )
     outputs = page.composed_ui(stored, "in red", 0.3, 8, *NO_FILTERS)
     query = ComposedQuery(stored["path"], "in red", 0.3)
-    expected = engine.search_composed(photo, "in red", 0.3, 8)
+    expected = engine.search_composed(photo, "in red", 0.3, 8, collapse_similar=True)
     assert_shows(page, outputs, expected, "for your photo + “in red” (photo weight 0.30)", query)
     outputs = page.composed_on_change(stored, None, DEFAULT_IMAGE_WEIGHT, 8, *NO_FILTERS)
     assert outputs[1].split("** ")[1].startswith("for your photo ·"), "no text: the photo alone"
@@ -115,7 +131,7 @@ def test_photos_must_be_uploads(page, photo):
 
 
 def test_details_then_more_like_this(page, engine):
-    shown = engine.search_text("red shirt", k=6)
+    shown = engine.search_text("red shirt", k=6, collapse_similar=True)
     chosen = shown.results[2]
     details, image, info, product_id = page.details_ui(shown.ids, gr.SelectData(None, {"index": 2, "value": None}))
     assert details.visible is True and product_id == chosen.product_id
@@ -123,7 +139,7 @@ def test_details_then_more_like_this(page, engine):
     assert f"<h3>{chosen.name}</h3>" in info and f"<td>{chosen.metadata['articleType']}</td>" in info
     assert f"<th>Product id</th><td>{chosen.product_id}</td>" in info
     outputs = page.similar_ui(product_id, 5, *NO_FILTERS)
-    expected = engine.more_like_this(chosen.product_id, k=5)
+    expected = engine.more_like_this(chosen.product_id, k=5, collapse_similar=True)
     assert_shows(page, outputs, expected, f"like “{chosen.name}”", SimilarQuery(chosen.product_id))
 
 
@@ -135,3 +151,25 @@ def test_more_like_this_needs_a_selected_product(page):
 def test_the_status_line_describes_only_the_pages_kinds_of_search(engine):
     with pytest.raises(TypeError, match="VectorQuery"):
         describe(VectorQuery.parse([1.0] * engine.index.dim, engine.index.dim), engine)
+
+
+def test_messages_belong_to_their_search_and_zero_results_are_said_in_the_status(page):
+    outputs = page.text_ui("zzzqqq", 0.0, 5, *NO_FILTERS)
+    assert outputs[0]["value"] == [] and "No product name or label contains these words" in outputs[1]
+    replaced = page.text_ui("red shirt", 0.0, 5, *NO_FILTERS)
+    assert replaced[0]["value"] and "No product name or label" not in replaced[1]
+
+
+def test_confident_label_guesses_become_chips_that_filter(page, engine, monkeypatch):
+    guesser = engine.label_guesser
+    monkeypatch.setattr(guesser, "margin", 0.0)  # every top guess counts as clearly ahead
+    response = engine.search_image(engine.product_image(int(engine.products.ids[0])), k=3)
+    row, *buttons = chips(response)
+    assert row.visible is True
+    for guess, button in zip(response.labels, buttons, strict=True):
+        assert button.value == f"{guess.label} · {guess.score:.0%}" and button.visible is True
+    chosen, hidden = page.apply_chip(buttons[0].value, ["Shirts"])
+    assert chosen == sorted({"Shirts", response.labels[0].label}) and hidden.visible is False
+    monkeypatch.setattr(guesser, "margin", 1.01)  # nothing is ever clearly ahead
+    row, *buttons = chips(engine.search_image(engine.product_image(int(engine.products.ids[0])), k=3))
+    assert row.visible is False and all(button.visible is False for button in buttons)

@@ -8,8 +8,8 @@ import gradio as gr
 
 from ui.layout.filters import FiltersPanel
 from ui.messages import page_errors
-from ui.page import Page
-from ui.settings import SEARCH_GROUP
+from ui.page import CHIP_FIELDS, Page
+from ui.settings import SEARCH_GROUP, UI_FILTERS
 
 # On a phone the results sit below the query: bring them into view after a search (desktop pages do not move).
 SCROLL_TO_RESULTS_JS = """() => {
@@ -28,6 +28,9 @@ class ResultsPanel:
     detail_info: gr.HTML
     similar_button: gr.Button
     gallery: gr.Gallery
+    chips_row: gr.Row
+    chips: list[gr.Button]
+    dismiss: gr.Button
     last_query: gr.State
     shown_ids: gr.State
     selected_id: gr.State
@@ -37,7 +40,15 @@ class ResultsPanel:
         """Event options of every page search: the outputs of Page.show, in the search concurrency group, and
         kept out of the client API."""
         return {
-            "outputs": [self.gallery, self.status, self.shown_ids, self.last_query, self.details],
+            "outputs": [
+                self.gallery,
+                self.status,
+                self.shown_ids,
+                self.last_query,
+                self.details,
+                self.chips_row,
+                *self.chips,
+            ],
             "concurrency_id": SEARCH_GROUP,
             "api_visibility": "private",
         }
@@ -53,6 +64,10 @@ class ResultsPanel:
             trigger_mode="always_last",
             **self.search_options,
         )
+        for field, chip in zip(CHIP_FIELDS, self.chips, strict=True):
+            dropdown = filters.dropdowns[list(UI_FILTERS).index(field)]
+            chip.click(page.apply_chip, [chip, dropdown], [dropdown, self.chips_row], api_visibility="private")
+        self.dismiss.click(page.dismiss_chips, None, self.chips_row, api_visibility="private")
         self.status.change(None, js=SCROLL_TO_RESULTS_JS)
         self.gallery.select(
             page_errors(page.details_ui),
@@ -64,6 +79,14 @@ class ResultsPanel:
 
 def results_panel() -> ResultsPanel:
     status = gr.Markdown("Results appear here.", elem_id="status")
+    # A photo search's confident zero-shot guesses, offered as filters (search.zero_shot).
+    with gr.Row(visible=False, elem_id="label-chips") as chips_row:
+        gr.Markdown("Looks like:", elem_id="label-chips-intro")
+        chips = [
+            gr.Button(visible=False, size="sm", variant="secondary", min_width=0, elem_id=f"chip-{field}")
+            for field in CHIP_FIELDS
+        ]
+        dismiss = gr.Button("✕", size="sm", min_width=0, elem_id="chips-dismiss")
     with gr.Row(visible=False, equal_height=False, elem_id="details") as details:
         detail_image = gr.Image(
             show_label=False,
@@ -92,6 +115,9 @@ def results_panel() -> ResultsPanel:
         detail_info,
         similar_button,
         gallery,
+        chips_row,
+        chips,
+        dismiss,
         last_query=gr.State(None),
         shown_ids=gr.State([]),
         selected_id=gr.State(None),

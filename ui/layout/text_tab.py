@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from search import DEFAULT_SEMANTIC_WEIGHT
 from ui.layout.filters import FiltersPanel
 from ui.layout.results import ResultsPanel
 from ui.messages import page_errors
@@ -38,7 +37,8 @@ class TextTab:
         )
 
 
-def text_tab() -> TextTab:
+def text_tab(semantic_weight: float) -> TextTab:
+    """The tab, its slider starting at the engine's default mix (search.SearchEngine.default_semantic_weight)."""
     with gr.Tab("Text", id="text"):
         query = gr.Textbox(
             label="Describe what you are looking for",
@@ -46,10 +46,10 @@ def text_tab() -> TextTab:
             max_lines=2,
             elem_id="text-query",
         )
-        semantic_weight = gr.Slider(
+        slider = gr.Slider(
             0,
             1,
-            value=DEFAULT_SEMANTIC_WEIGHT,
+            value=semantic_weight,
             step=0.05,
             label="Match: exact words ← → meaning",
             info="Left ranks products whose name or labels contain your words; right ranks by what "
@@ -58,4 +58,4 @@ def text_tab() -> TextTab:
         )
         button = gr.Button("Search", variant="primary", elem_id="text-search")
         examples = gr.Examples(EXAMPLE_QUERIES, inputs=[query], label="Examples (click to search)")
-    return TextTab(query, semantic_weight, button, examples)
+    return TextTab(query, slider, button, examples)
