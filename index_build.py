@@ -19,6 +19,7 @@ from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL, DTYPES
 from search.errors import SearchError
 from search.index import INDEX_TYPES
+from search.photos import INLINE_MAX_MB
 
 logger = logging.getLogger("index_build")
 
@@ -52,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--index-type",
         choices=["auto", *INDEX_TYPES],
         default="auto",
-        help="auto: exact flat up to 50k products, IVF-SQ8 above (see docs/BENCHMARKS.md)",
+        help="auto: flat (exact) up to 50k products, IVF-SQ8 up to 2M, IVF-PQ + exact re-rank above (docs/SCALE.md)",
     )
     build.add_argument(
         "--doc-image-weight",
@@ -65,6 +66,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--cache-dir", type=Path, default=None, help="embedding shard cache for resuming (default: <out>.cache)"
     )
     build.add_argument("--keep-cache", action="store_true", help="keep the shard cache after a successful build")
+    build.add_argument(
+        "--photos-inline-max-mb",
+        type=int,
+        default=INLINE_MAX_MB,
+        help="photos up to this total stay in products.parquet; more go to sharded photo files in the bundle",
+    )
     build.add_argument(
         "--engine",
         choices=ENGINES,

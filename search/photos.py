@@ -2,7 +2,7 @@
 
 A 44k catalog's photos (~100 MB) sit in the products table's `image_bytes` column and in memory. A million photos
 (~2-3 GB) would make that one parquet file huge and the app's resident memory with it, so above
-`INLINE_MAX_BYTES` the build writes them as uncompressed Arrow IPC files (JPEG bytes do not compress) of
+`INLINE_MAX_MB` the build writes them as uncompressed Arrow IPC files (JPEG bytes do not compress) of
 `ROWS_PER_FILE` rows in batches of `ROWS_PER_BATCH`. The app memory-maps them: a photo is a slice of a mapped
 file, read from disk (or the page cache) when a result shows it, and the app's own memory does not grow with them.
 """
@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from search.errors import BundleError
 
-INLINE_MAX_BYTES = 512 * 2**20
+PHOTOS_FOLDER = "photos"
+INLINE_MAX_MB = 512
 ROWS_PER_FILE = 65_536
 ROWS_PER_BATCH = 1_024
 PHOTO_COLUMN = "image_bytes"

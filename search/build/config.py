@@ -7,6 +7,7 @@ from pathlib import Path
 
 from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL
+from search.photos import INLINE_MAX_MB
 
 # "default": this process (DataLoader workers decode, one encoder); "ray": a Ray cluster (search.build.ray_runner).
 ENGINES = ("default", "ray")
@@ -35,6 +36,7 @@ class BuildConfig:
     doc_image_weight: float = 1.0
     engine: str = "default"
     ray_address: str | None = None
+    photos_inline_max_mb: int = INLINE_MAX_MB
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -44,6 +46,8 @@ class BuildConfig:
             raise ValueError(f"--num-workers must be 0 or more, got {self.num_workers}.")
         if not 0.0 <= self.doc_image_weight <= 1.0:
             raise ValueError(f"--doc-image-weight must be between 0 and 1, got {self.doc_image_weight}.")
+        if self.photos_inline_max_mb < 0:
+            raise ValueError(f"--photos-inline-max-mb must be 0 or more, got {self.photos_inline_max_mb}.")
         if self.engine not in ENGINES:
             raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, got '{self.engine}'.")
         if self.ray_address and self.engine != "ray":

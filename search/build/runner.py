@@ -24,6 +24,7 @@ from search.bundle import (
     KeywordInfo,
     Manifest,
     ModelInfo,
+    PhotosInfo,
     Probe,
 )
 from search.bundle import code_version as current_code_version
@@ -32,6 +33,7 @@ from search.encoder import Encoder
 from search.errors import EngineError
 from search.index import IndexSpec, VectorIndex
 from search.keyword import build_keyword_index
+from search.photos import PHOTOS_FOLDER, ROWS_PER_FILE
 from search.products import ProductTable
 from search.vectors import mix, mix_label
 
@@ -181,6 +183,7 @@ def run_build(config: BuildConfig) -> BuildReport:
     timings["keyword"] = time.perf_counter() - keyword_started
 
     write_started = time.perf_counter()
+    products = ProductTable.from_catalog(table.with_format("arrow")[:])
     manifest = Manifest(
         model=model,
         dataset=DatasetInfo(
@@ -191,10 +194,10 @@ def run_build(config: BuildConfig) -> BuildReport:
             unreadable_images=bad_images,
         ),
         index=index_info(spec, config.doc_image_weight),
-        components=Components(keyword=KeywordInfo(**keyword.describe())),
+        components=Components(keyword=KeywordInfo(**keyword.describe()), photos=photos_info(products, config)),
         code_version=current_code_version(),
     )
-    Bundle(manifest, index, ProductTable.from_rows(table.to_list()), keyword).save(config.out)
+    Bundle(manifest, index, products, keyword).save(config.out)
     timings["bundle"] = time.perf_counter() - write_started
     if not config.keep_cache:
         shutil.rmtree(cache.folder, ignore_errors=True)
@@ -202,6 +205,15 @@ def run_build(config: BuildConfig) -> BuildReport:
             config.cache_root.rmdir()
     timings["total"] = time.perf_counter() - started
     return BuildReport(config.out, source.num_rows, model.dim, resumed, bad_images, dict(timings))
+
+
+def photos_info(products: ProductTable, config: BuildConfig) -> PhotosInfo | None:
+    """Photos stay in the products table up to `photos_inline_max_mb`; above, they go to sharded photo files."""
+    if products.photo_bytes <= config.photos_inline_max_mb * 2**20:
+        return None
+    files = -(-len(products) // ROWS_PER_FILE)
+    logger.info("%.0f MB of photos: stored as %d photo file(s) outside the products table", products.photo_bytes / 2**20, files)
+    return PhotosInfo(folder=PHOTOS_FOLDER, files=files, rows_per_file=ROWS_PER_FILE)
 
 
 def model_info(encoder: Encoder) -> ModelInfo:

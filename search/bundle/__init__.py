@@ -9,6 +9,7 @@ from search.bundle.manifest import (
     KeywordInfo,
     Manifest,
     ModelInfo,
+    PhotosInfo,
     Probe,
     check_encoder_matches,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "KeywordInfo",
     "Manifest",
     "ModelInfo",
+    "PhotosInfo",
     "Probe",
     "check_encoder_matches",
     "code_version",

@@ -17,6 +17,20 @@ def dataset_card(manifest: Manifest) -> str:
         if keyword
         else ""
     )
+    photos = manifest.components.photos
+    vectors_line = (
+        "- `vectors.npy`: the exact vectors the IVF index re-ranks with (memory-mapped).\n"
+        if index.type.startswith("ivf")
+        else ""
+    )
+    photos_line = (
+        f"- `{photos.folder}/`: the product photos, {photos.files} Arrow IPC file(s) of {photos.rows_per_file:,} rows "
+        "in row order (memory-mapped).\n"
+        if photos
+        else ""
+    )
+    image_bytes = "" if photos else " and image bytes"
+    files = f"{vectors_line}{photos_line}{keyword_line}"
     return f"""---
 license: mit
 pretty_name: Fashion product search index
@@ -45,8 +59,8 @@ index, the product metadata and images, and a manifest describing how it was bui
 
 ## Files
 - `index.faiss`: the FAISS index; vector *i* belongs to row *i* of the products table.
-- `products.parquet`: product metadata (`id`, labels, `year`, `productDisplayName`) and image bytes.
-{keyword_line}- `manifest.json`: build settings and the sha256 of every file (checked when the bundle is loaded).
+- `products.parquet`: product metadata (`id`, labels, `year`, `productDisplayName`){image_bytes}.
+{files}- `manifest.json`: build settings and the sha256 of every file (checked when the bundle is loaded).
 
 ## Load it
 ```python

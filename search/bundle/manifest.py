@@ -125,10 +125,26 @@ class KeywordInfo:
 
 
 @dataclass(config=_STRICT)
+class PhotosInfo:
+    """Product photos kept out of the products table (large catalogs): Arrow IPC files in `folder`, `rows_per_file`
+    rows each, in row order (search.photos)."""
+
+    folder: str
+    files: Positive
+    rows_per_file: Positive
+
+    @field_validator("folder")
+    @classmethod
+    def _confined(cls, folder: str) -> str:
+        return relative_path(folder)
+
+
+@dataclass(config=_STRICT)
 class Components:
     """Optional parts of a bundle next to the vector index; a bundle without one still serves dense search."""
 
     keyword: KeywordInfo | None = None
+    photos: PhotosInfo | None = None
 
 
 @dataclass(config=_STRICT)

@@ -16,6 +16,7 @@ from search.bundle.manifest import FileInfo, Manifest
 from search.errors import BundleError
 from search.index import IndexSpec, VectorIndex
 from search.keyword import KeywordIndex
+from search.photos import PhotoShards
 from search.products import ProductTable
 from search.version import __version__
 
@@ -54,7 +55,14 @@ class Bundle:
         staging.mkdir()
         try:
             self.index.save(staging / INDEX_FILE, staging / VECTORS_FILE)
-            self.products.save(staging / PRODUCTS_FILE)
+            photos = self.manifest.components.photos
+            if photos is None:
+                self.products.save(staging / PRODUCTS_FILE)
+            elif (
+                self.products.save(staging / PRODUCTS_FILE, staging / photos.folder, photos.rows_per_file)
+                != photos.files
+            ):
+                raise BundleError(f"The manifest's components.photos.files ({photos.files}) is not what was written.")
             if self.keyword is not None:
                 self.keyword.save(staging / self.manifest.components.keyword.folder)
             (staging / CARD_FILE).write_text(dataset_card(self.manifest), encoding="utf-8")
@@ -80,7 +88,13 @@ class Bundle:
         info = manifest.index
         exact = _inside(folder, VECTORS_FILE) if VECTORS_FILE in manifest.files else None
         index = VectorIndex.load(folder / INDEX_FILE, IndexSpec(info.type, dict(info.params)), exact)
-        products = ProductTable.read(folder / PRODUCTS_FILE)
+        photos = manifest.components.photos
+        shards = None
+        if photos is not None:
+            shards = PhotoShards(
+                _inside(folder, photos.folder), manifest.dataset.num_rows, photos.rows_per_file, photos.files
+            )
+        products = ProductTable.read(folder / PRODUCTS_FILE, shards)
         keyword = None
         if manifest.components.keyword is not None:
             settings = manifest.components.keyword

@@ -2,11 +2,13 @@
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from search.errors import BundleError
-from search.fixtures.synthetic import generate_rows
-from search.products import ProductTable, products_frame
+from search.fixtures.synthetic import FEATURES, generate_rows
+from search.photos import PhotoShards
+from search.products import ProductTable, products_frame, products_from_catalog
 
 
 def test_fast_metadata_equals_the_pandas_row():
@@ -42,3 +44,27 @@ def test_missing_and_duplicate_ids_are_refused():
     table = table.set_column(0, "id", pa.array([1, None, 3], type=pa.int64()))
     with pytest.raises(BundleError, match="1 row\\(s\\) without a product id"):
         ProductTable(table)
+
+
+def test_the_catalog_arrow_table_gives_the_same_products_as_its_rows():
+    rows = generate_rows(200, seed=5)
+    rows[3].update(productDisplayName="  Padded Name  ", gender=None, year=float("nan"))
+    rows[4].update(year=None, image=None)
+    rows[5].update(year=-3.7)
+    catalog = pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
+    assert products_from_catalog(catalog).equals(products_frame(rows))
+
+
+def test_photos_saved_to_sharded_files_read_back_for_every_row(tmp_path):
+    rows = generate_rows(70, seed=2)
+    rows[9]["image"] = None
+    products = ProductTable(products_frame(rows))
+    files = products.save(tmp_path / "products.parquet", tmp_path / "photos", rows_per_file=32)
+    assert files == 3
+    assert pq.read_table(tmp_path / "products.parquet").column("image_bytes").null_count == 70
+    shards = PhotoShards(tmp_path / "photos", 70, 32, files)
+    loaded = ProductTable.read(tmp_path / "products.parquet", shards)
+    assert [loaded.image_bytes(row) for row in range(70)] == [products.image_bytes(row) for row in range(70)]
+    assert loaded.image_bytes(9) is None and loaded.image_bytes(10) == rows[10]["image"]["bytes"]
+    with pytest.raises(BundleError, match="70 photos for 69 products"):
+        ProductTable(products_frame(rows[:69]), shards)

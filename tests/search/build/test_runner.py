@@ -7,6 +7,7 @@ import pytest
 
 import index_build
 from search.bundle import Bundle, read_manifest
+from search.catalog import load_catalog
 from search.encoder import Encoder
 from search.engine import SearchEngine
 from tests.helpers import build_args
@@ -90,3 +91,14 @@ def test_ivfpq_bundle_keeps_exact_vectors_and_filters_stay_exact(bundle_dir, cat
         # The same scores in the same order (the random model's near-ties may swap rows within float rounding).
         np.testing.assert_allclose([r.score for r in got], [r.score for r in expected], atol=1e-6)
         assert len(set(got.ids) ^ set(expected.ids)) <= 2
+
+
+def test_photos_of_a_large_catalog_go_to_photo_files_and_every_photo_is_still_served(catalog_dir, tiny_model, tmp_path):
+    out = tmp_path / "sharded-photos"
+    assert index_build.main(build_args(catalog_dir, tiny_model, out, "--photos-inline-max-mb", "0")) == 0
+    photos = read_manifest(out).components.photos
+    assert photos is not None and photos.files == 1 and (out / photos.folder / "photos-00000.arrow").is_file()
+    engine = SearchEngine.load(out)
+    catalog = load_catalog(str(catalog_dir))[0]
+    for row in catalog:
+        assert engine.product_photo_bytes(row["id"]) == row["image"]["bytes"]
