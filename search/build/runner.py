@@ -212,7 +212,8 @@ def photos_info(products: ProductTable, config: BuildConfig) -> PhotosInfo | Non
     if products.photo_bytes <= config.photos_inline_max_mb * 2**20:
         return None
     files = -(-len(products) // ROWS_PER_FILE)
-    logger.info("%.0f MB of photos: stored as %d photo file(s) outside the products table", products.photo_bytes / 2**20, files)
+    megabytes = products.photo_bytes / 2**20
+    logger.info("%.0f MB of photos: stored in %d photo file(s) outside the products table", megabytes, files)
     return PhotosInfo(folder=PHOTOS_FOLDER, files=files, rows_per_file=ROWS_PER_FILE)
 
 
