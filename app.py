@@ -3,6 +3,8 @@
     python app.py --index build/fashion-index    # a bundle folder or Hub dataset repo id; SEARCH_INDEX on a Space
 
 With no index configured, a small default index is built once and cached (see search/build/default_index.py).
+Queries in other languages are translated to English (--translation-model, SEARCH_TRANSLATION_MODEL; "none" turns
+the language step off); a model that cannot be loaded leaves search running untranslated, never stops the start.
 The UI itself lives in the `ui` package; this file only reads the settings and starts it.
 """
 
@@ -11,11 +13,13 @@ import logging
 import os
 import sys
 
-from search import SearchEngine, SearchError
+from search import DEFAULT_TRANSLATION_MODEL, QueryLanguage, SearchEngine, SearchError, load_query_language
 from search.build.default_index import ensure_default_bundle
 from ui import build_demo, launch, limit_malloc_arenas
 
 logger = logging.getLogger("app")
+
+TRANSLATION_OFF = {"none", "off", ""}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,6 +35,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Hub revision of --index (env SEARCH_INDEX_REVISION)",
     )
     parser.add_argument(
+        "--translation-model",
+        default=os.environ.get("SEARCH_TRANSLATION_MODEL", DEFAULT_TRANSLATION_MODEL),
+        help="model translating non-English queries to English: Hub id or folder, or 'none' for no language step "
+        f"(env SEARCH_TRANSLATION_MODEL; default {DEFAULT_TRANSLATION_MODEL})",
+    )
+    parser.add_argument(
         "--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="env GRADIO_SERVER_NAME"
     )
     parser.add_argument(
@@ -39,13 +49,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def query_language(model: str) -> QueryLanguage | None:
+    """The language step with `model`, or None (every query searched as typed, at no cost) when it is turned off."""
+    if model.strip().lower() in TRANSLATION_OFF:
+        logger.info("The query-language step is off: queries are searched as typed")
+        return None
+    return load_query_language(model.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Load the index (or the cached default one), then serve until stopped; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     limit_malloc_arenas()
     try:
-        engine = SearchEngine.load(args.index or ensure_default_bundle(), revision=args.revision)
+        engine = SearchEngine.load(
+            args.index or ensure_default_bundle(),
+            revision=args.revision,
+            language=query_language(args.translation_model),
+        )
     except SearchError as error:
         logger.error("%s", error)
         return 1

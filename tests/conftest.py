@@ -19,6 +19,7 @@ from search.engine import SearchEngine
 from search.fixtures.random_marian import save_random_marian
 from search.fixtures.random_model import save_random_clip
 from search.fixtures.synthetic import save_catalog
+from search.language import load_query_language
 from tests.helpers import build_args
 
 CATALOG_SIZE = 240
@@ -61,6 +62,12 @@ def photo(engine, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("upload") / "query.png"
     engine.product_image(int(engine.products.ids[17])).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def multilingual_engine(bundle_dir, tiny_marian) -> SearchEngine:
+    """The same bundle with the query-language step translating by the tiny MarianMT, loaded as the app does."""
+    return SearchEngine.load(bundle_dir, language=load_query_language(str(tiny_marian), device="cpu", num_beams=1))
 
 
 @pytest.fixture

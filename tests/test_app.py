@@ -8,17 +8,19 @@ import pytest
 import yaml
 
 import app
+from search import DEFAULT_TRANSLATION_MODEL
 from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL
 from tests.helpers import REPO
 
 INDEX_REPO = "fashion-search/fashion-product-index"
 SETTINGS_ENV = ("SEARCH_INDEX", "SEARCH_INDEX_REVISION", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT")
+TRANSLATION_ENV = "SEARCH_TRANSLATION_MODEL"
 
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in SETTINGS_ENV:
+    for name in (*SETTINGS_ENV, TRANSLATION_ENV):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -35,6 +37,32 @@ def test_environment_sets_what_the_options_leave_unset(clean_env):
     assert (args.index, args.revision, args.host, args.port) == ("org/index", "abc123", "0.0.0.0", 7861)
     args = app.parse_args(["--index", "bundle", "--revision", "v2", "--host", "::", "--port", "9000"])
     assert (args.index, args.revision, args.host, args.port) == ("bundle", "v2", "::", 9000)
+
+
+def test_queries_are_translated_by_the_default_model_unless_set_otherwise(clean_env):
+    assert app.parse_args([]).translation_model == DEFAULT_TRANSLATION_MODEL
+    clean_env.setenv(TRANSLATION_ENV, "Helsinki-NLP/opus-mt-vi-en")
+    assert app.parse_args([]).translation_model == "Helsinki-NLP/opus-mt-vi-en"
+    assert app.parse_args(["--translation-model", "none"]).translation_model == "none"
+
+
+@pytest.mark.parametrize("off", ["none", "None", "off", "", "  "])
+def test_the_language_step_can_be_turned_off(off):
+    assert app.query_language(off) is None
+
+
+def test_the_language_step_translates_with_a_model_folder(tiny_marian):
+    language = app.query_language(str(tiny_marian))
+    assert language.model_id == str(tiny_marian)
+    assert language.read("áo sơ mi nam màu đỏ").translated
+
+
+def test_a_translation_model_that_cannot_be_had_leaves_the_app_searching(hub_cache, caplog):
+    language = app.query_language(DEFAULT_TRANSLATION_MODEL)  # offline, not cached
+    assert language is not None and language.model_id is None
+    read = language.read("áo sơ mi nam màu đỏ")
+    assert not read.translated and "could not be loaded" in read.notices[0]
+    assert DEFAULT_TRANSLATION_MODEL in caplog.text
 
 
 def test_a_port_that_is_not_a_number_is_refused(clean_env, capsys):
@@ -60,5 +88,5 @@ def test_readme_front_matter_makes_a_valid_gradio_space():
         "gray",
     }
     assert space["title"] and space["emoji"] and len(space["short_description"]) <= 60 and space["license"]
-    assert DEFAULT_MODEL in space["models"] and DEFAULT_DATASET in space["datasets"]
-    assert {f"datasets/{INDEX_REPO}", DEFAULT_MODEL} <= set(space["preload_from_hub"])
+    assert {DEFAULT_MODEL, DEFAULT_TRANSLATION_MODEL} <= set(space["models"]) and DEFAULT_DATASET in space["datasets"]
+    assert {f"datasets/{INDEX_REPO}", DEFAULT_MODEL, DEFAULT_TRANSLATION_MODEL} <= set(space["preload_from_hub"])

@@ -1,5 +1,6 @@
 """The client API: named endpoints returning plain JSON; product images come as files gradio_client downloads."""
 
+import dataclasses
 from typing import Any
 
 import gradio as gr
@@ -32,11 +33,16 @@ class SearchApi:
         filters: dict[str, Any] | None = None,
         semantic_weight: float | None = None,
         collapse_similar: bool = False,
+        translate: bool = True,
     ) -> dict[str, Any]:
         """Products matching a text description, best first; semantic_weight 1 = CLIP only, 0 = keywords only,
         none = the default mix (0.75 when the index has keywords). collapse_similar folds near-identical results
-        into one ("similar" lists the folded ids)."""
-        return self._json(self.engine.search_text(text, k, filters, semantic_weight, collapse_similar))
+        into one ("similar" lists the folded ids). A text in another language is searched by its English
+        translation unless translate is false."""
+        response = self.engine.search_text(
+            text, k, filters, semantic_weight, translate=translate, collapse_similar=collapse_similar
+        )
+        return self._json(response)
 
     def search_image(
         self,
@@ -57,13 +63,14 @@ class SearchApi:
         k: int = DEFAULT_K,
         filters: dict[str, Any] | None = None,
         collapse_similar: bool = False,
+        translate: bool = True,
     ) -> dict[str, Any]:
-        """Products like the image, changed as the text says; image_weight 0 = text only, 1 = image only."""
-        return self._json(
-            self.engine.search_composed(
-                uploaded_path(image), text, image_weight, k, filters, collapse_similar=collapse_similar
-            )
+        """Products like the image, changed as the text says; image_weight 0 = text only, 1 = image only. A text
+        in another language is searched by its English translation unless translate is false."""
+        response = self.engine.search_composed(
+            uploaded_path(image), text, image_weight, k, filters, translate=translate, collapse_similar=collapse_similar
         )
+        return self._json(response)
 
     def more_like_this(
         self,
@@ -107,6 +114,11 @@ class SearchApi:
         return self.engine.filter_choices()
 
     def _json(self, response: SearchResponse) -> dict[str, Any]:
+        """Results, labels, notices and time; for a text, the language it was read in (code, English name,
+        confidence; null without letters or without the language step), the text searched and whether that is a
+        translation."""
+        text = response.query_text
+        language = text.language if text is not None else None
         return {
             "results": [
                 {
@@ -122,6 +134,9 @@ class SearchApi:
             "labels": {guess.field: guess.as_dict() for guess in response.labels},
             "notices": response.notices,
             "elapsed_ms": response.elapsed_ms,
+            "language": dataclasses.asdict(language) if language is not None else None,
+            "searched_text": text.searched if text is not None else None,
+            "translated": bool(text and text.translated),
         }
 
 

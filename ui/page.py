@@ -1,13 +1,14 @@
 """The page's handlers and their state: each search is parsed once into the engine's immutable query object
 (search.TextQuery, ImageQuery, ComposedQuery or SimilarQuery), which the page keeps as its last query and runs
-again with new filters or a new number of results.
+again with new filters, a new number of results, or translated / as typed.
 
 Every search handler returns the same outputs: the gallery, the status line, the shown ids, the query, an
-update hiding the details panel, and the label chips of a photo search (or gr.skip() for each when there is
-nothing to search yet). A search's messages (notices, nothing found) are part of its status line, so the next
-search replaces them; near-identical results are folded into one tile ("+N similar").
+update hiding the details panel, the label chips of a photo search and the language button (or gr.skip() for
+each when there is nothing to search yet). A search's messages (notices, nothing found) are part of its status
+line, so the next search replaces them; near-identical results are folded into one tile ("+N similar").
 """
 
+import dataclasses
 import html
 from collections.abc import Sequence
 from functools import singledispatch
@@ -20,6 +21,7 @@ from search import (
     ImageQuery,
     InvalidQueryError,
     Query,
+    QueryText,
     Scope,
     SearchEngine,
     SearchResponse,
@@ -27,6 +29,7 @@ from search import (
     SimilarQuery,
     TextQuery,
 )
+from ui.language import language_button, searched_phrase, translation_model
 from ui.messages import as_markdown_text
 from ui.photos import ProductImages
 from ui.settings import DETAIL_LABELS, UI_FILTERS
@@ -36,7 +39,8 @@ NOTHING_FOUND = "Nothing found. Try other words, another photo or fewer filters.
 SHOWN_TEXT_CHARS = 80  # of a query text in the status line
 # The fields whose zero-shot guess a photo search offers as a filter chip, in the order of the chips.
 CHIP_FIELDS = ("articleType", "baseColour")
-OUTPUTS = 5 + 1 + len(CHIP_FIELDS)  # gallery, status, ids, query, details; chips row; one chip per field
+# gallery, status, ids, query, details; chips row; one chip per field; the language button
+OUTPUTS = 5 + 1 + len(CHIP_FIELDS) + 1
 
 
 def caption(result: SearchResult) -> str:
@@ -60,30 +64,33 @@ def chips(response: SearchResponse) -> tuple:
 
 
 @singledispatch
-def describe(query: Query, engine: SearchEngine) -> str:
-    """What the status line says the results are for, e.g. `for “red shirt”`."""
+def describe(query: Query, engine: SearchEngine, text: QueryText | None = None) -> str:
+    """What the status line says the results are for, e.g. `for “red shirt”`; `text` is the engine's reading of
+    the query's text (what was searched, translated from which language)."""
     raise TypeError(f"The page does not show {type(query).__name__} searches.")
 
 
 @describe.register
-def _describe_text(query: TextQuery, engine: SearchEngine) -> str:
-    mix = "" if query.semantic_weight == 1.0 else f" (meaning weight {query.semantic_weight:.2f})"
-    return f"for “{query.text[:SHOWN_TEXT_CHARS]}”{mix}"
+def _describe_text(query: TextQuery, engine: SearchEngine, text: QueryText | None = None) -> str:
+    mix = () if query.semantic_weight == 1.0 else (f"meaning weight {query.semantic_weight:.2f}",)
+    return f"for {searched_phrase(query.text, text, mix, SHOWN_TEXT_CHARS)}"
 
 
 @describe.register
-def _describe_image(query: ImageQuery, engine: SearchEngine) -> str:
+def _describe_image(query: ImageQuery, engine: SearchEngine, text: QueryText | None = None) -> str:
     return "similar to your photo"
 
 
 @describe.register
-def _describe_composed(query: ComposedQuery, engine: SearchEngine) -> str:
-    text = query.text[:SHOWN_TEXT_CHARS]
-    return f"for your photo + “{text}” (photo weight {query.image_weight:.2f})" if text else "for your photo"
+def _describe_composed(query: ComposedQuery, engine: SearchEngine, text: QueryText | None = None) -> str:
+    if not query.text:
+        return "for your photo"
+    weight = (f"photo weight {query.image_weight:.2f}",)
+    return f"for your photo + {searched_phrase(query.text, text, weight, SHOWN_TEXT_CHARS)}"
 
 
 @describe.register
-def _describe_similar(query: SimilarQuery, engine: SearchEngine) -> str:
+def _describe_similar(query: SimilarQuery, engine: SearchEngine, text: QueryText | None = None) -> str:
     return f"like “{engine.product(query.product_id)[NAME_COLUMN]}”"
 
 
@@ -143,6 +150,12 @@ class Page:
             return self._unchanged()
         return self.show(query, k, *filter_values)
 
+    def language_ui(self, query: Query | None, k: int, *filter_values: list[str]) -> tuple:
+        """The last text search again, as typed if it was translated and translated if it was searched as typed."""
+        if not isinstance(query, (TextQuery, ComposedQuery)):
+            return self._unchanged()
+        return self.show(dataclasses.replace(query, translate=not query.translate), k, *filter_values)
+
     def details_ui(self, ids: list[int], event: gr.SelectData) -> tuple:
         """The details panel shown, the product's photo, its metadata table and its id (for "More like this")."""
         product_id = ids[event.index]
@@ -160,7 +173,8 @@ class Page:
         filters = filters_from(filter_values)
         response = self.engine.search(query, Scope.parse(k, filters, collapse_similar=True))
         gallery = [(self.photos.path(result.product_id), caption(result)) for result in response.results]
-        status = f"**{len(response.results)} results** {as_markdown_text(describe(query, self.engine))}"
+        described = describe(query, self.engine, response.query_text)
+        status = f"**{len(response.results)} results** {as_markdown_text(described)}"
         if filters:
             chosen = "; ".join(f"{UI_FILTERS[name]}: {', '.join(values)}" for name, values in filters.items())
             status += f" · {as_markdown_text(chosen)}"
@@ -174,6 +188,7 @@ class Page:
             query,
             gr.Row(visible=False),
             *chips(response),
+            language_button(response.query_text, translation_model(self.engine) is not None),
         )
 
     @staticmethod

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from search import QueryLanguage, QueryText, SearchEngine, load_query_language
+from search import QueryLanguage, QueryText, SearchEngine
 from search.duplicates import DEFAULT_THRESHOLD
 from search.errors import InvalidImageError, InvalidQueryError
 from search.language import LanguageDetector
@@ -220,11 +220,9 @@ VIETNAMESE = "áo sơ mi nam màu đỏ"
 
 
 @pytest.fixture(scope="module")
-def multilingual(bundle_dir, tiny_marian):
-    """The same bundle with the language step and the tiny MarianMT, loaded as the app loads them."""
-    language = load_query_language(str(tiny_marian), device="cpu", num_beams=1)
-    assert language.model_id == str(tiny_marian)
-    return SearchEngine.load(bundle_dir, language=language)
+def multilingual(multilingual_engine, tiny_marian):
+    assert multilingual_engine.language.model_id == str(tiny_marian)
+    return multilingual_engine
 
 
 @pytest.mark.parametrize("semantic_weight", [1.0, 0.5, 0.0])

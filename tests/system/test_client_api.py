@@ -9,7 +9,8 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests.helpers import ENDPOINTS, REPO, assert_same_results
+from tests.helpers import ENDPOINTS, REPO, assert_same_results, free_port
+from ui import build_demo, launch
 
 pytestmark = pytest.mark.system
 
@@ -121,3 +122,30 @@ def test_only_result_images_are_served(raw_client, app_url, engine):
     assert served.content == engine.product_photo_bytes(result["id"])
     for path in (REPO / "app.py", Path("/etc/hostname")):
         assert httpx.get(f"{app_url}gradio_api/file={path}").status_code == 403
+
+
+@pytest.fixture(scope="module")
+def multilingual_client(multilingual_engine, tmp_path_factory):
+    """The real app with the query-language step (the tiny MarianMT translating), through gradio_client."""
+    demo = build_demo(multilingual_engine)
+    url = launch(demo, "127.0.0.1", free_port(), block=False)
+    yield Client(url, verbose=False, download_files=tmp_path_factory.mktemp("downloads"))
+    demo.close()
+
+
+def test_a_foreign_text_over_the_wire_is_translated_unless_asked_not_to(multilingual_client, multilingual_engine):
+    payload = multilingual_client.predict("áo sơ mi nam màu đỏ", 6, api_name="/search_text")
+    expected = multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6)
+    assert_same_results(payload, expected, multilingual_engine)
+    assert payload["translated"] and payload["searched_text"] == expected.query_text.searched
+    assert payload["language"]["code"] == "vi" and payload["language"]["name"] == "Vietnamese"
+    as_typed = multilingual_client.predict("áo sơ mi nam màu đỏ", 6, translate=False, api_name="/search_text")
+    assert (as_typed["translated"], as_typed["searched_text"]) == (False, "áo sơ mi nam màu đỏ")
+    assert_same_results(
+        as_typed, multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6, translate=False), multilingual_engine
+    )
+
+
+def test_a_bad_translate_flag_over_the_wire_is_explained(multilingual_client):
+    with pytest.raises(AppError, match="translate must be true or false"):
+        multilingual_client.predict("robe rouge", 5, None, 1.0, translate="maybe", api_name="/search_text")

@@ -76,3 +76,54 @@ def test_embed_refuses_both(api, upload, photo):
 
 def test_filter_choices_are_the_catalogs(api, engine):
     assert api.filter_choices() == engine.filter_choices()
+
+
+# --- queries in other languages ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def multilingual_api(multilingual_engine, photos) -> SearchApi:
+    return SearchApi(multilingual_engine, photos)
+
+
+def test_responses_say_the_language_and_the_text_searched(api, upload, photo):
+    payload = api.search_text("red shirt for men", 5)
+    assert payload["language"] is None, "no language step: nothing detected"
+    assert (payload["searched_text"], payload["translated"]) == ("red shirt for men", False)
+    image = api.search_image(upload(photo), k=3)
+    assert (image["language"], image["searched_text"], image["translated"]) == (None, None, False)
+
+
+def test_a_foreign_text_is_searched_translated_or_as_typed(multilingual_api, multilingual_engine):
+    payload = multilingual_api.search_text("áo sơ mi nam màu đỏ", 6, None, 0.5)
+    expected = multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6, None, 0.5)
+    assert_json_of(payload, expected, multilingual_engine)
+    assert payload["translated"] and payload["searched_text"] == expected.query_text.searched
+    assert payload["language"]["code"] == "vi" and payload["language"]["name"] == "Vietnamese"
+    assert 0.5 <= payload["language"]["confidence"] <= 1.0
+    as_typed = multilingual_api.search_text("áo sơ mi nam màu đỏ", 6, None, 0.5, translate=False)
+    assert_json_of(
+        as_typed,
+        multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6, None, 0.5, translate=False),
+        multilingual_engine,
+    )
+    assert (as_typed["translated"], as_typed["searched_text"]) == (False, "áo sơ mi nam màu đỏ")
+    assert as_typed["language"]["code"] == "vi"
+    english = multilingual_api.search_text("red shirt for men", 3)
+    assert english["language"]["code"] == "en" and not english["translated"]
+
+
+def test_a_foreign_photo_plus_text_is_translated(multilingual_api, multilingual_engine, upload, photo):
+    stored = upload(photo)
+    payload = multilingual_api.search_composed(stored, "robe d'été rouge", 0.3, 7)
+    expected = multilingual_engine.search_composed(photo, "robe d'été rouge", 0.3, 7)
+    assert_json_of(payload, expected, multilingual_engine)
+    assert payload["translated"] and payload["language"]["code"] == "fr"
+    as_typed = multilingual_api.search_composed(stored, "robe d'été rouge", 0.3, 7, None, translate=False)
+    assert (as_typed["translated"], as_typed["searched_text"]) == (False, "robe d'été rouge")
+
+
+@pytest.mark.parametrize("flag", ["no", 0, None])
+def test_translate_must_be_true_or_false(multilingual_api, flag):
+    with pytest.raises(InvalidQueryError, match="translate must be true or false"):
+        multilingual_api.search_text("robe rouge", 5, None, 1.0, translate=flag)

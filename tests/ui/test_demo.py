@@ -17,6 +17,7 @@ SEARCH_HANDLERS = {
     "composed_on_change",
     "similar_ui",
     "rerun_ui",
+    "language_ui",
 }
 WIRING = {
     ("text-search", "click"): "text_ui",
@@ -28,6 +29,7 @@ WIRING = {
     ("composed-image", "change"): "composed_on_change",
     ("image-weight", "input"): "composed_on_change",
     ("more-like-this", "click"): "similar_ui",
+    ("language-toggle", "click"): "language_ui",
     ("k", "release"): "rerun_ui",
     **{(f"filter-{name}", "change"): "rerun_ui" for name in UI_FILTERS},
     ("results", "select"): "details_ui",
@@ -77,9 +79,19 @@ def test_filters_offer_the_catalogs_values(demo, engine):
         assert [value for value, _ in dropdowns[f"filter-{name}"].choices] == choices[name]
 
 
+def header_of(demo: gr.Blocks) -> str:
+    return next(block for block in demo.blocks.values() if block.elem_id == "header").value
+
+
 def test_the_header_names_the_catalog_size_and_the_model(demo, engine):
-    header = next(block for block in demo.blocks.values() if block.elem_id == "header")
-    assert f"**{engine.num_products:,} products**" in header.value and model_label(engine.model_id) in header.value
+    header = header_of(demo)
+    assert f"**{engine.num_products:,} products**" in header and model_label(engine.model_id) in header
+    assert "translated" not in header, "no language step, no promise of translation"
+
+
+def test_the_header_names_the_translation_model(multilingual_engine, tiny_marian):
+    header = header_of(build_demo(multilingual_engine))
+    assert f"other languages are translated to English by {model_label(str(tiny_marian))}" in header
 
 
 @pytest.mark.parametrize(

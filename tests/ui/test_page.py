@@ -13,15 +13,20 @@ from search import (
     ComposedQuery,
     ImageQuery,
     InvalidQueryError,
+    QueryLanguage,
+    SearchEngine,
     SimilarQuery,
     TextQuery,
     VectorQuery,
 )
+from search.language import LanguageDetector
+from ui.language import SEARCH_ORIGINAL, SEARCH_TRANSLATION
 from ui.messages import as_markdown_text
 from ui.page import OUTPUTS, Page, caption, chips, describe
 from ui.settings import UI_FILTERS
 
 NO_FILTERS = [None] * len(UI_FILTERS)
+VIETNAMESE = "áo sơ mi nam màu đỏ"
 
 
 @pytest.fixture
@@ -39,11 +44,12 @@ def same_query(stored, expected) -> bool:
     return type(stored) is type(expected) and dataclasses.astuple(stored) == dataclasses.astuple(expected)
 
 
-def assert_shows(page: Page, outputs: tuple, expected, status: str, query) -> None:
+def assert_shows(page: Page, outputs: tuple, expected, status: str, query, button: str | None = None) -> None:
     """The gallery holds the engine's results with near-identical ones folded (photo file; name, article type and
     colour, no score), no tile selected; the status line says `status`, the shown ids and the stored query follow
-    (the status as Markdown shows it), and the details panel is hidden."""
-    gallery, shown_status, ids, stored_query, details, *_ = outputs
+    (the status as Markdown shows it), the details panel is hidden and the language button shows `button` (or is
+    hidden)."""
+    gallery, shown_status, ids, stored_query, details, *_, language = outputs
     assert gallery["selected_index"] is None
     assert gallery["value"] == [(page.photos.path(r.product_id), caption(r)) for r in expected]
     for result, (_, shown) in zip(expected, gallery["value"], strict=True):
@@ -53,6 +59,10 @@ def assert_shows(page: Page, outputs: tuple, expected, status: str, query) -> No
     assert " ms" in shown_status and ids == expected.ids
     assert same_query(stored_query, query)
     assert details.visible is False
+    if button is None:
+        assert language.visible is False, "English and photo searches offer no language button"
+    else:
+        assert language.visible is True and language.value == button
 
 
 def test_text_search_shows_the_engines_results(page, engine):
@@ -173,3 +183,56 @@ def test_confident_label_guesses_become_chips_that_filter(page, engine, monkeypa
     monkeypatch.setattr(guesser, "margin", 1.01)  # nothing is ever clearly ahead
     row, *buttons = chips(engine.search_image(engine.product_image(int(engine.products.ids[0])), k=3))
     assert row.visible is False and all(button.visible is False for button in buttons)
+
+
+# --- queries in other languages ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def multilingual_page(multilingual_engine, photos) -> Page:
+    return Page(multilingual_engine, photos)
+
+
+def test_a_translated_search_says_so_and_offers_the_original(multilingual_page, multilingual_engine):
+    outputs = multilingual_page.text_ui(VIETNAMESE, 0.6, 8, *NO_FILTERS)
+    expected = multilingual_engine.search_text(VIETNAMESE, 8, None, 0.6, collapse_similar=True)
+    status = f"for “{expected.query_text.searched}” (translated from Vietnamese; meaning weight 0.60)"
+    assert_shows(multilingual_page, outputs, expected, status, TextQuery(VIETNAMESE, 0.6), SEARCH_ORIGINAL)
+
+
+def test_the_language_button_switches_between_the_original_and_the_translation(multilingual_page, multilingual_engine):
+    translated = multilingual_page.text_ui(VIETNAMESE, 1.0, 8, *NO_FILTERS)[3]
+    outputs = multilingual_page.language_ui(translated, 8, *NO_FILTERS)
+    as_typed = TextQuery(VIETNAMESE, 1.0, translate=False)
+    expected = multilingual_engine.search_text(VIETNAMESE, 8, None, 1.0, translate=False, collapse_similar=True)
+    status = f"for “{VIETNAMESE}” (Vietnamese, as typed)"
+    assert_shows(multilingual_page, outputs, expected, status, as_typed, SEARCH_TRANSLATION)
+    back = multilingual_page.language_ui(outputs[3], 8, *NO_FILTERS)
+    assert same_query(back[3], TextQuery(VIETNAMESE, 1.0)) and back[-1].value == SEARCH_ORIGINAL
+
+
+def test_the_language_button_applies_to_text_searches_only(multilingual_page):
+    unchanged = (gr.skip(),) * OUTPUTS
+    assert multilingual_page.language_ui(None, DEFAULT_K, *NO_FILTERS) == unchanged
+    assert multilingual_page.language_ui(SimilarQuery(1), DEFAULT_K, *NO_FILTERS) == unchanged
+
+
+def test_a_translated_photo_plus_text_search_says_so(multilingual_page, multilingual_engine, upload, photo):
+    stored = upload(photo)
+    weight = multilingual_engine.default_semantic_weight
+    outputs = multilingual_page.composed_ui(stored, "robe d'été rouge", 0.3, 8, *NO_FILTERS)
+    expected = multilingual_engine.search_composed(
+        photo, "robe d'été rouge", 0.3, 8, None, weight, collapse_similar=True
+    )
+    status = f"for your photo + “{expected.query_text.searched}” (translated from French; photo weight 0.30)"
+    query = ComposedQuery(stored["path"], "robe d'été rouge", 0.3, weight)
+    assert_shows(multilingual_page, outputs, expected, status, query, SEARCH_ORIGINAL)
+
+
+def test_without_a_translation_model_no_button_and_the_reason_is_told(engine, photos):
+    language = QueryLanguage(LanguageDetector(), None, "the translation model x could not be loaded")
+    page = Page(SearchEngine(engine.bundle, engine.encoder, language=language), photos)
+    outputs = page.text_ui(VIETNAMESE, 1.0, 5, *NO_FILTERS)
+    assert as_markdown_text(f"for “{VIETNAMESE}” (Vietnamese, as typed)") in outputs[1]
+    assert as_markdown_text("the translation model x could not be loaded") in outputs[1]
+    assert outputs[-1].visible is False

@@ -1,4 +1,4 @@
-"""The page's title and what it searches: the catalog's size and the model."""
+"""The page's title and what it searches: the catalog's size, the model and the translation of other languages."""
 
 import html
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 import gradio as gr
 
 from search import SearchEngine, looks_like_repo_id
+from ui.language import translation_model
 
 
 def model_label(model_id: str) -> str:
@@ -16,10 +17,16 @@ def model_label(model_id: str) -> str:
 
 
 def header(engine: SearchEngine) -> gr.Markdown:
+    translator = translation_model(engine)
+    languages = (
+        f" Write in your language: other languages are translated to English by {model_label(translator)}."
+        if translator
+        else ""
+    )
     return gr.Markdown(
         "# Fashion product search\n"
         f"Search **{engine.num_products:,} products** by words, by a photo, or by a photo plus words that "
-        f"change it. Model: {model_label(engine.model_id)}. Select a result to see its details and "
+        f"change it. Model: {model_label(engine.model_id)}.{languages} Select a result to see its details and "
         "find more like it.",
         elem_id="header",
     )

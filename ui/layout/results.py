@@ -1,11 +1,13 @@
-"""The results panel: status line, gallery, the selected product's details with "More like this", and the page's
-state (last query, shown ids, selected id). It re-runs the last query when the filters change."""
+"""The results panel: status line, the button that searches a translated text as typed (or back), gallery, the
+selected product's details with "More like this", and the page's state (last query, shown ids, selected id). It
+re-runs the last query when the filters change."""
 
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
+from ui.language import SEARCH_ORIGINAL
 from ui.layout.filters import FiltersPanel
 from ui.messages import page_errors
 from ui.page import CHIP_FIELDS, Page
@@ -23,6 +25,7 @@ SCROLL_TO_RESULTS_JS = """() => {
 @dataclass
 class ResultsPanel:
     status: gr.Markdown
+    language: gr.Button
     details: gr.Row
     detail_image: gr.Image
     detail_info: gr.HTML
@@ -48,6 +51,7 @@ class ResultsPanel:
                 self.details,
                 self.chips_row,
                 *self.chips,
+                self.language,
             ],
             "concurrency_id": SEARCH_GROUP,
             "api_visibility": "private",
@@ -57,6 +61,7 @@ class ResultsPanel:
         self.similar_button.click(
             page_errors(page.similar_ui), [self.selected_id, *filters.inputs], **self.search_options
         )
+        self.language.click(page_errors(page.language_ui), [self.last_query, *filters.inputs], **self.search_options)
         gr.on(
             filters.changes,
             page_errors(page.rerun_ui),
@@ -79,6 +84,7 @@ class ResultsPanel:
 
 def results_panel() -> ResultsPanel:
     status = gr.Markdown("Results appear here.", elem_id="status")
+    language = gr.Button(SEARCH_ORIGINAL, visible=False, size="sm", variant="secondary", elem_id="language-toggle")
     # A photo search's confident zero-shot guesses, offered as filters (search.zero_shot).
     with gr.Row(visible=False, elem_id="label-chips") as chips_row:
         gr.Markdown("Looks like:", elem_id="label-chips-intro")
@@ -110,6 +116,7 @@ def results_panel() -> ResultsPanel:
     )
     return ResultsPanel(
         status,
+        language,
         details,
         detail_image,
         detail_info,
