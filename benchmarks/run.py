@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from benchmarks import ann, build_throughput, cold_start, precision, query_latency
+from benchmarks import ann, build_throughput, cold_start, language_cost, precision, query_latency
 from benchmarks.common import Report, write_results
 from benchmarks.fixtures import SHARED_PHOTOS, model_folder, photo_sets, synthetic_bundle
 from search.encoder import Encoder
@@ -28,7 +28,7 @@ from search.engine import SearchEngine
 
 logger = logging.getLogger("benchmarks")
 
-BENCHMARKS = ("query", "precision", "build", "cold_start", "ann")
+BENCHMARKS = ("query", "language", "precision", "build", "cold_start", "ann")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Sizes:
     """How big each benchmark runs: the full suite, or the quick smoke run."""
 
     model: str
+    translator: str
     products: int
     photos: int
     query_repeats: int
@@ -53,6 +54,7 @@ class Sizes:
 
 FULL = Sizes(
     model="clip-vit-b32",
+    translator="marian-opus-mt",
     products=44_000,
     photos=256,
     query_repeats=60,
@@ -69,6 +71,7 @@ FULL = Sizes(
 )
 QUICK = Sizes(
     model="clip-tiny",
+    translator="marian-tiny",
     products=2_000,
     photos=16,
     query_repeats=6,
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         reports.append(report)
         print(report.table() + "\n", flush=True)
 
-    if chosen & {"query", "cold_start"}:
+    if chosen & {"query", "language", "cold_start"}:
         bundle = synthetic_bundle(work / f"bundle-{sizes.model}-{sizes.products}", model, sizes.products)
     if "query" in chosen:
         engine = SearchEngine.load(bundle)
@@ -140,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         int8 = SearchEngine.load(bundle, encoder=Encoder.load(str(model), device="cpu", dtype="int8"))
         record(query_latency.run(int8, full_photos, sizes.query_repeats, name="query_latency_int8"))
         del engine, int8
+    if "language" in chosen:
+        record(language_cost.run(bundle, model, sizes.translator, work, sizes.query_repeats))
     if "precision" in chosen:
         record(
             precision.run(model, full_photos, list(sizes.dtypes), sizes.precision_catalog, sizes.precision_queries, 10)

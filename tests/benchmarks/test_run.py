@@ -13,6 +13,7 @@ EXPECTED = {
     "query_latency",
     "query_latency_int8",
     "query_stages",
+    "language_cost",
     "encoder_precision",
     "build_stages",
     "build_pipeline",
@@ -65,6 +66,15 @@ def test_build_reports_every_stage_and_the_whole_pipeline(results):
     assert [row["dtype"] for row in pipeline["rows"] if row["device"] == "cpu"] == ["float32", "int8"]
     assert all(row["images_per_s"] > 0 for row in pipeline["rows"])
     assert any("CUDA" in note for note in pipeline["notes"])
+
+
+def test_language_cost_times_english_and_translated_queries(results):
+    report = results["benchmarks"]["language_cost"]
+    rows = {row["query"]: row for row in report["rows"]}
+    assert {"English, step off", "English, step on", "non-English, translated greedily"} <= set(rows)
+    assert any("cached" in name for name in rows) and any("4 beams" in name for name in rows)
+    assert all(0 < row["p50_ms"] <= row["p95_ms"] for row in rows.values())
+    assert "marian-tiny" in report["settings"]["translator"]
 
 
 def test_cold_start_measures_a_fresh_process(results):
