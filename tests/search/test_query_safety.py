@@ -126,9 +126,10 @@ def test_messages_about_huge_filters_stay_short(engine, filters):
     [{"gender": "Men"}, {"gender": ["Men"]}, {"gender": ("Men",)}, {"gender": " Men "}, {"gender": ["Men", "Men"]}],
 )
 def test_every_way_of_writing_one_label_gives_the_same_results(engine, filters):
-    assert engine.search_text("shirt", k=5, filters=filters).ids == engine.search_text(
-        "shirt", k=5, filters={"gender": "Men"}
-    ).ids
+    assert (
+        engine.search_text("shirt", k=5, filters=filters).ids
+        == engine.search_text("shirt", k=5, filters={"gender": "Men"}).ids
+    )
 
 
 def test_years_may_be_whole_numbers_or_text(engine):
