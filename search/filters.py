@@ -10,6 +10,7 @@ import numpy as np
 
 from search.catalog import LABEL_COLUMNS, YEAR_COLUMN
 from search.errors import InvalidQueryError
+from search.ids import as_product_id, shown
 from search.index import RowSelector
 from search.products import ProductTable
 
@@ -18,26 +19,43 @@ Filters = Mapping[str, str | int | Iterable[str | int] | None]
 FilterKey = tuple[tuple[str, tuple[str, ...]], ...]
 
 
-def _values(value: str | int | Iterable[str | int] | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (str, int)):
-        value = [value]
-    return tuple(sorted({str(item).strip() for item in value if item is not None and str(item).strip()}))
+def _values(name: str, value: object) -> tuple[str, ...]:
+    """A field's wanted labels: a string or a list of strings (years may also be whole numbers). Nothing else is
+    coerced, and an empty value is refused rather than read as "no filter"."""
+    items = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+    if value is None or not items:
+        raise InvalidQueryError(f"Filter {shown(name)} is empty; leave the field out to not filter by it.")
+    labels = set()
+    for item in items:
+        if name == YEAR_COLUMN and not isinstance(item, str):
+            year = as_product_id(item)  # the same rule: a whole number, nothing rounded
+            if year is None:
+                raise InvalidQueryError(f"Filter 'year' takes years as whole numbers or text, got {shown(item)}.")
+            labels.add(str(year))
+            continue
+        if not isinstance(item, str):
+            raise InvalidQueryError(f"Filter {shown(name)} takes a string or a list of strings, got {shown(value)}.")
+        if not item.strip():
+            raise InvalidQueryError(
+                f"Filter {shown(name)} has an empty value; leave the field out to not filter by it."
+            )
+        labels.add(item.strip())
+    return tuple(sorted(labels))
 
 
 def normalise_filters(filters: Filters | None) -> FilterKey:
-    """A canonical, hashable form: fields sorted, values deduplicated, empty constraints dropped."""
-    if not filters:
+    """A canonical, hashable form: fields sorted, values stripped and deduplicated; every value checked."""
+    if filters is None:
         return ()
     if not isinstance(filters, Mapping):
         raise InvalidQueryError("Filters must be a mapping of field name to value(s), e.g. {'gender': 'Men'}.")
     unknown = [name for name in filters if name not in FILTER_FIELDS]
     if unknown:
         raise InvalidQueryError(
-            f"Unknown filter field(s) {', '.join(map(repr, unknown))}; filterable: {', '.join(FILTER_FIELDS)}."
+            f"Unknown filter field(s) {', '.join(shown(name) for name in unknown[:5])}"
+            f"{' …' if len(unknown) > 5 else ''}; filterable: {', '.join(FILTER_FIELDS)}."
         )
-    return tuple((name, values) for name in sorted(filters) if (values := _values(filters[name])))
+    return tuple((name, _values(name, filters[name])) for name in sorted(filters))
 
 
 class FilterCompiler:
@@ -81,9 +99,10 @@ class FilterCompiler:
         known = self._choices[name]
         unknown = [value for value in values if value not in known]
         if unknown:
-            shown = ", ".join(self.choices(name)[:30])
+            listed = ", ".join(self.choices(name)[:30])
             raise InvalidQueryError(
-                f"No product has {name} {', '.join(map(repr, unknown))}. Known values: {shown}"
+                f"No product has {name} {', '.join(shown(value) for value in unknown[:5])}"
+                f"{' …' if len(unknown) > 5 else ''}. Known values: {listed}"
                 + (" …" if len(self.choices(name)) > 30 else "")
             )
         return [known.index(value) for value in values]

@@ -8,7 +8,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from PIL import Image
@@ -16,6 +16,7 @@ from PIL import Image
 from search.errors import InvalidImageError, InvalidQueryError
 from search.filters import FilterKey, Filters, normalise_filters
 from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
+from search.ids import as_product_id, shown
 from search.images import ImageInput
 
 DEFAULT_K = 24
@@ -50,13 +51,13 @@ def clean_text(text: object) -> tuple[str, tuple[str, ...]]:
 def check_k(k: object) -> tuple[int, tuple[str, ...]]:
     """A result count as an int in 1..MAX_K: non-integers and values below 1 are refused, large ones clamped."""
     if isinstance(k, bool) or not isinstance(k, (Real, str)):
-        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {_shown(k)}.")
+        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {shown(k)}.")
     try:
         value = float(k)
-    except ValueError as error:
-        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {_shown(k)}.") from error
+    except (ValueError, OverflowError) as error:
+        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {shown(k)}.") from error
     if not math.isfinite(value) or value != int(value):
-        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {_shown(k)}.")
+        raise InvalidQueryError(f"k (the number of results) must be a whole number, got {shown(k)}.")
     if value < 1:
         raise InvalidQueryError(f"k (the number of results) must be at least 1, got {int(value)}.")
     if value > MAX_K:
@@ -67,13 +68,13 @@ def check_k(k: object) -> tuple[int, tuple[str, ...]]:
 def check_weight(weight: object, name: str) -> float:
     """A weight in [0, 1]; NaN, infinities, non-numbers and out-of-range values are refused."""
     if isinstance(weight, bool) or not isinstance(weight, (Real, str)):
-        raise InvalidQueryError(f"{name} must be a number between 0 and 1, got {_shown(weight)}.")
+        raise InvalidQueryError(f"{name} must be a number between 0 and 1, got {shown(weight)}.")
     try:
         value = float(weight)
-    except ValueError as error:
-        raise InvalidQueryError(f"{name} must be a number between 0 and 1, got {_shown(weight)}.") from error
+    except (ValueError, OverflowError) as error:
+        raise InvalidQueryError(f"{name} must be a number between 0 and 1, got {shown(weight)}.") from error
     if math.isnan(value) or not 0.0 <= value <= 1.0:
-        raise InvalidQueryError(f"{name} must be between 0 and 1, got {_shown(weight)}.")
+        raise InvalidQueryError(f"{name} must be between 0 and 1, got {shown(weight)}.")
     return value
 
 
@@ -85,36 +86,42 @@ def check_flag(value: object, name: str) -> bool:
 
 
 def check_product_id(product_id: object) -> int:
-    """An integer-valued product id: ints, whole floats (JSON numbers) and strings of digits; nothing else is
-    coerced (no fractions, no booleans, no "12abc")."""
-    if isinstance(product_id, bool):
-        raise InvalidQueryError("The product id must be a whole number, not a boolean.")
-    if isinstance(product_id, Integral):
-        return int(product_id)
-    if isinstance(product_id, Real) and math.isfinite(float(product_id)) and float(product_id).is_integer():
-        return int(product_id)
-    if isinstance(product_id, str) and re.fullmatch(r"\s*-?\d{1,18}\s*", product_id):
-        return int(product_id)
-    raise InvalidQueryError(f"The product id must be a whole number, got {_shown(product_id)}.")
+    """An integer-valued product id (see search.ids): ints, whole floats (JSON numbers) and strings of ASCII digits;
+    nothing else is coerced (no fractions, no booleans, no "12abc", "1_000" or other scripts' digits)."""
+    number = as_product_id(product_id)
+    if number is None:
+        raise InvalidQueryError(f"The product id must be a whole number, got {shown(product_id)}.")
+    return number
 
 
 def check_vector(vector: object, dim: int) -> np.ndarray:
     """A query embedding: a flat list of `dim` finite numbers, returned L2-normalised (read-only).
 
-    The norm is taken after scaling by the largest magnitude, so huge finite values cannot overflow to inf.
+    Nothing is coerced (no strings or booleans of numbers), the length is checked before any per-value work, and
+    the norm is taken after scaling by the largest magnitude, so no finite value can overflow or underflow it.
     """
-    if isinstance(vector, (str, bytes, dict)) or vector is None:
+    if isinstance(vector, np.ndarray):
+        if vector.dtype.kind not in "iuf":
+            raise InvalidQueryError(f"The embedding must be a flat list of {dim} numbers, got {vector.dtype} values.")
+        values: object = vector
+    elif isinstance(vector, (list, tuple)):
+        values = vector
+    else:
         raise InvalidQueryError(f"The embedding must be a list of {dim} numbers, got {type(vector).__name__}.")
+    if np.ndim(values) > 1 or any(isinstance(value, (list, tuple, np.ndarray)) for value in values):
+        raise InvalidQueryError(f"The embedding must be a flat list of {dim} numbers, got shape {np.shape(values)}.")
+    if len(values) != dim:
+        raise InvalidQueryError(f"The embedding has {len(values)} values; this index needs {dim}.")
+    if isinstance(values, (list, tuple)):
+        wrong = [value for value in values if isinstance(value, bool) or not isinstance(value, Real)]
+        if wrong:
+            raise InvalidQueryError(f"The embedding must be a flat list of {dim} numbers, got {shown(wrong[0])} in it.")
     try:
-        array = np.asarray(vector, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError) as error:
-        raise InvalidQueryError(f"The embedding must be a flat list of {dim} numbers.") from error
-    if array.ndim != 1:
-        raise InvalidQueryError(f"The embedding must be a flat list of {dim} numbers, got shape {array.shape}.")
-    if array.shape[0] != dim:
-        raise InvalidQueryError(f"The embedding has {array.shape[0]} values; this index needs {dim}.")
+        array = np.asarray(values, dtype=np.float64)
+    except OverflowError as error:
+        raise InvalidQueryError("The embedding's values must be finite numbers; one is too large.") from error
     if not np.all(np.isfinite(array)):
-        raise InvalidQueryError("The embedding contains NaN or infinite values.")
+        raise InvalidQueryError("The embedding contains NaN or infinite values; it needs finite numbers.")
     peak = float(np.abs(array).max())
     if peak == 0.0:
         raise InvalidQueryError("The embedding is all zeros; it matches nothing.")
@@ -122,11 +129,6 @@ def check_vector(vector: object, dim: int) -> np.ndarray:
     unit = (scaled / np.linalg.norm(scaled)).astype(np.float32)
     unit.setflags(write=False)
     return unit
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)
