@@ -14,6 +14,7 @@ from pathlib import Path
 
 from search.build import BuildConfig, run_build
 from search.build.config import ENGINES
+from search.build.unreadable import DEFAULT_MAX_SHARE
 from search.bundle import push_bundle
 from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL, DTYPES
@@ -60,6 +61,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=1.0,
         help="product vector = normalise(w·image + (1-w)·text); 1 = image only",
+    )
+    build.add_argument(
+        "--max-unreadable-share",
+        type=float,
+        default=DEFAULT_MAX_SHARE,
+        help="fail when more than this share of the products have no readable photo (default %(default)s); "
+        "products without one are built without a vector, found by their words and filters only",
     )
     build.add_argument("--shard-size", type=int, default=4096, help="products per resumable embedding shard")
     build.add_argument(

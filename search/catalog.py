@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Mapping
@@ -11,8 +12,10 @@ from typing import Any
 
 import datasets
 import huggingface_hub
+import pyarrow.parquet as pq
 
 from search.errors import CatalogError
+from search.ids import id_problems
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class CatalogSource:
     split: str
     revision: str | None
     num_rows: int
+    root: Path | None = None  # the local folder that relative image paths are read from
 
 
 def validate_columns(columns: list[str]) -> None:
@@ -104,6 +108,8 @@ def local_parquet_files(path: Path) -> list[str] | None:
 def _load_local(path: Path, split: str) -> datasets.Dataset:
     files = local_parquet_files(path)
     if files is None:
+        if _saved_without_rows(path, split):
+            raise CatalogError(f"Dataset '{path}' (split '{split}') has no rows.")
         loaded = datasets.load_from_disk(str(path))
         if isinstance(loaded, datasets.DatasetDict):
             if split not in loaded:
@@ -114,7 +120,32 @@ def _load_local(path: Path, split: str) -> datasets.Dataset:
         raise CatalogError(
             f"No dataset found in {path}: expected parquet files or a folder written by Dataset.save_to_disk."
         )
+    if sum(pq.ParquetFile(file).metadata.num_rows for file in files) == 0:
+        raise CatalogError(f"Dataset '{path}' (split '{split}') has no rows: its parquet files are empty.")
     return datasets.load_dataset("parquet", data_files={split: files}, split=split)
+
+
+def _saved_without_rows(path: Path, split: str) -> bool:
+    """Whether a save_to_disk folder holds no data files (datasets saves an empty table as none, then cannot
+    load it)."""
+    state = path / split / "state.json" if (path / "dataset_dict.json").exists() else path / "state.json"
+    try:
+        return json.loads(state.read_text())["_data_files"] == []
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def check_product_ids(table: datasets.Dataset) -> None:
+    """Refuse missing, non-whole and repeated product ids, naming the rows, before anything is encoded: every part
+    of a bundle finds a product by its id, and a bundle with bad ids would not load."""
+    values = table.select_columns([ID_COLUMN]).with_format("arrow")[:][ID_COLUMN].to_pylist()
+    listed, total = id_problems(values)
+    if total:
+        more = f"; and {total - len(listed)} more" if total > len(listed) else ""
+        raise CatalogError(
+            f"Product ids must be present, whole numbers and unique; {total} problem(s) in the catalog (rows "
+            f"counted from 0): {'; '.join(listed)}{more}. Fix these rows and build again."
+        )
 
 
 def load_catalog(
@@ -147,9 +178,11 @@ def load_catalog(
         table = table.select(range(min(limit, len(table))))
     if len(table) == 0:
         raise CatalogError(f"Dataset '{source}' (split '{split}') has no rows.")
+    check_product_ids(table)
     table = table.cast_column(IMAGE_COLUMN, datasets.Image(decode=False))
     logger.info("Loaded %d products from %s (split %s)", len(table), source, split)
-    return table, CatalogSource(dataset=source, split=split, revision=resolved_revision, num_rows=len(table))
+    root = (path if path.is_dir() else path.parent).resolve() if path.exists() else None
+    return table, CatalogSource(source, split, resolved_revision, len(table), root)
 
 
 def _check_hub_schema(source: str, revision: str | None) -> None:

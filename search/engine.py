@@ -304,6 +304,11 @@ class SearchEngine:
 
     def _run_similar(self, query: SimilarQuery, scope: Scope) -> SearchResponse:
         row = self._row_of(query.product_id)
+        if not self.index.has_vector([row])[0]:
+            raise InvalidQueryError(
+                f"Product {query.product_id} has no readable photo in this catalog, so there is nothing to compare "
+                "it with; search for its name instead."
+            )
         return self._vector_search(self.index.vectors(np.array([row]))[0], scope, exclude_rows=(row,))
 
     def _run_vector(self, query: VectorQuery, scope: Scope) -> SearchResponse:

@@ -118,6 +118,9 @@ class HybridSearcher:
             if skip is not None:
                 rows = rows[rows != skip]
             semantic = self.vectors(rows) @ query
+            missing = ~self.index.has_vector(rows)
+            if missing.any():  # no vector, no meaning score: rank like the least similar candidate
+                semantic[missing] = semantic[~missing].min() if not missing.all() else 0.0
             result.append(Candidates(rows, semantic.astype(np.float64), keyword_scores[rows].astype(np.float64)))
         return result
 

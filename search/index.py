@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,18 +96,35 @@ class VectorIndex:
 
     IVF codes are lossy, so IVF indexes come with the exact vectors (`exact`, memory-mapped from the bundle's
     vectors file): their candidates are re-ranked with them, and `vectors` returns them.
+
+    `without_vectors` are rows whose product has no vector (its photo could not be read at build time): they are
+    stored as zeros and `top_k` never returns them, so such products are found by keywords and filters only.
     """
 
-    def __init__(self, index: faiss.Index, spec: IndexSpec, exact: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        index: faiss.Index,
+        spec: IndexSpec,
+        exact: np.ndarray | None = None,
+        without_vectors: Sequence[int] = (),
+    ) -> None:
         if spec.type in IVF_TYPES and exact is None:
             raise ValueError(f"A {spec.type} index needs the exact vectors it re-ranks with.")
         self.index = index
         self.spec = spec
         self.exact = exact
+        self.without_vectors = tuple(int(row) for row in without_vectors)
+        self._searchable: RowSelector | None = None
+        if self.without_vectors:
+            if min(self.without_vectors) < 0 or max(self.without_vectors) >= index.ntotal:
+                raise BundleError(f"Rows without vectors must be rows of the index (0 to {index.ntotal - 1}).")
+            searchable = np.ones(index.ntotal, dtype=bool)
+            searchable[list(self.without_vectors)] = False
+            self._searchable = RowSelector(searchable)
         self._apply_search_params()
 
     @classmethod
-    def build(cls, vectors: np.ndarray, spec: IndexSpec) -> VectorIndex:
+    def build(cls, vectors: np.ndarray, spec: IndexSpec, without_vectors: Sequence[int] = ()) -> VectorIndex:
         """Build an index from normalised float32 vectors (row i gets id i)."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
@@ -133,10 +151,12 @@ class VectorIndex:
         index.add(vectors)
         if spec.type in IVF_TYPES:
             index.make_direct_map()
-        return cls(index, spec, vectors if spec.type in IVF_TYPES else None)
+        return cls(index, spec, vectors if spec.type in IVF_TYPES else None, without_vectors)
 
     @classmethod
-    def load(cls, path: Path, spec: IndexSpec, exact_path: Path | None = None) -> VectorIndex:
+    def load(
+        cls, path: Path, spec: IndexSpec, exact_path: Path | None = None, without_vectors: Sequence[int] = ()
+    ) -> VectorIndex:
         """Read an index written by `save` (with its exact vectors file for IVF types, memory-mapped); a truncated
         or foreign file, or one whose real type or metric is not the spec's, is refused clearly."""
         try:
@@ -152,9 +172,9 @@ class VectorIndex:
         if index.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise BundleError(f"The FAISS index file {path.name} does not use inner product, which the engine needs.")
         if spec.type not in IVF_TYPES:
-            return cls(index, spec)
+            return cls(index, spec, None, without_vectors)
         faiss.extract_index_ivf(index).make_direct_map()
-        return cls(index, spec, load_exact(exact_path, index.ntotal, index.d, spec.type))
+        return cls(index, spec, load_exact(exact_path, index.ntotal, index.d, spec.type), without_vectors)
 
     def save(self, path: Path, exact_path: Path | None = None) -> None:
         """Write the FAISS index, and the exact vectors to `exact_path` when the index type keeps them."""
@@ -176,6 +196,11 @@ class VectorIndex:
 
     def __len__(self) -> int:
         return self.index.ntotal
+
+    def has_vector(self, rows: np.ndarray) -> np.ndarray:
+        """For each row, whether its product has a vector (False for rows whose photo could not be read)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return self._searchable.allowed[rows] if self._searchable is not None else np.ones(len(rows), dtype=bool)
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """The exact stored vectors of the given rows."""
@@ -217,6 +242,7 @@ class VectorIndex:
         index comes back short (a filter its probes barely reach), those queries are answered by brute force over
         the allowed rows, so filtered results are complete for every index type."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        allowed = self._searchable_within(allowed)
         available = allowed.count if allowed is not None else len(self)
         if available == 0:
             return [Ranking(np.empty(0, np.float32), np.empty(0, np.int64)) for _ in queries]
@@ -233,11 +259,20 @@ class VectorIndex:
         return rankings
 
     def exact_top_k(self, query: np.ndarray, k: int, allowed: RowSelector | None = None) -> Ranking:
-        """Brute force over the allowed rows' stored vectors; ties in row order."""
+        """Brute force over the allowed rows' stored vectors (rows without vectors left out); ties in row order."""
+        allowed = self._searchable_within(allowed)
         rows = np.flatnonzero(allowed.allowed) if allowed is not None else np.arange(len(self))
         scores = self.vectors(rows) @ query
         order = np.lexsort((rows, -scores))[:k]
         return Ranking(scores[order], rows[order])
+
+    def _searchable_within(self, allowed: RowSelector | None) -> RowSelector | None:
+        """The allowed rows that have vectors."""
+        if self._searchable is None or allowed is self._searchable:
+            return allowed
+        if allowed is None:
+            return self._searchable
+        return RowSelector(allowed.allowed & self._searchable.allowed)
 
     def _params(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
         if self.spec.type == "hnsw":

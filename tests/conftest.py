@@ -20,7 +20,7 @@ from search.fixtures.random_marian import save_random_marian
 from search.fixtures.random_model import save_random_clip
 from search.fixtures.synthetic import save_catalog
 from search.language import load_query_language
-from tests.helpers import build_args
+from tests.helpers import FakeHub, build_args
 
 CATALOG_SIZE = 240
 
@@ -83,3 +83,9 @@ def hub_cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     return cache
+
+
+@pytest.fixture
+def fake_hub(monkeypatch) -> FakeHub:
+    """The Hub's network boundary replaced by a recorder (everything before it runs for real)."""
+    return FakeHub().install(monkeypatch, "search.bundle.hub")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from search.build.unreadable import DEFAULT_MAX_SHARE
 from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL
 from search.photos import INLINE_MAX_MB
@@ -37,6 +38,7 @@ class BuildConfig:
     engine: str = "default"
     ray_address: str | None = None
     photos_inline_max_mb: int = INLINE_MAX_MB
+    max_unreadable_share: float = DEFAULT_MAX_SHARE
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -52,6 +54,8 @@ class BuildConfig:
             raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, got '{self.engine}'.")
         if self.ray_address and self.engine != "ray":
             raise ValueError("--ray-address is for the Ray engine: add --engine ray.")
+        if not 0.0 <= self.max_unreadable_share <= 1.0:
+            raise ValueError(f"--max-unreadable-share must be between 0 and 1, got {self.max_unreadable_share}.")
         self.shard_size = max(self.batch_size, self.shard_size // self.batch_size * self.batch_size)
 
     @property
@@ -67,7 +71,7 @@ class BuildReport:
     products: int
     dim: int
     resumed_products: int
-    bad_images: int
+    unreadable: dict[int, str] = field(default_factory=dict)  # product id → why its photo could not be read
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -80,5 +84,5 @@ class BuildReport:
         stages = ", ".join(f"{name} {value:.1f}s" for name, value in self.seconds.items())
         return (
             f"Built {self.bundle}: {self.products:,} products, {self.dim}-d, {self.images_per_second:,.0f} images/s "
-            f"({self.resumed_products:,} resumed from cache, {self.bad_images} unreadable images); {stages}"
+            f"({self.resumed_products:,} resumed from cache, {len(self.unreadable)} unreadable images); {stages}"
         )

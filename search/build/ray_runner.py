@@ -183,12 +183,15 @@ def _image_processor(spec: EncoderSpec) -> Any:
     return AutoProcessor.from_pretrained(ref.path, trust_remote_code=spec.trust_remote_code).image_processor
 
 
-def preprocess_batch(batch: pa.Table, spec: EncoderSpec, lookup: RowLookup) -> dict[str, np.ndarray]:
-    """CPU task: keep the rows still to encode, decode their photos (blank when unreadable) and preprocess them."""
+def preprocess_batch(
+    batch: pa.Table, spec: EncoderSpec, lookup: RowLookup, root: Path | None = None
+) -> dict[str, np.ndarray]:
+    """CPU task: keep the rows still to encode, decode their photos (blank when unreadable, with the reason; image
+    paths read from the dataset folder `root`) and preprocess them."""
     rows = lookup(batch.column(ID_COLUMN).to_numpy().astype(np.int64))
     keep = rows >= 0
     records = batch.filter(pa.array(keep)).to_pylist()
-    decoded = [product_image(record) for record in records]
+    decoded = [product_image(record, root) for record in records]
     processor = _image_processor(spec)
     images = [image for image, _ in decoded] or [product_image({})[0]]
     pixels = processor(images=images, return_tensors="np")["pixel_values"].astype(np.float32)
@@ -196,7 +199,7 @@ def preprocess_batch(batch: pa.Table, spec: EncoderSpec, lookup: RowLookup) -> d
         "row": rows[keep],
         "pixel_values": pixels[: len(records)],
         "text": np.array([product_text(record) for record in records], dtype=object),
-        "ok": np.array([ok for _, ok in decoded], dtype=bool),
+        "problem": np.array([problem or "" for _, problem in decoded], dtype=object),
     }
 
 
@@ -211,7 +214,7 @@ class EncodeActor:
         empty = np.empty((0, self.encoder.dim), dtype=np.float32)
         image = self.encoder.encode_pixels(torch.from_numpy(batch["pixel_values"])) if count else empty
         text = self.encoder.encode_text([str(text) for text in batch["text"]]) if count else empty
-        return {"row": batch["row"], "image": image, "text": text, "ok": batch["ok"]}
+        return {"row": batch["row"], "image": image, "text": text, "problem": batch["problem"]}
 
 
 class ShardAssembler:
@@ -221,7 +224,8 @@ class ShardAssembler:
         self.cache = cache
         self.pending: dict[int, dict[str, Any]] = {}
 
-    def add(self, rows: np.ndarray, image: np.ndarray, text: np.ndarray, ok: np.ndarray) -> None:
+    def add(self, rows: np.ndarray, image: np.ndarray, text: np.ndarray, problems: np.ndarray) -> None:
+        """Place vectors by row; `problems` says why a row's photo was unreadable ('' when it was read)."""
         shards = rows // self.cache.shard_size
         for shard in np.unique(shards):
             mine = shards == shard
@@ -230,9 +234,10 @@ class ShardAssembler:
             part["image"][offsets] = image[mine]
             part["text"][offsets] = text[mine]
             part["seen"][offsets] = True
-            part["bad"] += int((~ok[mine]).sum())
+            found = zip(rows[mine].tolist(), problems[mine].tolist(), strict=True)
+            part["unreadable"].update({row: str(problem) for row, problem in found if problem})
             if part["seen"].all():
-                self.cache.write(int(shard), part["image"], part["text"], part["bad"])
+                self.cache.write(int(shard), part["image"], part["text"], part["unreadable"])
                 del self.pending[int(shard)]
 
     def _part(self, shard: int, dim: int) -> dict[str, Any]:
@@ -242,17 +247,19 @@ class ShardAssembler:
                 "image": np.zeros((size, dim), dtype=np.float32),
                 "text": np.zeros((size, dim), dtype=np.float32),
                 "seen": np.zeros(size, dtype=bool),
-                "bad": 0,
+                "unreadable": {},
             }
         return self.pending[shard]
 
 
-def encoded_batches(catalog: ray.data.Dataset, spec: EncoderSpec, lookup: RowLookup) -> Iterator[dict[str, np.ndarray]]:
+def encoded_batches(
+    catalog: ray.data.Dataset, spec: EncoderSpec, lookup: RowLookup, root: Path | None = None
+) -> Iterator[dict[str, np.ndarray]]:
     """The pipeline: preprocess in CPU tasks, encode in an actor pool, stream the vectors back to the driver."""
     encoders = encoder_count(spec)
     logger.info("Ray: %d %s encoder(s), batch %d per device", encoders, spec.device, spec.batch_size)
     vectors = catalog.map_batches(
-        preprocess_batch, batch_format="pyarrow", fn_kwargs={"spec": spec, "lookup": lookup}, num_cpus=1
+        preprocess_batch, batch_format="pyarrow", fn_kwargs={"spec": spec, "lookup": lookup, "root": root}, num_cpus=1
     ).map_batches(
         EncodeActor,
         fn_constructor_kwargs={"spec": spec},
@@ -279,7 +286,12 @@ def catalog_dataset(source: tuple[list[str], Any] | None, table: datasets.Datase
 
 
 def encode_catalog_ray(
-    cache: ShardCache, catalog: ray.data.Dataset, lookup: RowLookup, spec: EncoderSpec, timings: dict[str, float]
+    cache: ShardCache,
+    catalog: ray.data.Dataset,
+    lookup: RowLookup,
+    spec: EncoderSpec,
+    timings: dict[str, float],
+    root: Path | None = None,
 ) -> None:
     """Encode the rows `lookup` names (those missing from the shard cache) on the Ray cluster."""
     assembler = ShardAssembler(cache)
@@ -287,9 +299,9 @@ def encode_catalog_ray(
     progress = tqdm(total=cache.num_rows, initial=cache.num_rows - todo, desc="Encoding products (Ray)", unit="img")
     started = time.perf_counter()
     writing = 0.0
-    for batch in encoded_batches(catalog, spec, lookup):
+    for batch in encoded_batches(catalog, spec, lookup, root):
         wrote = time.perf_counter()
-        assembler.add(batch["row"], batch["image"], batch["text"], batch["ok"])
+        assembler.add(batch["row"], batch["image"], batch["text"], batch["problem"])
         writing += time.perf_counter() - wrote
         progress.update(len(batch["row"]))
     progress.close()
@@ -330,7 +342,7 @@ class RayEncoding:
     ) -> None:
         lookup = RowLookup.for_catalog(table, cache.missing_rows())
         catalog = catalog_dataset(parquet_source(source.dataset, source.split, source.revision), table)
-        encode_catalog_ray(cache, catalog, lookup, self.spec, timings)
+        encode_catalog_ray(cache, catalog, lookup, self.spec, timings, source.root)
 
     def close(self) -> None:
         """Stop the local cluster this build started; a cluster joined by address keeps running."""

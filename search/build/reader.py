@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -13,38 +13,68 @@ from torch.utils.data import DataLoader, Dataset
 
 from search.catalog import IMAGE_COLUMN, product_text
 from search.errors import InvalidImageError
-from search.images import decode_image
-
-logger = logging.getLogger(__name__)
+from search.images import MAX_IMAGE_BYTES, decode_image
 
 PLACEHOLDER_SIZE = (60, 80)
+# What a batch reports for the rows whose photo could not be read: row number → the reason, in words.
+Unreadable = dict[int, str]
 
 
-def product_image(row: dict[str, Any]) -> tuple[Image.Image, bool]:
-    """The row's decoded image, or a white placeholder (and False) when it is missing or unreadable."""
-    data = (row.get(IMAGE_COLUMN) or {}).get("bytes")
+def stored_image(cell: object, root: Path | None) -> tuple[bytes | None, str | None]:
+    """The encoded photo of a catalog row, or None and why there is none: the stored bytes, else the file the
+    row's path names (a relative path is read from the dataset's folder, `root`)."""
+    if not isinstance(cell, dict):
+        return None, "no image"
+    data = cell.get("bytes")
     if data:
+        return bytes(data), None
+    if data is not None:
+        return None, "the image is empty (0 bytes)"
+    name = cell.get("path")
+    if not name:
+        return None, "no image"
+    path = Path(name)
+    if not path.is_absolute():
+        if root is None:
+            return None, f"its image path {name} is relative, but the dataset is not a local folder"
+        path = root / path
+    try:
+        if path.stat().st_size > MAX_IMAGE_BYTES:
+            return None, f"{name} is larger than {MAX_IMAGE_BYTES / 2**20:.0f} MB"
+        return path.read_bytes(), None
+    except OSError as error:
+        return None, f"{name} cannot be read ({error.strerror or error})"
+
+
+def product_image(row: dict[str, Any], root: Path | None = None) -> tuple[Image.Image, str | None]:
+    """The row's decoded photo and None; when it has none that can be read, a white placeholder and the reason.
+    The placeholder only fills the batch: the build keeps such products out of the vector search."""
+    data, problem = stored_image(row.get(IMAGE_COLUMN), root)
+    if data is not None:
         try:
-            return decode_image(data), True
+            return decode_image(data), None
         except InvalidImageError as error:
-            logger.warning("Product %s: %s Using a blank image.", row.get("id"), error)
-    return Image.new("RGB", PLACEHOLDER_SIZE, "white"), False
+            problem = str(error)
+    return Image.new("RGB", PLACEHOLDER_SIZE, "white"), problem
 
 
-ProductBatch = tuple[list[int], torch.Tensor, list[str], int]
+ProductBatch = tuple[list[int], torch.Tensor, list[str], Unreadable]
 
 
 class ProductBatchSource(Dataset):
-    """Batches of catalog rows as (row numbers, pixel values, product texts, unreadable image count).
+    """Batches of catalog rows as (row numbers, pixel values, product texts, rows whose photo is unreadable).
 
     The DataLoader calls `__getitems__` once per batch inside a worker: one columnar read of the rows and one
     image-processor call per batch instead of a Python round trip per row.
     """
 
-    def __init__(self, table: datasets.Dataset, rows: Sequence[int], image_processor: Any) -> None:
+    def __init__(
+        self, table: datasets.Dataset, rows: Sequence[int], image_processor: Any, root: Path | None = None
+    ) -> None:
         self.table = table
         self.rows = list(rows)
         self.image_processor = image_processor
+        self.root = root
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -53,10 +83,10 @@ class ProductBatchSource(Dataset):
         row_numbers = [self.rows[position] for position in positions]
         columns = self.table[row_numbers]
         records = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-        decoded = [product_image(record) for record in records]
+        decoded = [product_image(record, self.root) for record in records]
         pixels = self.image_processor(images=[image for image, _ in decoded], return_tensors="pt")["pixel_values"]
-        bad = sum(1 for _, ok in decoded if not ok)
-        return row_numbers, pixels, [product_text(record) for record in records], bad
+        unreadable = {row: problem for row, (_, problem) in zip(row_numbers, decoded, strict=True) if problem}
+        return row_numbers, pixels, [product_text(record) for record in records], unreadable
 
 
 def _as_collated(batch: ProductBatch) -> ProductBatch:
@@ -71,10 +101,11 @@ def batch_loader(
     batch_size: int,
     num_workers: int,
     pin_memory: bool,
+    root: Path | None = None,
 ) -> DataLoader:
     """Batches in row order (never shuffled, so batch boundaries are the same on every run)."""
     return DataLoader(
-        ProductBatchSource(table, rows, image_processor),
+        ProductBatchSource(table, rows, image_processor, root),
         batch_size=batch_size,
         shuffle=False,
         num_workers=num_workers,

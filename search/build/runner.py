@@ -6,15 +6,20 @@ import logging
 import shutil
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Protocol
 
 import datasets
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from search.build.config import BuildConfig, BuildReport
-from search.build.reader import batch_loader
+from search.build.fingerprint import catalog_fingerprint
+from search.build.reader import Unreadable, batch_loader, stored_image
 from search.build.shards import ShardCache
+from search.build.unreadable import UnreadableImages
 from search.bundle import (
     PROBE_TEXT,
     Bundle,
@@ -28,9 +33,10 @@ from search.bundle import (
     Probe,
 )
 from search.bundle import code_version as current_code_version
-from search.catalog import CatalogSource, load_catalog
+from search.catalog import ID_COLUMN, IMAGE_COLUMN, CatalogSource, load_catalog
 from search.encoder import Encoder
 from search.errors import EngineError
+from search.ids import as_product_id
 from search.index import IndexSpec, VectorIndex
 from search.keyword import build_keyword_index
 from search.photos import PHOTOS_FOLDER, ROWS_PER_FILE
@@ -70,7 +76,7 @@ class LocalEncoding:
     def encode(
         self, cache: ShardCache, table: datasets.Dataset, source: CatalogSource, timings: dict[str, float]
     ) -> None:
-        encode_catalog(self.config, self.encoder, cache, table, timings)
+        encode_catalog(self.config, self.encoder, cache, table, source, timings)
 
     def close(self) -> None:
         """Nothing to release: the encoder goes with this object."""
@@ -91,9 +97,14 @@ def open_encoding(config: BuildConfig) -> Encoding:
 
 
 def encode_catalog(
-    config: BuildConfig, encoder: Encoder, cache: ShardCache, table: datasets.Dataset, timings: dict[str, float]
+    config: BuildConfig,
+    encoder: Encoder,
+    cache: ShardCache,
+    table: datasets.Dataset,
+    source: CatalogSource,
+    timings: dict[str, float],
 ) -> None:
-    """Encode every row not yet in the shard cache, in this process."""
+    """Encode every row not yet in the shard cache, in this process (image paths read from `source.root`)."""
     todo = cache.missing_rows()
     loader = batch_loader(
         table,
@@ -102,8 +113,9 @@ def encode_catalog(
         config.batch_size,
         config.num_workers,
         pin_memory=encoder.device.startswith("cuda"),
+        root=source.root,
     )
-    pending: dict[int, list[tuple[list[int], np.ndarray, np.ndarray, int]]] = defaultdict(list)
+    pending: dict[int, list[tuple[list[int], np.ndarray, np.ndarray, Unreadable]]] = defaultdict(list)
     progress = tqdm(total=cache.num_rows, initial=cache.num_rows - len(todo), desc="Encoding products", unit="img")
     waited = time.perf_counter()
     for rows, pixels, texts, bad in loader:
@@ -121,7 +133,7 @@ def encode_catalog(
                 shard,
                 np.concatenate([p[1] for p in parts]),
                 np.concatenate([p[2] for p in parts]),
-                sum(p[3] for p in parts),
+                {row: problem for part in parts for row, problem in part[3].items()},
             )
         progress.update(len(rows))
         waited = time.perf_counter()
@@ -129,14 +141,16 @@ def encode_catalog(
     progress.close()
 
 
-def shard_settings(config: BuildConfig, source: CatalogSource, model: ModelInfo) -> dict[str, object]:
-    """Everything that changes the vectors: it keys the shard cache, so a re-run with other settings (or the
-    other engine on other hardware) never reuses stale shards, and the same settings resume either engine's."""
+def shard_settings(config: BuildConfig, source: CatalogSource, model: ModelInfo, fingerprint: str) -> dict[str, object]:
+    """Everything that changes the vectors: it keys the shard cache, so a re-run with other settings, a catalog
+    changed in place (its content `fingerprint`) or the other engine on other hardware never reuses stale shards,
+    and the same settings resume either engine's."""
     return {
         "dataset": source.dataset,
         "split": source.split,
         "dataset_revision": source.revision,
         "rows": source.num_rows,
+        "catalog": fingerprint,
         "model": model.id,
         "model_revision": model.revision,
         "device": model.build_device,
@@ -147,13 +161,20 @@ def shard_settings(config: BuildConfig, source: CatalogSource, model: ModelInfo)
 
 
 def encode_to_shards(
-    config: BuildConfig, table: datasets.Dataset, source: CatalogSource, timings: dict[str, float]
+    config: BuildConfig,
+    table: datasets.Dataset,
+    source: CatalogSource,
+    unreadable: UnreadableImages,
+    timings: dict[str, float],
 ) -> tuple[ShardCache, ModelInfo, int]:
-    """Fill the shard cache with the chosen engine; returns the cache, the model section and the resumed rows."""
+    """Fill the shard cache with the chosen engine; returns the cache, the model section and the resumed rows.
+    Stops (CatalogError) once more photos are unreadable than `unreadable` allows."""
+    fingerprint = catalog_fingerprint(table, source.root)
     encoding = open_encoding(config)
     try:
         model = encoding.model_info()
-        cache = ShardCache(config.cache_root, shard_settings(config, source, model), source.num_rows, config.shard_size)
+        settings = shard_settings(config, source, model, fingerprint)
+        cache = ShardCache(config.cache_root, settings, source.num_rows, config.shard_size, unreadable)
         resumed = cache.num_rows - len(cache.missing_rows())
         if resumed:
             logger.info("Resuming: %d of %d products already encoded in %s", resumed, cache.num_rows, cache.folder)
@@ -165,25 +186,34 @@ def encode_to_shards(
 
 
 def run_build(config: BuildConfig) -> BuildReport:
-    """Run the whole build and write the bundle to `config.out`; shards make it resumable after Ctrl-C."""
+    """Run the whole build and write the bundle to `config.out`; shards make it resumable after Ctrl-C.
+
+    Whatever fails, fails before `config.out` changes: the catalog (ids, rows) is checked before anything is
+    encoded, unreadable photos stop the encoding once too many, and `Bundle.save` swaps the new bundle in only
+    after it has loaded back from its staging folder.
+    """
     timings: dict[str, float] = defaultdict(float)
     started = time.perf_counter()
     table, source = load_catalog(config.dataset, config.split, config.dataset_revision, config.limit)
+    unreadable = UnreadableImages(source.num_rows, config.max_unreadable_share, lambda rows: product_ids(table, rows))
     timings["load"] = time.perf_counter() - started
-    cache, model, resumed = encode_to_shards(config, table, source, timings)
-    image_vectors, text_vectors, bad_images = cache.read_all()
+    cache, model, resumed = encode_to_shards(config, table, source, unreadable, timings)
+    image_vectors, text_vectors, _ = cache.read_all()
+    unreadable.report()
+    without_vectors = tuple(sorted(unreadable.rows))
 
     index_started = time.perf_counter()
     vectors = mix(image_vectors, text_vectors, config.doc_image_weight)
+    vectors[list(without_vectors)] = 0.0
     spec = IndexSpec.for_catalog(len(vectors), config.index_type, dim=vectors.shape[1])
-    index = VectorIndex.build(vectors, spec)
+    index = VectorIndex.build(vectors, spec, without_vectors)
     timings["index"] = time.perf_counter() - index_started
     keyword_started = time.perf_counter()
     keyword = build_keyword_index(table)
     timings["keyword"] = time.perf_counter() - keyword_started
 
     write_started = time.perf_counter()
-    products = ProductTable.from_catalog(table.with_format("arrow")[:])
+    products = ProductTable.from_catalog(stored_photos(table.with_format("arrow")[:], source.root, unreadable.rows))
     manifest = Manifest(
         model=model,
         dataset=DatasetInfo(
@@ -191,9 +221,9 @@ def run_build(config: BuildConfig) -> BuildReport:
             revision=source.revision,
             split=source.split,
             num_rows=source.num_rows,
-            unreadable_images=bad_images,
+            unreadable_images=len(without_vectors),
         ),
-        index=index_info(spec, config.doc_image_weight),
+        index=index_info(spec, config.doc_image_weight, without_vectors),
         components=Components(keyword=KeywordInfo(**keyword.describe()), photos=photos_info(products, config)),
         code_version=current_code_version(),
     )
@@ -204,7 +234,31 @@ def run_build(config: BuildConfig) -> BuildReport:
         if config.cache_root.is_dir() and not any(config.cache_root.iterdir()):
             config.cache_root.rmdir()
     timings["total"] = time.perf_counter() - started
-    return BuildReport(config.out, source.num_rows, model.dim, resumed, bad_images, dict(timings))
+    ids = dict(zip(without_vectors, product_ids(table, list(without_vectors)), strict=True))
+    lost = {ids[row]: problem for row, problem in unreadable.rows.items()}
+    return BuildReport(config.out, source.num_rows, model.dim, resumed, lost, dict(timings))
+
+
+def stored_photos(catalog: pa.Table, root: Path | None, unreadable: Unreadable) -> pa.Table:
+    """The catalog with each photo as the bytes to store: read from its file where the catalog gives a path, none
+    where it cannot be read (a file that is not an image is never stored or served). Column-wise: only rows given
+    by path become Python objects."""
+    image = catalog[IMAGE_COLUMN].combine_chunks()
+    data, paths = pc.struct_field(image, "bytes"), pc.struct_field(image, "path")
+    by_path = pc.and_(pc.is_null(data), pc.is_valid(paths))
+    if pc.any(by_path).as_py():
+        files = [stored_image({"bytes": None, "path": path}, root)[0] for path in paths.filter(by_path).to_pylist()]
+        data = pc.replace_with_mask(data, by_path, pa.array(files, pa.binary()))
+    readable = np.ones(len(catalog), dtype=bool)
+    readable[list(unreadable)] = False
+    data = pc.if_else(pa.array(readable), data, pa.scalar(None, pa.binary()))
+    photos = pa.StructArray.from_arrays([data, pa.nulls(len(catalog), pa.string())], names=["bytes", "path"])
+    return catalog.set_column(catalog.schema.get_field_index(IMAGE_COLUMN), IMAGE_COLUMN, photos)
+
+
+def product_ids(table: datasets.Dataset, rows: list[int]) -> list[int | None]:
+    """The product ids of some rows (for messages)."""
+    return [as_product_id(value) for value in table.select_columns([ID_COLUMN]).select(rows).to_dict()[ID_COLUMN]]
 
 
 def photos_info(products: ProductTable, config: BuildConfig) -> PhotosInfo | None:
@@ -230,12 +284,13 @@ def model_info(encoder: Encoder) -> ModelInfo:
     )
 
 
-def index_info(spec: IndexSpec, doc_image_weight: float) -> IndexInfo:
-    """The manifest's index section: the FAISS spec and what a product vector is."""
+def index_info(spec: IndexSpec, doc_image_weight: float, without_vectors: tuple[int, ...] = ()) -> IndexInfo:
+    """The manifest's index section: the FAISS spec, what a product vector is and which rows have none."""
     return IndexInfo(
         type=spec.type,
         metric="inner_product",
         params=dict(spec.params),
         document=mix_label(doc_image_weight),
         doc_image_weight=doc_image_weight,
+        rows_without_vectors=without_vectors,
     )

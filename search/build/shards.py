@@ -10,21 +10,38 @@ from typing import Any
 
 import numpy as np
 
+from search.build.reader import Unreadable
+from search.build.unreadable import UnreadableImages
+
 
 class ShardCache:
     """Fixed row ranges of image and text vectors, one .npz each, written atomically.
 
-    The folder is keyed by everything that changes the vectors, so a re-run with other settings never
-    reuses stale shards.
+    The folder is keyed by everything that changes the vectors (the settings, which include a fingerprint of the
+    catalog's content), so a re-run with other settings or a changed catalog never reuses stale shards.
     """
 
-    def __init__(self, root: Path, settings: dict[str, Any], num_rows: int, shard_size: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        settings: dict[str, Any],
+        num_rows: int,
+        shard_size: int,
+        unreadable: UnreadableImages | None = None,
+    ) -> None:
         key = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
         self.folder = Path(root) / key
         self.num_rows = num_rows
         self.shard_size = shard_size
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "settings.json").write_text(json.dumps(settings, indent=2, sort_keys=True, default=str))
+        # Every shard's unreadable photos are counted as it is written (or found written), so whichever engine
+        # encodes, the build stops once there are more than it may leave out.
+        self.unreadable_images = unreadable
+        if unreadable is not None:
+            for shard in range(self.num_shards):
+                if self.done(shard):
+                    unreadable.add(self.unreadable(shard))
 
     @property
     def num_shards(self) -> int:
@@ -42,17 +59,32 @@ class ShardCache:
     def missing_rows(self) -> list[int]:
         return [row for shard in range(self.num_shards) if not self.done(shard) for row in self.rows(shard)]
 
-    def write(self, shard: int, image: np.ndarray, text: np.ndarray, bad_images: int) -> None:
+    def write(self, shard: int, image: np.ndarray, text: np.ndarray, unreadable: Unreadable) -> None:
+        """Store a shard's vectors and its rows whose photo could not be read (row → reason)."""
+        rows = sorted(unreadable)
         temporary = self.path(shard).with_suffix(".tmp.npz")
-        np.savez(temporary, image=image, text=text, bad_images=np.int64(bad_images))
+        np.savez(
+            temporary,
+            image=image,
+            text=text,
+            unreadable_rows=np.asarray(rows, dtype=np.int64),
+            unreadable_reasons=np.asarray([unreadable[row] for row in rows], dtype=np.str_),
+        )
         os.replace(temporary, self.path(shard))
+        if self.unreadable_images is not None:
+            self.unreadable_images.add(unreadable)
 
-    def read_all(self) -> tuple[np.ndarray, np.ndarray, int]:
-        """All image vectors, text vectors and the count of unreadable images, in row order."""
-        images, texts, bad = [], [], 0
+    def unreadable(self, shard: int) -> Unreadable:
+        """The rows of a written shard whose photo could not be read, with the reasons."""
+        with np.load(self.path(shard)) as data:
+            return dict(zip(data["unreadable_rows"].tolist(), data["unreadable_reasons"].tolist(), strict=True))
+
+    def read_all(self) -> tuple[np.ndarray, np.ndarray, Unreadable]:
+        """All image vectors and text vectors in row order, and every row whose photo could not be read."""
+        images, texts, unreadable = [], [], {}
         for shard in range(self.num_shards):
             with np.load(self.path(shard)) as data:
                 images.append(data["image"])
                 texts.append(data["text"])
-                bad += int(data["bad_images"])
-        return np.concatenate(images), np.concatenate(texts), bad
+            unreadable.update(self.unreadable(shard))
+        return np.concatenate(images), np.concatenate(texts), unreadable

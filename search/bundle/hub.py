@@ -9,7 +9,7 @@ from pathlib import Path
 
 from huggingface_hub import create_repo, snapshot_download, upload_folder
 
-from search.bundle.store import read_manifest
+from search.bundle.store import Bundle
 from search.errors import BundleError, HubError
 
 logger = logging.getLogger(__name__)
@@ -39,8 +39,9 @@ def resolve_bundle(source: str | Path, revision: str | None = None) -> Path:
 
 
 def push_bundle(folder: Path, repo_id: str, private: bool = False) -> str:
-    """Create (or reuse) a Hub dataset repo and upload the verified bundle; returns the commit URL."""
-    read_manifest(folder)
+    """Create (or reuse) a Hub dataset repo and upload the bundle, after loading it in full (checksums, index,
+    products, keyword index): a bundle that would not load is never pushed. Returns the commit URL."""
+    Bundle.load(folder)
     try:
         create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         info = upload_folder(

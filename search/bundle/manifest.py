@@ -7,6 +7,7 @@ BundleError naming the field, never a KeyError deep inside the engine.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -96,6 +97,16 @@ class IndexInfo:
     params: dict[str, Positive]
     document: Text = "image"
     doc_image_weight: Share = 1.0
+    # Rows whose product has no vector (its photo could not be read at build time): never returned by a dense
+    # search, found by keywords and filters only.
+    rows_without_vectors: tuple[Count, ...] = ()
+
+    @field_validator("rows_without_vectors")
+    @classmethod
+    def _increasing(cls, rows: tuple[int, ...]) -> tuple[int, ...]:
+        if any(later <= earlier for earlier, later in itertools.pairwise(rows)):
+            raise ValueError("must list each row once, in increasing order")
+        return rows
 
 
 @dataclass(config=_STRICT)
@@ -174,6 +185,15 @@ class Manifest:
         for name in files:
             relative_path(name)
         return files
+
+    @model_validator(mode="after")
+    def _rows_in_catalog(self) -> Manifest:
+        rows = self.index.rows_without_vectors
+        if rows and rows[-1] >= self.dataset.num_rows:
+            raise ValueError(
+                f"index.rows_without_vectors names row {rows[-1]}, but dataset.num_rows is {self.dataset.num_rows}"
+            )
+        return self
 
     @property
     def dim(self) -> int:

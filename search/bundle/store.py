@@ -47,7 +47,8 @@ class Bundle:
 
     def save(self, out: Path | str) -> Path:
         """Write the bundle to `out` atomically: everything goes to a temporary sibling folder that replaces `out`
-        at the end, checksums and the manifest last, so a folder without a complete manifest never loads."""
+        at the end, checksums and the manifest last, so a folder without a complete manifest never loads. The
+        staging folder is loaded back (verified) before the swap: `out` never holds a bundle that does not load."""
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         _check_replaceable(out)
@@ -72,6 +73,7 @@ class Bundle:
                 if path.is_file()
             }
             (staging / MANIFEST_FILE).write_text(self.manifest.with_files(files).to_json(), encoding="utf-8")
+            self.load(staging)
             _replace_folder(staging, out)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -87,7 +89,8 @@ class Bundle:
         manifest = read_manifest(folder, verify=verify)
         info = manifest.index
         exact = _inside(folder, VECTORS_FILE) if VECTORS_FILE in manifest.files else None
-        index = VectorIndex.load(folder / INDEX_FILE, IndexSpec(info.type, dict(info.params)), exact)
+        spec = IndexSpec(info.type, dict(info.params))
+        index = VectorIndex.load(folder / INDEX_FILE, spec, exact, info.rows_without_vectors)
         photos = manifest.components.photos
         shards = None
         if photos is not None:
@@ -128,6 +131,8 @@ class Bundle:
             )
         if (self.keyword is None) != (manifest.components.keyword is None):
             raise BundleError("The manifest's components.keyword and the keyword index must be given together.")
+        if self.index.without_vectors != manifest.index.rows_without_vectors:
+            raise BundleError("The index's rows without vectors differ from the manifest's index.rows_without_vectors.")
 
 
 def read_manifest(folder: Path, verify: bool = True) -> Manifest:

@@ -38,14 +38,14 @@ def test_shard_assembler_writes_a_shard_once_all_its_rows_arrived_in_any_order(t
     cache = ShardCache(tmp_path, {"test": 1}, num_rows=5, shard_size=2)
     assembler = ShardAssembler(cache)
     vectors = np.arange(10, dtype=np.float32).reshape(5, 2)
-    ok = np.array([True, False, True, True, True])
-    assembler.add(np.array([4, 1]), vectors[[4, 1]], -vectors[[4, 1]], ok[[4, 1]])
+    problems = np.array(["", "the image is empty (0 bytes)", "", "", ""], dtype=object)
+    assembler.add(np.array([4, 1]), vectors[[4, 1]], -vectors[[4, 1]], problems[[4, 1]])
     assert [cache.done(shard) for shard in range(3)] == [False, False, True]
-    assembler.add(np.array([3, 0, 2]), vectors[[3, 0, 2]], -vectors[[3, 0, 2]], ok[[3, 0, 2]])
-    image, text, bad = cache.read_all()
+    assembler.add(np.array([3, 0, 2]), vectors[[3, 0, 2]], -vectors[[3, 0, 2]], problems[[3, 0, 2]])
+    image, text, unreadable = cache.read_all()
     np.testing.assert_array_equal(image, vectors)
     np.testing.assert_array_equal(text, -vectors)
-    assert bad == 1
+    assert unreadable == {1: "the image is empty (0 bytes)"}
     assert not assembler.pending
 
 

@@ -18,13 +18,13 @@ def test_batched_reader_equals_row_by_row_processing(catalog_dir, encoder):
     table, _ = load_catalog(str(catalog_dir))
     rows = [3, 4, 5, 9, 200]
     source = ProductBatchSource(table, rows, encoder.image_processor)
-    numbers, pixels, texts, bad = source.__getitems__(list(range(len(rows))))
-    assert numbers == rows and bad == 0
+    numbers, pixels, texts, unreadable = source.__getitems__(list(range(len(rows))))
+    assert numbers == rows and unreadable == {}
     for position, row in enumerate(rows):
         record = table[row]
-        image, ok = product_image(record)
+        image, problem = product_image(record)
         expected = encoder.image_processor(images=[image], return_tensors="pt")["pixel_values"][0]
-        assert ok and texts[position] == product_text(record)
+        assert problem is None and texts[position] == product_text(record)
         np.testing.assert_array_equal(pixels[position].numpy(), expected.numpy())
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
@@ -21,9 +22,9 @@ import index_build
 from search.bundle import INDEX_FILE, MANIFEST_FILE, PRODUCTS_FILE
 from search.engine import SearchEngine
 from search.errors import InvalidQueryError
+from search.fixtures.synthetic import FEATURES, generate_rows, jpeg_bytes
 from search.index import IndexSpec, VectorIndex
-from search.synthetic import FEATURES, generate_rows, jpeg_bytes
-from tests.conftest import build_args
+from tests.helpers import FakeHub, build_args
 
 SIZE = 40
 
@@ -48,27 +49,6 @@ def folder_digest(folder: Path) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
     return digest.hexdigest()
-
-
-class FakeHub:
-    """The network boundary of a push: records calls instead of sending them."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def create_repo(self, repo_id, **kwargs):
-        self.calls.append(f"create_repo {repo_id}")
-
-    def upload_folder(self, **kwargs):
-        self.calls.append(f"upload_folder {kwargs['folder_path']}")
-
-
-@pytest.fixture
-def fake_hub(monkeypatch) -> FakeHub:
-    hub = FakeHub()
-    monkeypatch.setattr("search.bundle.create_repo", hub.create_repo)
-    monkeypatch.setattr("search.bundle.upload_folder", hub.upload_folder)
-    return hub
 
 
 @pytest.fixture
@@ -362,21 +342,15 @@ def test_an_empty_catalog_says_it_has_no_rows(tiny_model, tmp_path, previous_bun
 def test_a_bundle_that_would_not_load_is_never_written_or_pushed(
     catalog_dir, tiny_model, tmp_path, previous_bundle, fake_hub, monkeypatch, caplog
 ):
-    """A fault after encoding (here: the products table gets a duplicate id) is caught before `--out` changes."""
-    import search.pipeline
+    """A fault while writing (here: the index file comes out truncated) is caught before `--out` changes."""
 
-    real = search.pipeline.products_frame
+    def truncated(index, path):
+        path.write_bytes(b"IxFI" + b"\0" * 10)
 
-    def duplicated_ids(rows):
-        table = real(rows)
-        ids = table.column("id").to_pylist()
-        ids[1] = ids[0]
-        return table.set_column(0, "id", __import__("pyarrow").array(ids, type=table.schema.field("id").type))
-
-    monkeypatch.setattr(search.pipeline, "products_frame", duplicated_ids)
+    monkeypatch.setattr(VectorIndex, "save", truncated)
     digest = folder_digest(previous_bundle)
     assert index_build.main(build_args(catalog_dir, tiny_model, previous_bundle, "--push-to", "tester/index")) == 1
-    assert "duplicate" in caplog.text
+    assert "corrupt or truncated" in caplog.text
     assert_nothing_written(previous_bundle, digest, fake_hub, tmp_path)
 
 
@@ -384,7 +358,7 @@ def test_push_only_refuses_a_bundle_that_does_not_load(bundle_copy, fake_hub, ca
     table = pq.read_table(bundle_copy / PRODUCTS_FILE)
     ids = table.column("id").to_pylist()
     ids[1] = ids[0]
-    pq.write_table(table.set_column(0, "id", __import__("pyarrow").array(ids)), bundle_copy / PRODUCTS_FILE)
+    pq.write_table(table.set_column(0, "id", pa.array(ids)), bundle_copy / PRODUCTS_FILE)
     manifest = json.loads((bundle_copy / MANIFEST_FILE).read_text())
     data = (bundle_copy / PRODUCTS_FILE).read_bytes()
     manifest["files"][PRODUCTS_FILE] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}

@@ -9,7 +9,7 @@ import index_build
 from search.bundle import resolve_bundle
 from search.engine import SearchEngine
 from search.errors import BundleError, HubError
-from tests.helpers import FakeHub, put_in_hub_cache
+from tests.helpers import put_in_hub_cache
 
 
 def test_hub_repo_id_is_pulled_with_snapshot_download(bundle_dir, hub_cache):
@@ -27,11 +27,6 @@ def test_unreachable_hub_bundle_says_how_to_use_a_local_one(hub_cache):
 def test_missing_local_path_is_explained(tmp_path):
     with pytest.raises(BundleError, match="Index bundle not found"):
         resolve_bundle(str(tmp_path / "nowhere" / "deeper" / "bundle"))
-
-
-@pytest.fixture
-def fake_hub(monkeypatch) -> FakeHub:
-    return FakeHub().install(monkeypatch, "search.bundle.hub")
 
 
 def test_push_creates_a_dataset_repo_and_uploads_the_bundle(bundle_copy, fake_hub, catalog_dir, tiny_model):
