@@ -81,7 +81,7 @@ def check_weight(weight: object, name: str) -> float:
 def check_flag(value: object, name: str) -> bool:
     """A yes/no argument: only true or false (JSON booleans); 1, "yes" or None are refused, not guessed."""
     if not isinstance(value, (bool, np.bool_)):
-        raise InvalidQueryError(f"{name} must be true or false, got {_shown(value)}.")
+        raise InvalidQueryError(f"{name} must be true or false, got {shown(value)}.")
     return bool(value)
 
 
