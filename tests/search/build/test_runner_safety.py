@@ -344,7 +344,7 @@ def test_a_bundle_that_would_not_load_is_never_written_or_pushed(
 ):
     """A fault while writing (here: the index file comes out truncated) is caught before `--out` changes."""
 
-    def truncated(index, path):
+    def truncated(index, path, exact_path=None):
         path.write_bytes(b"IxFI" + b"\0" * 10)
 
     monkeypatch.setattr(VectorIndex, "save", truncated)
