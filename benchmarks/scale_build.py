@@ -1,0 +1,135 @@
+"""A million-product build and bundle on this machine: every stage after encoding, timed, and the bundle it gives.
+
+    python -m benchmarks.scale_build [--products 1000000] [--out build/benchmarks/scale]
+
+Encoding a million photos on 2 CPU cores would take about a day and a half (docs/BENCHMARKS.md: ~8 images/s), so
+the shard cache is filled with clustered synthetic vectors first, under exactly the key `run_build` computes for
+this catalog and model; `run_build` then resumes from those finished shards and runs every other stage for real on
+a generated catalog of `--products` rows in the dataset's schema (parquet shards, 60×80 JPEG photos drawn from a
+pool of 8,192). Then a fresh process loads the bundle and answers one text query (cold start, peak memory), and
+this process measures vector searches through the engine with and without filters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from benchmarks.ann import cached_vectors
+from benchmarks.common import Report, percentiles, time_each, write_results
+from benchmarks.fixtures import REPO_ROOT, model_folder, query_vectors
+from search.build import BuildConfig, run_build
+from search.build.runner import model_info, shard_settings
+from search.build.shards import ShardCache
+from search.catalog import load_catalog
+from search.encoder import Encoder
+from search.engine import SearchEngine
+from search.fixtures.synthetic import FEATURES, generate_rows
+
+logger = logging.getLogger(__name__)
+
+ROWS_PER_PARQUET = 65_536
+PHOTO_POOL = 8_192
+FILTERS = {"none": None, "gender=Men": {"gender": "Men"}, "Boots, Men": {"articleType": "Boots", "gender": "Men"}}
+
+
+def write_catalog(folder: Path, products: int) -> Path:
+    """Parquet shards in the dataset's schema: generated rows repeated with fresh ids (no dictionary encoding, so
+    the files are as large as distinct photos would make them)."""
+    if folder.is_dir() and any(folder.glob("*.parquet")):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    pool = generate_rows(PHOTO_POOL, seed=1)
+    files = -(-products // ROWS_PER_PARQUET)
+    for number, start in enumerate(range(0, products, ROWS_PER_PARQUET)):
+        stop = min(start + ROWS_PER_PARQUET, products)
+        rows = [{**pool[row % PHOTO_POOL], "id": 10_000 + row} for row in range(start, stop)]
+        table = pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
+        pq.write_table(table, folder / f"train-{number:05d}-of-{files:05d}.parquet", use_dictionary=False)
+    return folder
+
+
+def prefill_shards(config: BuildConfig, vectors: np.ndarray) -> None:
+    """Write the shard cache `run_build` will look for, so it resumes with nothing left to encode."""
+    _, source = load_catalog(config.dataset, config.split, config.dataset_revision, config.limit)
+    encoder = Encoder.load(config.model, device="cpu")
+    settings = shard_settings(config, source, model_info(encoder))
+    cache = ShardCache(config.cache_root, settings, source.num_rows, config.shard_size)
+    for shard in range(cache.num_shards):
+        rows = cache.rows(shard)
+        part = vectors[rows.start : rows.stop]
+        cache.write(shard, part, part, 0)
+
+
+def cold_start(bundle: Path) -> dict[str, float]:
+    """Import, load and first text query in a fresh process (benchmarks.first_query)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.first_query", str(bundle)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def run(products: int, work: Path, queries: int = 100) -> list[Report]:
+    catalog = write_catalog(work / f"catalog-{products}", products)
+    model = model_folder("clip-vit-b32", work)
+    out = work / f"bundle-{products}"
+    config = BuildConfig(out=out, dataset=str(catalog), model=str(model), device="cpu", keep_cache=False)
+    prefill_shards(config, cached_vectors(work, products, 512, seed=0))
+    started = time.perf_counter()
+    report = run_build(config)
+    build = Report(
+        "scale_build",
+        f"Build stages at {products:,} products (encoding replaced by finished shards)",
+        ["stage", "seconds"],
+        settings={"products": products, "index": str(json.loads((out / "manifest.json").read_text())["index"])},
+    )
+    for stage, seconds in report.seconds.items():
+        build.add(stage=stage, seconds=round(seconds, 1))
+    build.seconds = time.perf_counter() - started
+    files = Report("scale_bundle", f"The {products:,}-product bundle on disk", ["file", "mb", "bytes_per_product"])
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        size = path.stat().st_size
+        files.add(file=str(path.relative_to(out)), mb=round(size / 2**20, 1), bytes_per_product=round(size / products))
+    start = cold_start(out)
+    serve = Report(
+        "scale_serve",
+        f"Serving {products:,} products: cold start (fresh process) and vector searches through the engine, k=10",
+        ["what", "p50_ms", "p95_ms", "n"],
+        settings={"cold_start": start},
+    )
+    engine = SearchEngine.load(out)
+    probes = query_vectors(queries, products, 512, seed=0)
+    for name, filters in FILTERS.items():
+        stats = percentiles(time_each(lambda v, f=filters: engine.search_vector(v, 10, f), list(probes)))
+        serve.add(what=f"search_vector, filter {name}", p50_ms=stats["p50_ms"], p95_ms=stats["p95_ms"], n=stats["n"])
+    return [build, files, serve]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=1_000_000)
+    parser.add_argument("--out", type=Path, default=Path("build/benchmarks/scale"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    reports = run(args.products, args.out / "work")
+    for report in reports:
+        print(report.table(), "\n", flush=True)
+    write_results(args.out, reports, started, quick=False)
+
+
+if __name__ == "__main__":
+    main()
