@@ -100,6 +100,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--ann-vectors", type=int, default=None, help="override the ANN catalog size")
     parser.add_argument(
+        "--ann-types", default=",".join(ann.ALL_TYPES), help="comma-separated index types the ANN benchmark builds"
+    )
+    parser.add_argument(
         "--model",
         default=None,
         help="a CLIP-family checkpoint (Hub id or folder) instead of the random-weight one, e.g. to check int8 "
@@ -109,6 +112,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = sorted(set(args.only.split(",")) - set(BENCHMARKS))
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    unknown = sorted(set(args.ann_types.split(",")) - set(ann.ALL_TYPES))
+    if unknown:
+        parser.error(f"unknown index type(s) {', '.join(unknown)}; choose from {', '.join(ann.ALL_TYPES)}")
     return args
 
 
@@ -170,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     if "cold_start" in chosen:
         record(cold_start.run(bundle, sizes.cold_start_runs))
     if "ann" in chosen:
-        record(ann.run(args.ann_vectors or sizes.ann_vectors, sizes.ann_dim, sizes.ann_queries, work))
+        types = tuple(args.ann_types.split(","))
+        record(ann.run(args.ann_vectors or sizes.ann_vectors, sizes.ann_dim, sizes.ann_queries, work, types=types))
     path = write_results(args.out, reports, started, args.quick)
     print(f"Wrote {path} ({time.perf_counter() - started:.0f}s)")
     return 0
