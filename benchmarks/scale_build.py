@@ -28,6 +28,7 @@ from benchmarks.ann import cached_vectors
 from benchmarks.common import Report, percentiles, time_each, write_results
 from benchmarks.fixtures import REPO_ROOT, model_folder, query_vectors
 from search.build import BuildConfig, run_build
+from search.build.fingerprint import catalog_fingerprint
 from search.build.runner import model_info, shard_settings
 from search.build.shards import ShardCache
 from search.catalog import load_catalog
@@ -60,14 +61,14 @@ def write_catalog(folder: Path, products: int) -> Path:
 
 def prefill_shards(config: BuildConfig, vectors: np.ndarray) -> None:
     """Write the shard cache `run_build` will look for, so it resumes with nothing left to encode."""
-    _, source = load_catalog(config.dataset, config.split, config.dataset_revision, config.limit)
+    table, source = load_catalog(config.dataset, config.split, config.dataset_revision, config.limit)
     encoder = Encoder.load(config.model, device="cpu")
-    settings = shard_settings(config, source, model_info(encoder))
+    settings = shard_settings(config, source, model_info(encoder), catalog_fingerprint(table, source.root))
     cache = ShardCache(config.cache_root, settings, source.num_rows, config.shard_size)
     for shard in range(cache.num_shards):
         rows = cache.rows(shard)
         part = vectors[rows.start : rows.stop]
-        cache.write(shard, part, part, 0)
+        cache.write(shard, part, part, {})
 
 
 def cold_start(bundle: Path) -> dict[str, float]:
