@@ -24,14 +24,14 @@ def build_demo(engine: SearchEngine) -> gr.Blocks:
     with gr.Blocks(title="Fashion product search", analytics_enabled=False) as demo:
         header(engine)
         with gr.Row(equal_height=False):
-            with gr.Column(scale=2, min_width=320):
-                with gr.Tabs():
-                    tabs = (text_tab(engine.default_semantic_weight), image_tab(), composed_tab())
-                filters = filters_panel(engine.filter_choices())
+            with gr.Column(scale=2, min_width=320), gr.Tabs(elem_id="tabs"):
+                tabs = (text_tab(engine.default_semantic_weight), image_tab(), composed_tab())
             with gr.Column(scale=3, min_width=320):
-                results = results_panel()
+                filters = filters_panel(engine.filter_choices())
+                results = results_panel([tab.message for tab in tabs])
         for tab in tabs:
             tab.connect(page, results, filters)
         results.connect(page, filters)
+        filters.connect(demo)
         register_endpoints(SearchApi(engine, photos))
     return demo

@@ -1,16 +1,21 @@
 """The page's handlers and their state: each search is parsed once into the engine's immutable query object
-(search.TextQuery, ImageQuery, ComposedQuery or SimilarQuery), which the page keeps as its last query and runs
-again with new filters, a new number of results, or translated / as typed.
+(search.TextQuery, ImageQuery, ComposedQuery or SimilarQuery), which the page keeps as the last query of the tab it
+was made in (TabSearches): filters and the number of results re-run the search of the tab in view, the language
+button runs it translated / as typed, and selecting a tab shows that tab's own last search.
 
-Every search handler returns the same outputs: the gallery, the status line, the shown ids, the query, an
-update hiding the details panel, the label chips of a photo search and the language button (or gr.skip() for
-each when there is nothing to search yet). A search's messages (notices, nothing found) are part of its status
-line, so the next search replaces them; near-identical results are folded into one tile ("+N similar").
+Every search handler returns the same outputs (OUTPUTS): the gallery, the status line, the shown ids, the tabs'
+searches, an update hiding the details panel, the label chips of a photo search, the language button, and one
+input message per tab (or gr.skip() for each output it leaves as it is). A search's messages (notices, nothing
+found) are part of its status line, so the next search replaces them; near-identical results are folded into one
+tile ("+N similar"). An input mistake (no text, no photo, a file that is no image) leaves the results as they are
+and says what to do in a calm line next to the tab's input, which the tab's next search clears; other failures are
+errors (ui.messages).
 """
 
 import dataclasses
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import singledispatch
 
 import gradio as gr
@@ -36,11 +41,20 @@ from ui.settings import DETAIL_LABELS, UI_FILTERS
 from ui.uploads import uploaded_path
 
 NOTHING_FOUND = "Nothing found. Try other words, another photo or fewer filters."
+SELECT_FIRST = "Select a product in the results first."
 SHOWN_TEXT_CHARS = 80  # of a query text in the status line
 # The fields whose zero-shot guess a photo search offers as a filter chip, in the order of the chips.
 CHIP_FIELDS = ("articleType", "baseColour")
-# gallery, status, ids, query, details; chips row; one chip per field; the language button
-OUTPUTS = 5 + 1 + len(CHIP_FIELDS) + 1
+# The search tabs (their gr.Tab ids) and what the status line says while a tab has no search yet.
+TAB_PROMPTS = {
+    "text": "Describe what you are looking for, or pick an example.",
+    "image": "Upload, paste or take a photo, or pick an example.",
+    "composed": "Choose a photo, then say what to change.",
+}
+TABS = tuple(TAB_PROMPTS)
+# gallery, status, ids, searches, details; chips row; one chip per field; the language button; one input message
+# per tab
+OUTPUTS = 5 + 1 + len(CHIP_FIELDS) + 1 + len(TABS)
 
 
 def caption(result: SearchResult) -> str:
@@ -61,6 +75,10 @@ def chips(response: SearchResponse) -> tuple:
         for field in CHIP_FIELDS
     ]
     return (gr.Row(visible=bool(confident)), *buttons)
+
+
+def hidden_chips() -> tuple:
+    return (gr.Row(visible=False), *(gr.Button(visible=False) for _ in CHIP_FIELDS))
 
 
 @singledispatch
@@ -99,6 +117,27 @@ def filters_from(values: Sequence[list[str] | None]) -> dict[str, list[str]]:
     return {name: list(value) for name, value in zip(UI_FILTERS, values, strict=True) if value}
 
 
+@dataclass(frozen=True)
+class TabSearches:
+    """The search tab in view and the last search made in each tab (a session's gr.State): filters re-run the
+    search of the tab in view, never one from another tab."""
+
+    tab: str = TABS[0]
+    queries: dict[str, Query] = field(default_factory=dict)
+
+    @property
+    def current(self) -> Query | None:
+        """The last search of the tab in view (None before its first)."""
+        return self.queries.get(self.tab)
+
+    def searched(self, tab: str, query: Query) -> "TabSearches":
+        """`query` made in `tab`, which is then the tab in view."""
+        return TabSearches(tab, {**self.queries, tab: query})
+
+    def viewing(self, tab: str) -> "TabSearches":
+        return TabSearches(tab, self.queries)
+
+
 class Page:
     """The page's event handlers for one engine, grouped by the part of the page that fires them."""
 
@@ -108,53 +147,95 @@ class Page:
 
     # The Text tab.
 
-    def text_ui(self, text: str, semantic_weight: float, k: int, *filter_values: list[str]) -> tuple:
-        return self.show(TextQuery.parse(text, semantic_weight), k, *filter_values)
+    def text_ui(
+        self, searches: TabSearches, text: str, semantic_weight: float, k: int, *filter_values: list[str]
+    ) -> tuple:
+        return self.search("text", searches, lambda: TextQuery.parse(text, semantic_weight), k, filter_values)
 
-    def text_on_change(self, text: str, semantic_weight: float, k: int, *filter_values: list[str]) -> tuple:
+    def text_on_change(
+        self, searches: TabSearches, text: str, semantic_weight: float, k: int, *filter_values: list[str]
+    ) -> tuple:
         if not (text or "").strip():
-            return self._unchanged()
-        return self.text_ui(text, semantic_weight, k, *filter_values)
+            return self.unchanged()
+        return self.text_ui(searches, text, semantic_weight, k, *filter_values)
 
     # The Image tab.
 
-    def image_ui(self, image: dict | None, k: int, *filter_values: list[str]) -> tuple:
+    def image_ui(self, searches: TabSearches, image: dict | None, k: int, *filter_values: list[str]) -> tuple:
         if image is None:
-            return self._unchanged()
-        return self.show(ImageQuery.parse(uploaded_path(image)), k, *filter_values)
+            return self.unchanged()
+        return self.search("image", searches, lambda: ImageQuery.parse(uploaded_path(image)), k, filter_values)
 
     # The Image + Text tab.
 
     def composed_ui(
-        self, image: dict | None, text: str, image_weight: float, k: int, *filter_values: list[str]
+        self,
+        searches: TabSearches,
+        image: dict | None,
+        text: str,
+        image_weight: float,
+        k: int,
+        *filter_values: list[str],
     ) -> tuple:
-        query = ComposedQuery.parse(uploaded_path(image), text, image_weight, self.engine.default_semantic_weight)
-        return self.show(query, k, *filter_values)
+        def parse() -> ComposedQuery:
+            path = uploaded_path(image)
+            return ComposedQuery.parse(path, text, image_weight, self.engine.default_semantic_weight)
+
+        return self.search("composed", searches, parse, k, filter_values)
 
     def composed_on_change(
-        self, image: dict | None, text: str, image_weight: float, k: int, *filter_values: list[str]
+        self,
+        searches: TabSearches,
+        image: dict | None,
+        text: str,
+        image_weight: float,
+        k: int,
+        *filter_values: list[str],
     ) -> tuple:
         if image is None:
-            return self._unchanged()
-        return self.composed_ui(image, text, image_weight, k, *filter_values)
+            return self.unchanged()
+        return self.composed_ui(searches, image, text, image_weight, k, *filter_values)
 
-    # The results panel and the filters.
+    # The tabs, the results panel and the filters.
 
-    def similar_ui(self, product_id: int | None, k: int, *filter_values: list[str]) -> tuple:
+    def tab_ui(self, tab: str, searches: TabSearches, k: int, *filter_values: list[str]) -> tuple:
+        """A tab selected: its own last search shown again with the filters as they are now, or, before its first
+        search, an empty gallery and what to do in the status line."""
+        viewing = searches.viewing(tab)
+        if viewing.current is not None:
+            return self.search(tab, viewing, lambda: viewing.current, k, filter_values)
+        return (
+            gr.update(value=[], selected_index=None),
+            TAB_PROMPTS[tab],
+            [],
+            viewing,
+            gr.Row(visible=False),
+            *hidden_chips(),
+            gr.Button(visible=False),  # the language button
+            *(gr.skip(),) * len(TABS),
+        )
+
+    def similar_ui(self, searches: TabSearches, product_id: int | None, k: int, *filter_values: list[str]) -> tuple:
+        """More like the selected product, as the search of the tab in view."""
         if product_id is None:
-            raise InvalidQueryError("Select a product in the results first.")
-        return self.show(SimilarQuery.parse(product_id), k, *filter_values)
+            return self.input_mistake(searches.tab, SELECT_FIRST)
+        return self.search(searches.tab, searches, lambda: SimilarQuery.parse(product_id), k, filter_values)
 
-    def rerun_ui(self, query: Query | None, k: int, *filter_values: list[str]) -> tuple:
+    def rerun_ui(self, searches: TabSearches, k: int, *filter_values: list[str]) -> tuple:
+        """The search of the tab in view again, with new filters or a new number of results."""
+        query = searches.current
         if query is None:
-            return self._unchanged()
-        return self.show(query, k, *filter_values)
+            return self.unchanged()
+        return self.search(searches.tab, searches, lambda: query, k, filter_values)
 
-    def language_ui(self, query: Query | None, k: int, *filter_values: list[str]) -> tuple:
-        """The last text search again, as typed if it was translated and translated if it was searched as typed."""
+    def language_ui(self, searches: TabSearches, k: int, *filter_values: list[str]) -> tuple:
+        """The text search of the tab in view again, as typed if it was translated and translated if it was searched
+        as typed."""
+        query = searches.current
         if not isinstance(query, (TextQuery, ComposedQuery)):
-            return self._unchanged()
-        return self.show(dataclasses.replace(query, translate=not query.translate), k, *filter_values)
+            return self.unchanged()
+        toggled = dataclasses.replace(query, translate=not query.translate)
+        return self.search(searches.tab, searches, lambda: toggled, k, filter_values)
 
     def details_ui(self, ids: list[int], event: gr.SelectData) -> tuple:
         """The details panel shown, the product's photo, its metadata table and its id (for "More like this")."""
@@ -168,8 +249,26 @@ class Page:
         heading = f"<h3>{html.escape(metadata[NAME_COLUMN] or str(product_id))}</h3>"
         return gr.Row(visible=True), image, f"{heading}<table class='product-details'>{rows}</table>", product_id
 
-    def show(self, query: Query, k: int, *filter_values: list[str]) -> tuple:
-        """Run the query and show its results, its messages in its own status line, and its label chips."""
+    def search(
+        self,
+        tab: str,
+        searches: TabSearches,
+        parse: Callable[[], Query],
+        k: int,
+        filter_values: Sequence[list[str] | None],
+    ) -> tuple:
+        """Parse and run a search of `tab` and show it; an input mistake (search.InvalidQueryError, raised while
+        parsing or running) leaves the page as it is and is said next to the tab's input."""
+        try:
+            query = parse()
+            return self.show(searches.searched(tab, query), k, *filter_values)
+        except InvalidQueryError as error:
+            return self.input_mistake(tab, str(error))
+
+    def show(self, searches: TabSearches, k: int, *filter_values: list[str]) -> tuple:
+        """Run the search of the tab in view and show its results, its messages in its own status line and its
+        label chips; the tab's input message is cleared."""
+        query = searches.current
         filters = filters_from(filter_values)
         response = self.engine.search(query, Scope.parse(k, filters, collapse_similar=True))
         gallery = [(self.photos.path(result.product_id), caption(result)) for result in response.results]
@@ -185,11 +284,17 @@ class Page:
             gr.update(value=gallery, selected_index=None),  # a new search selects no tile
             status,
             response.ids,
-            query,
+            searches,
             gr.Row(visible=False),
             *chips(response),
             language_button(response.query_text, translation_model(self.engine) is not None),
+            *input_messages(searches.tab, ""),
         )
+
+    @staticmethod
+    def input_mistake(tab: str, message: str) -> tuple:
+        """Everything as it is but the tab's input message, which says what to do."""
+        return (*(gr.skip(),) * (OUTPUTS - len(TABS)), *input_messages(tab, message))
 
     @staticmethod
     def apply_chip(label: str, chosen: list[str] | None) -> tuple:
@@ -202,5 +307,11 @@ class Page:
         return gr.Row(visible=False)
 
     @staticmethod
-    def _unchanged() -> tuple:
+    def unchanged() -> tuple:
         return (gr.skip(),) * OUTPUTS
+
+
+def input_messages(tab: str, message: str) -> tuple:
+    """The input message of each tab: `tab`'s set to `message` (hidden when empty), the others left as they are."""
+    shown = gr.Markdown(as_markdown_text(message), visible=bool(message))
+    return tuple(shown if name == tab else gr.skip() for name in TABS)

@@ -1,5 +1,6 @@
 """The page in a real browser (Debian's Chromium driven by Playwright) at desktop and phone widths: text search,
-examples, filters, image upload, image + text with the slider, details and "More like this".
+examples, filters (re-running the search of the tab in view), image upload, image + text with the slider, details and
+"More like this", input mistakes said next to the input, and a page that fits a 360 px phone.
 
 Set SCREENSHOTS_DIR=docs to refresh the screenshots in docs/ (otherwise they go to a temporary folder).
 """
@@ -14,8 +15,8 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K
-from ui.page import caption
-from ui.settings import ASSETS
+from ui.page import TAB_PROMPTS, caption
+from ui.settings import ASSETS, UI_FILTERS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -28,8 +29,10 @@ CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",  # a generated camera picture for the webcam source
     "--use-fake-ui-for-media-stream",
 ]
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 360, "height": 740}
+VIEWPORTS = [pytest.param(SMALL_PHONE, id="360px"), pytest.param(PHONE, id="390px"), pytest.param(DESKTOP, id="1280px")]
 TIMEOUT_MS = 60_000
 expect.set_options(timeout=TIMEOUT_MS)
 pytestmark = pytest.mark.system
@@ -77,6 +80,25 @@ def upload(page: Page, component: str, path: Path) -> None:
     page.locator(f"{component} input[type=file]").set_input_files(str(path))
 
 
+def open_tab(page: Page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def choose_filter(page: Page, field: str, value: str) -> None:
+    """Pick a value in a filter dropdown (the filters are open on a desktop, folded on a phone)."""
+    if not page.locator(f"#filter-{field}").is_visible():
+        page.locator("#filters").get_by_text("Filters and number of results").click()
+    page.locator(f"#filter-{field} input").click()
+    page.get_by_role("option", name=value, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def no_error_badges_or_toasts(page: Page) -> None:
+    """Gradio marks a failed event with red "Error" badges on its outputs and a toast; none of them is shown."""
+    expect(page.locator(".toast-body")).to_have_count(0)
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+
+
 def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, engine, screenshots):
     page = open_page(browser, app_url, DESKTOP)
     page.locator("#text-query textarea").fill("red shirt for men")
@@ -108,9 +130,7 @@ def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
         page, "for “white sneakers”", engine.search_text("white sneakers", k=DEFAULT_K, collapse_similar=True)
     )
 
-    page.locator("#filters").get_by_text("Filters and number of results").click()
-    page.locator("#filter-gender input").click()
-    page.get_by_role("option", name="Women", exact=True).click()
+    choose_filter(page, "gender", "Women")
     filtered = engine.search_text("white sneakers", k=DEFAULT_K, filters={"gender": ["Women"]}, collapse_similar=True)
     expect_results(page, "Gender: Women", filtered)
 
@@ -123,7 +143,7 @@ def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
 
 def test_image_upload_searches_by_the_photo(browser, app_url, engine, screenshots):
     page = open_page(browser, app_url, DESKTOP)
-    page.get_by_role("tab", name="Image", exact=True).click()
+    open_tab(page, "Image")
     photo = ASSETS / "yellow-dress.jpg"
     upload(page, "#image-query", photo)
     expect_results(page, "similar to your photo", engine.search_image(photo, k=DEFAULT_K, collapse_similar=True))
@@ -132,7 +152,7 @@ def test_image_upload_searches_by_the_photo(browser, app_url, engine, screenshot
 
 def test_webcam_and_clipboard_photos_are_searched(browser, app_url, engine):
     page = open_page(browser, app_url, DESKTOP, permissions=["camera", "clipboard-read", "clipboard-write"])
-    page.get_by_role("tab", name="Image", exact=True).click()
+    open_tab(page, "Image")
     page.locator("#image-query button[aria-label='Capture from camera']").click()
     page.get_by_text("Click to Access Webcam").click()
     page.wait_for_function("() => document.querySelector('#image-query video')?.videoWidth > 0")
@@ -159,7 +179,7 @@ def test_webcam_and_clipboard_photos_are_searched(browser, app_url, engine):
 
 def test_image_and_text_with_the_weight_slider(browser, app_url, engine, screenshots):
     page = open_page(browser, app_url, DESKTOP)
-    page.get_by_role("tab", name="Image + Text").click()
+    open_tab(page, "Image + Text")
     photo = ASSETS / "red-tshirt.jpg"
     page.locator("#composed-text textarea").fill("same style but in blue")
     upload(page, "#composed-image", photo)
@@ -198,3 +218,117 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     page.locator("#results .thumbnail-item").first.click()
     expect(page.locator("#more-like-this")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "nothing overflows sideways"
+
+
+def test_filters_and_k_rerun_the_search_of_the_tab_in_view(browser, app_url, engine):
+    page = open_page(browser, app_url, DESKTOP)
+    page.locator("#text-query textarea").fill("red shirt")
+    page.locator("#text-query textarea").press("Enter")
+    expect_results(page, "for “red shirt”", engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True))
+
+    open_tab(page, "Image + Text")  # no search there yet: nothing from the Text tab is shown or re-run
+    expect(page.locator("#status")).to_have_text(TAB_PROMPTS["composed"])
+    expect(page.locator("#results .thumbnail-item")).to_have_count(0)
+    choose_filter(page, "masterCategory", "Apparel")
+    page.wait_for_timeout(1000)  # time for a re-run to show, if one ran
+    expect(page.locator("#status")).to_have_text(TAB_PROMPTS["composed"])
+
+    open_tab(page, "Image")
+    photo = ASSETS / "yellow-dress.jpg"
+    upload(page, "#image-query", photo)
+    apparel = {"masterCategory": ["Apparel"]}
+    expect_results(page, "similar to your photo", engine.search_image(photo, DEFAULT_K, apparel, collapse_similar=True))
+
+    open_tab(page, "Text")  # its own last search, with the filters as they are now
+    filtered = engine.search_text("red shirt", k=DEFAULT_K, filters=apparel, collapse_similar=True)
+    expect_results(page, "for “red shirt”", filtered)
+    page.locator("#k input[type=range]").fill("5")
+    page.locator("#k input[type=range]").dispatch_event("pointerup")
+    fewer = engine.search_text("red shirt", k=5, filters=apparel, collapse_similar=True)
+    expect_results(page, f"{len(fewer.results)} results for “red shirt”", fewer)
+
+    open_tab(page, "Image")
+    expect_results(page, "similar to your photo", engine.search_image(photo, 5, apparel, collapse_similar=True))
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_input_mistakes_are_a_calm_message_next_to_the_input(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    for _ in range(3):
+        page.locator("#text-search").click()
+    message = page.locator("#text-message")
+    expect(message).to_have_text("Type something to search for: the text is empty.")
+    query_box, message_box = page.locator("#text-query").bounding_box(), message.bounding_box()
+    assert 0 <= message_box["y"] - (query_box["y"] + query_box["height"]) < 40, "the message sits under the input"
+    expect(message).to_be_in_viewport()
+    expect(page.locator("#status")).to_have_text(TAB_PROMPTS["text"])
+    no_error_badges_or_toasts(page)
+
+    open_tab(page, "Image + Text")
+    page.locator("#composed-text textarea").fill("in blue")
+    page.locator("#composed-search").click()
+    expect(page.locator("#composed-message")).to_have_text("No image was given. Upload, paste or take a photo first.")
+    expect(page.locator("#composed-message")).to_be_in_viewport()
+    no_error_badges_or_toasts(page)
+
+    open_tab(page, "Text")
+    page.locator("#text-query textarea").fill("white sneakers")
+    page.locator("#text-search").click()
+    expect_results(
+        page, "for “white sneakers”", engine.search_text("white sneakers", k=DEFAULT_K, collapse_similar=True)
+    )
+    expect(message).to_be_hidden()
+
+
+@pytest.mark.parametrize("viewport", [pytest.param(SMALL_PHONE, id="360px"), pytest.param(PHONE, id="390px")])
+def test_no_tab_overflows_a_phone(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    page.locator("#text-query textarea").fill("blue denim jeans")
+    page.locator("#text-search").click()
+    expect_results(
+        page, "for “blue denim jeans”", engine.search_text("blue denim jeans", k=DEFAULT_K, collapse_similar=True)
+    )
+    page.locator("#results .thumbnail-item").first.click()
+    expect(page.locator("#more-like-this")).to_be_visible()
+    for tab in ("Text", "Image", "Image + Text"):
+        open_tab(page, tab)
+        page.wait_for_timeout(300)
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= viewport["width"], f"the {tab} tab is {width} px wide on a {viewport['width']} px phone"
+
+
+def test_desktop_keeps_results_count_and_filters_in_view(browser, app_url, engine):
+    page = open_page(browser, app_url, DESKTOP)
+    page.locator("#text-query textarea").fill("black leather boots for men")
+    page.locator("#text-query textarea").press("Enter")
+    expected = engine.search_text("black leather boots for men", k=DEFAULT_K, collapse_similar=True)
+    expect_results(page, f"{len(expected.results)} results", expected)
+    page.evaluate("window.scrollTo(0, 0)")
+    for part in ("#status", "#k", *(f"#filter-{name}" for name in UI_FILTERS)):
+        expect(page.locator(part)).to_be_in_viewport(ratio=1)
+    expect(page.locator("#results .thumbnail-item").first).to_be_in_viewport(ratio=1)
+
+    page.locator("#semantic-weight input[type=range]").fill("0")  # exact words only: nothing contains "zzzqqq"
+    expect(page.locator("#status")).to_contain_text("(meaning weight 0.00)")
+    page.locator("#text-query textarea").fill("zzzqqq")
+    page.locator("#text-query textarea").press("Enter")
+    status = page.locator("#status")
+    expect(status).to_contain_text("0 results for “zzzqqq”")
+    expect(status).to_contain_text("No product name or label contains these words")
+    expect(status).to_be_in_viewport(ratio=1)
+    expect(page.locator("#results .thumbnail-item")).to_have_count(0)
+    no_error_badges_or_toasts(page)
+
+
+@pytest.mark.parametrize("viewport", [pytest.param(SMALL_PHONE, id="360px"), pytest.param(PHONE, id="390px")])
+def test_filters_are_folded_on_a_phone_and_open_on_a_tap(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    expect(page.locator("#filter-gender")).to_be_hidden()
+    choose_filter(page, "gender", "Women")
+    expect(page.locator("#filter-gender")).to_be_visible()
+    page.locator("#text-query textarea").fill("white sneakers")
+    page.locator("#text-search").click()
+    women = {"gender": ["Women"]}
+    expect_results(
+        page, "Gender: Women", engine.search_text("white sneakers", k=DEFAULT_K, filters=women, collapse_similar=True)
+    )

@@ -7,6 +7,7 @@ import pytest
 from tests.helpers import ENDPOINTS
 from ui import build_demo
 from ui.layout.header import model_label
+from ui.page import TABS
 from ui.settings import SEARCH_GROUP, UI_FILTERS
 
 SEARCH_HANDLERS = {
@@ -18,6 +19,7 @@ SEARCH_HANDLERS = {
     "similar_ui",
     "rerun_ui",
     "language_ui",
+    "tab_selected",
 }
 WIRING = {
     ("text-search", "click"): "text_ui",
@@ -36,7 +38,7 @@ WIRING = {
     ("chip-articleType", "click"): "apply_chip",
     ("chip-baseColour", "click"): "apply_chip",
     ("chips-dismiss", "click"): "dismiss_chips",
-    ("status", "change"): None,  # JavaScript only: brings the results into view on a phone
+    **{(f"tab-{tab}", "select"): "tab_selected" for tab in TABS},
 }
 
 
@@ -50,7 +52,7 @@ def handlers_by_trigger(demo: gr.Blocks) -> dict[tuple[str, str], str]:
         (demo.blocks[block_id].elem_id, event): fn.name
         for fn in demo.fns.values()
         for block_id, event in fn.targets
-        if block_id is not None and demo.blocks[block_id].elem_id
+        if block_id in demo.blocks and demo.blocks[block_id].elem_id
     }
 
 

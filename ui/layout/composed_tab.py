@@ -6,8 +6,7 @@ import gradio as gr
 
 from search import DEFAULT_IMAGE_WEIGHT
 from ui.layout.filters import FiltersPanel
-from ui.layout.results import ResultsPanel
-from ui.messages import page_errors
+from ui.layout.results import ResultsPanel, input_message
 from ui.page import Page
 from ui.settings import ASSETS
 
@@ -21,33 +20,30 @@ EXAMPLE_COMPOSED = [
 
 @dataclass
 class ComposedTab:
+    tab: gr.Tab
     image: gr.Image
     text: gr.Textbox
+    message: gr.Markdown
     image_weight: gr.Slider
     button: gr.Button
 
     def connect(self, page: Page, results: ResultsPanel, filters: FiltersPanel) -> None:
         """Search on the button and Enter; a new photo or a moved slider re-runs it once a photo is there."""
-        inputs = [self.image, self.text, self.image_weight, *filters.inputs]
-        gr.on(
-            [self.button.click, self.text.submit],
-            page_errors(page.composed_ui),
-            inputs,
-            preprocess=False,
-            **results.search_options,
-        )
-        gr.on(
+        inputs = [self.image, self.text, self.image_weight]
+        results.on_search([self.button.click, self.text.submit], page.composed_ui, inputs, filters, preprocess=False)
+        results.on_search(
             [self.image.change, self.image_weight.input],
-            page_errors(page.composed_on_change),
+            page.composed_on_change,
             inputs,
+            filters,
             preprocess=False,
             trigger_mode="always_last",
-            **results.search_options,
         )
+        results.on_tab_select(self.tab, page, filters)
 
 
 def composed_tab() -> ComposedTab:
-    with gr.Tab("Image + Text", id="composed"):
+    with gr.Tab("Image + Text", id="composed", elem_id="tab-composed") as tab:
         image = gr.Image(
             label="A photo to start from",
             sources=["upload", "webcam", "clipboard"],
@@ -61,6 +57,7 @@ def composed_tab() -> ComposedTab:
             max_lines=2,
             elem_id="composed-text",
         )
+        message = input_message("composed-message")
         image_weight = gr.Slider(
             0,
             1,
@@ -76,4 +73,4 @@ def composed_tab() -> ComposedTab:
             inputs=[image, text],
             label="Examples",
         )
-    return ComposedTab(image, text, image_weight, button)
+    return ComposedTab(tab, image, text, message, image_weight, button)

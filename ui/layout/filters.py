@@ -1,4 +1,6 @@
-"""The filters panel: the number of results and one multi-select per filter field, with the catalog's values."""
+"""The filters panel above the results: one multi-select per filter field with the catalog's values, and the number
+of results. Open on a desktop, where it sits in view with the status line and the first results; folded on a phone,
+where it would push the results below the screen."""
 
 from dataclasses import dataclass
 
@@ -7,9 +9,16 @@ import gradio as gr
 from search import DEFAULT_K, MAX_K
 from ui.settings import UI_FILTERS
 
+PHONE_MAX_WIDTH = 640  # px; the page's CSS (assets/app.css) switches to the phone layout at the same width
+FOLD_ON_PHONES_JS = f"""() => {{
+  const label = document.querySelector("#filters .label-wrap");
+  if (window.innerWidth <= {PHONE_MAX_WIDTH} && label && label.classList.contains("open")) label.click();
+}}"""
+
 
 @dataclass
 class FiltersPanel:
+    accordion: gr.Accordion
     k: gr.Slider
     dropdowns: list[gr.Dropdown]
 
@@ -20,15 +29,22 @@ class FiltersPanel:
 
     @property
     def changes(self) -> list:
-        """The events after which the last search runs again with the new values."""
+        """The events after which the search of the tab in view runs again with the new values."""
         return [self.k.release, *(dropdown.change for dropdown in self.dropdowns)]
+
+    def connect(self, demo: gr.Blocks) -> None:
+        """Fold the panel when the page opens on a phone."""
+        demo.load(None, js=FOLD_ON_PHONES_JS)
 
 
 def filters_panel(choices: dict[str, list[str]]) -> FiltersPanel:
-    with gr.Accordion("Filters and number of results", open=False, elem_id="filters"):
-        k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of results", elem_id="k")
+    with (
+        gr.Accordion("Filters and number of results", open=True, elem_id="filters") as accordion,
+        gr.Row(elem_id="filter-row"),
+    ):
         dropdowns = [
-            gr.Dropdown(choices[name], multiselect=True, label=label, elem_id=f"filter-{name}")
+            gr.Dropdown(choices[name], multiselect=True, label=label, min_width=120, elem_id=f"filter-{name}")
             for name, label in UI_FILTERS.items()
         ]
-    return FiltersPanel(k, dropdowns)
+        k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of results", min_width=160, elem_id="k")
+    return FiltersPanel(accordion, k, dropdowns)

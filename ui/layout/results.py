@@ -1,7 +1,9 @@
-"""The results panel: status line, the button that searches a translated text as typed (or back), gallery, the
-selected product's details with "More like this", and the page's state (last query, shown ids, selected id). It
-re-runs the last query when the filters change."""
+"""The results panel: status line, the button that searches a translated text as typed (or back), the label chips
+of a photo search, the selected product's details with "More like this", the gallery, and the page's state (each
+tab's last search, shown ids, selected id). Every page search is wired here (`on_search`), so all of them share one
+set of outputs, and the filters re-run the search of the tab in view."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,16 +12,18 @@ import gradio as gr
 from ui.language import SEARCH_ORIGINAL
 from ui.layout.filters import FiltersPanel
 from ui.messages import page_errors
-from ui.page import CHIP_FIELDS, Page
+from ui.page import CHIP_FIELDS, Page, TabSearches
 from ui.settings import SEARCH_GROUP, UI_FILTERS
 
-# On a phone the results sit below the query: bring them into view after a search (desktop pages do not move).
-SCROLL_TO_RESULTS_JS = """() => {
-  const status = document.querySelector("#status");
-  if (status && status.getBoundingClientRect().top > window.innerHeight * 0.6) {
-    status.scrollIntoView({ behavior: "smooth" });
+# On a phone the results sit below the query: bring them into view after a search (desktop pages do not move), but
+# not when the search was an input mistake, whose message is next to the input.
+SCROLL_TO_RESULTS_JS = """() => setTimeout(() => {
+  const mistake = [...document.querySelectorAll(".input-message")].some(e => e.offsetParent && e.innerText.trim());
+  const results = document.querySelector("#filters");
+  if (!mistake && results && results.getBoundingClientRect().top > window.innerHeight * 0.6) {
+    results.scrollIntoView({ behavior: "smooth" });
   }
-}"""
+}, 100)"""
 
 
 @dataclass
@@ -34,38 +38,63 @@ class ResultsPanel:
     chips_row: gr.Row
     chips: list[gr.Button]
     dismiss: gr.Button
-    last_query: gr.State
+    input_messages: list[gr.Markdown]
+    searches: gr.State
     shown_ids: gr.State
     selected_id: gr.State
 
     @property
     def search_options(self) -> dict[str, Any]:
-        """Event options of every page search: the outputs of Page.show, in the search concurrency group, and
-        kept out of the client API."""
+        """Event options of every page search: the outputs of ui.page (Page.OUTPUTS), in the search concurrency
+        group, and kept out of the client API."""
         return {
             "outputs": [
                 self.gallery,
                 self.status,
                 self.shown_ids,
-                self.last_query,
+                self.searches,
                 self.details,
                 self.chips_row,
                 *self.chips,
                 self.language,
+                *self.input_messages,
             ],
             "concurrency_id": SEARCH_GROUP,
             "api_visibility": "private",
         }
 
+    def on_search(
+        self,
+        triggers: Sequence[Any] | Callable,
+        handler: Callable[..., tuple],
+        inputs: Sequence[gr.components.Component],
+        filters: FiltersPanel,
+        **options: Any,
+    ) -> None:
+        """Wire a search: `handler(searches, *inputs, k, *filter values)` on the triggers (a list for gr.on, or one
+        listener such as an example's `.then`), then the phone's scroll to the results."""
+        args = (page_errors(handler), [self.searches, *inputs, *filters.inputs])
+        kwargs = {**self.search_options, **options}
+        event = gr.on(triggers, *args, **kwargs) if isinstance(triggers, Sequence) else triggers(*args, **kwargs)
+        event.then(None, js=SCROLL_TO_RESULTS_JS)
+
+    def on_tab_select(self, tab: gr.Tab, page: Page, filters: FiltersPanel) -> None:
+        """Selecting the tab shows its own last search (or what to do before its first)."""
+
+        def tab_selected(searches: TabSearches, k: int, *filter_values: list[str]) -> tuple:
+            return page.tab_ui(str(tab.id), searches, k, *filter_values)
+
+        tab.select(page_errors(tab_selected), [self.searches, *filters.inputs], **self.search_options)
+
     def connect(self, page: Page, filters: FiltersPanel) -> None:
         self.similar_button.click(
-            page_errors(page.similar_ui), [self.selected_id, *filters.inputs], **self.search_options
+            page_errors(page.similar_ui), [self.searches, self.selected_id, *filters.inputs], **self.search_options
         )
-        self.language.click(page_errors(page.language_ui), [self.last_query, *filters.inputs], **self.search_options)
+        self.language.click(page_errors(page.language_ui), [self.searches, *filters.inputs], **self.search_options)
         gr.on(
             filters.changes,
             page_errors(page.rerun_ui),
-            [self.last_query, *filters.inputs],
+            [self.searches, *filters.inputs],
             trigger_mode="always_last",
             **self.search_options,
         )
@@ -73,7 +102,6 @@ class ResultsPanel:
             dropdown = filters.dropdowns[list(UI_FILTERS).index(field)]
             chip.click(page.apply_chip, [chip, dropdown], [dropdown, self.chips_row], api_visibility="private")
         self.dismiss.click(page.dismiss_chips, None, self.chips_row, api_visibility="private")
-        self.status.change(None, js=SCROLL_TO_RESULTS_JS)
         self.gallery.select(
             page_errors(page.details_ui),
             [self.shown_ids],
@@ -82,7 +110,13 @@ class ResultsPanel:
         )
 
 
-def results_panel() -> ResultsPanel:
+def input_message(elem_id: str) -> gr.Markdown:
+    """The calm line next to a tab's input that says what to do after an input mistake (hidden until then)."""
+    return gr.Markdown(visible=False, elem_id=elem_id, elem_classes=["input-message"])
+
+
+def results_panel(input_messages: list[gr.Markdown]) -> ResultsPanel:
+    """The panel, given the tabs' input messages (every search may write the message of its tab)."""
     status = gr.Markdown("Results appear here.", elem_id="status")
     language = gr.Button(SEARCH_ORIGINAL, visible=False, size="sm", variant="secondary", elem_id="language-toggle")
     # A photo search's confident zero-shot guesses, offered as filters (search.zero_shot).
@@ -125,7 +159,8 @@ def results_panel() -> ResultsPanel:
         chips_row,
         chips,
         dismiss,
-        last_query=gr.State(None),
+        input_messages,
+        searches=gr.State(TabSearches()),
         shown_ids=gr.State([]),
         selected_id=gr.State(None),
     )

@@ -5,8 +5,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ui.layout.filters import FiltersPanel
-from ui.layout.results import ResultsPanel
-from ui.messages import page_errors
+from ui.layout.results import ResultsPanel, input_message
 from ui.page import Page
 
 EXAMPLE_QUERIES = [
@@ -22,30 +21,33 @@ EXAMPLE_QUERIES = [
 
 @dataclass
 class TextTab:
+    tab: gr.Tab
     query: gr.Textbox
+    message: gr.Markdown
     semantic_weight: gr.Slider
     button: gr.Button
     examples: gr.Examples
 
     def connect(self, page: Page, results: ResultsPanel, filters: FiltersPanel) -> None:
         """Search on the button, Enter and an example; moving the slider re-runs a typed query."""
-        inputs = [self.query, self.semantic_weight, *filters.inputs]
-        gr.on([self.button.click, self.query.submit], page_errors(page.text_ui), inputs, **results.search_options)
-        self.examples.load_input_event.then(page_errors(page.text_ui), inputs, **results.search_options)
-        self.semantic_weight.input(
-            page_errors(page.text_on_change), inputs, trigger_mode="always_last", **results.search_options
-        )
+        inputs = [self.query, self.semantic_weight]
+        results.on_search([self.button.click, self.query.submit], page.text_ui, inputs, filters)
+        results.on_search(self.examples.load_input_event.then, page.text_ui, inputs, filters)
+        slider = [self.semantic_weight.input]
+        results.on_search(slider, page.text_on_change, inputs, filters, trigger_mode="always_last")
+        results.on_tab_select(self.tab, page, filters)
 
 
 def text_tab(semantic_weight: float) -> TextTab:
     """The tab, its slider starting at the engine's default mix (search.SearchEngine.default_semantic_weight)."""
-    with gr.Tab("Text", id="text"):
+    with gr.Tab("Text", id="text", elem_id="tab-text") as tab:
         query = gr.Textbox(
             label="Describe what you are looking for",
             placeholder="e.g. black leather boots for men",
             max_lines=2,
             elem_id="text-query",
         )
+        message = input_message("text-message")
         slider = gr.Slider(
             0,
             1,
@@ -58,4 +60,4 @@ def text_tab(semantic_weight: float) -> TextTab:
         )
         button = gr.Button("Search", variant="primary", elem_id="text-search")
         examples = gr.Examples(EXAMPLE_QUERIES, inputs=[query], label="Examples (click to search)")
-    return TextTab(query, slider, button, examples)
+    return TextTab(tab, query, message, slider, button, examples)
