@@ -22,8 +22,8 @@ DEFAULT_TRANSLATION_MODEL = "Helsinki-NLP/opus-mt-mul-en"
 MAX_SOURCE_TOKENS = 64
 # An output longer than this is a model going round in circles, not a translation of a query.
 MAX_NEW_TOKENS = 2 * MAX_SOURCE_TOKENS
-# Beam search finds better translations than greedy decoding for a few milliseconds more on short queries
-# (docs/MULTILINGUAL.md); opus-mt models are published with 4 to 6 beams.
+# opus-mt models are published to decode with 4 to 6 beams; 4 beams cost about twice greedy decoding on a short
+# query (docs/MULTILINGUAL.md), still only for its first search (translations are cached).
 DEFAULT_BEAMS = 4
 
 

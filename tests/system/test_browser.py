@@ -1,6 +1,7 @@
 """The page in a real browser (Debian's Chromium driven by Playwright) at desktop and phone widths: text search,
 examples, filters (re-running the search of the tab in view), image upload, image + text with the slider, details and
-"More like this", input mistakes said next to the input, and a page that fits a 360 px phone.
+"More like this", input mistakes said next to the input, a page that fits a 360 px phone, and a query in another
+language searched by its translation, then as typed.
 
 Set SCREENSHOTS_DIR=docs to refresh the screenshots in docs/ (otherwise they go to a temporary folder).
 """
@@ -15,6 +16,9 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K
+from tests.helpers import free_port
+from ui import build_demo, launch
+from ui.language import SEARCH_ORIGINAL, SEARCH_TRANSLATION
 from ui.page import TAB_PROMPTS, caption
 from ui.settings import ASSETS, UI_FILTERS
 
@@ -332,3 +336,37 @@ def test_filters_are_folded_on_a_phone_and_open_on_a_tap(browser, app_url, engin
     expect_results(
         page, "Gender: Women", engine.search_text("white sneakers", k=DEFAULT_K, filters=women, collapse_similar=True)
     )
+
+
+@pytest.fixture(scope="module")
+def multilingual_url(multilingual_engine):
+    """The real app with the query-language step (the tiny MarianMT translating)."""
+    demo = build_demo(multilingual_engine)
+    url = launch(demo, "127.0.0.1", free_port(), block=False)
+    yield url
+    demo.close()
+
+
+def test_a_query_in_another_language_is_translated_and_its_original_is_one_click_away(
+    browser, multilingual_url, multilingual_engine, screenshots
+):
+    vietnamese = "áo sơ mi nam màu đỏ"
+    page = open_page(browser, multilingual_url, DESKTOP)
+    expect(page.locator("#header")).to_contain_text("other languages are translated to English")
+    expect(page.locator("#language-toggle")).to_be_hidden()
+    page.locator("#text-query textarea").fill(vietnamese)
+    page.locator("#text-query textarea").press("Enter")
+    translated = multilingual_engine.search_text(vietnamese, k=DEFAULT_K, collapse_similar=True)
+    expect_results(page, f"for “{translated.query_text.searched}” (translated from Vietnamese", translated)
+    expect(page.locator("#language-toggle")).to_have_text(SEARCH_ORIGINAL)
+    page.screenshot(path=screenshots / "screenshot-translated.png")
+
+    page.locator("#language-toggle").click()
+    as_typed = multilingual_engine.search_text(vietnamese, k=DEFAULT_K, translate=False, collapse_similar=True)
+    expect_results(page, f"for “{vietnamese}” (Vietnamese, as typed", as_typed)
+    expect(page.locator("#language-toggle")).to_have_text(SEARCH_TRANSLATION)
+
+    page.locator("#text-query textarea").fill("red shirt for men")
+    page.locator("#text-query textarea").press("Enter")
+    expect(page.locator("#status")).to_contain_text("for “red shirt for men”")
+    expect(page.locator("#language-toggle")).to_be_hidden()
