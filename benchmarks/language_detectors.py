@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     names = list(json.loads(args.names.read_text())) if args.names.is_file() else []
     languages = sorted(LANGUAGES)
     wanted = args.only.split(",") if args.only else list(CANDIDATES)
+    unknown = sorted(set(wanted) - set(CANDIDATES))
+    if unknown:
+        parser.error(f"unknown detector(s) {', '.join(unknown)}; choose from {', '.join(CANDIDATES)}")
     installed = [name for name in wanted if importlib.util.find_spec(CANDIDATES[name][0]) is not None]
     print(f"Machine: {json.dumps(machine())}")
     foreign_total = sum(len(texts) for language, texts in queries.items() if language != "en")
