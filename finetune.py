@@ -21,6 +21,7 @@ from search.training.config import (
     DEFAULT_FIELDS,
     PRECISIONS,
     FinetuneConfig,
+    TextField,
     parse_fields,
 )
 from search.training.heldout import comparison_table
@@ -29,7 +30,7 @@ from search.training.runner import run_finetune
 logger = logging.getLogger("finetune")
 
 
-def _fields(text: str) -> object:
+def _fields(text: str) -> tuple[TextField, ...]:
     try:
         return parse_fields(text)
     except TrainingError as error:

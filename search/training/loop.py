@@ -10,7 +10,6 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -36,15 +35,6 @@ DEFAULT_LOGIT_SCALE = 1 / 0.07
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped training after a checkpoint was written; rerunning the same command resumes."""
-
-
-@dataclass
-class TrainResult:
-    """The final training state and how it was reached."""
-
-    state: TrainingState
-    resumed_from: int
-    train_products: int
 
 
 def resolve_precision(precision: str, device: str) -> str:
@@ -112,8 +102,10 @@ def batch_loss(
         indices.append(index.to(device))
     with autocast:
         image = model.get_image_features(pixel_values=batch.pixel_values.to(device, non_blocking=True)).pooler_output
-        tokens = {name: tensor.to(device) for name, tensor in encoder.tokenize(texts).items()}
-        text = model.get_text_features(**tokens).pooler_output if texts else image[:0]
+        text = image[:0]  # a batch whose products lack every field has no text to encode
+        if texts:
+            tokens = {name: tensor.to(device) for name, tensor in encoder.tokenize(texts).items()}
+            text = model.get_text_features(**tokens).pooler_output
     image, text = normalize(image.float(), dim=-1), normalize(text.float(), dim=-1)
     terms = [
         FieldTerm(text[start:end], index, f.weight)
@@ -156,18 +148,17 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device_type, dtype=AMP_DTYPES[self.precision])
 
-    def restore(self) -> int:
-        """Load the checkpoint if there is one; returns the step training continues from."""
+    def restore(self) -> None:
+        """Continue from the checkpoint if there is one."""
         payload = self.store.load()
         if payload is None:
-            return 0
+            return
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
         self.scaler.load_state_dict(payload["scaler"])
         set_rng_state(payload["rng"])
         self.state, self.rng = payload["state"], payload["rng"]
-        return self.state.step
 
     def save(self) -> None:
         """Checkpoint the state after the last finished step (forward/backward passes change no weights)."""
@@ -182,8 +173,9 @@ class Trainer:
             },
         )
 
-    def train(self) -> TrainResult:
-        resumed = self.restore()
+    def train(self) -> TrainingState:
+        """Train to the last epoch (from the checkpoint, if any); returns the final state."""
+        self.restore()
         self.state.info |= {
             "device": self.encoder.device,
             "precision": self.precision,
@@ -199,7 +191,7 @@ class Trainer:
                 self.state.epoch_step = 0
                 self.save()
         self.model.eval()
-        return TrainResult(self.state, resumed, len(self.rows))
+        return self.state
 
     def run_epoch(self, stop: StopRequest, progress: tqdm) -> None:
         config, state = self.config, self.state

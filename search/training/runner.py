@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import datasets
 import numpy as np
 import torch
 
@@ -58,7 +59,7 @@ def check_out_folder(config: FinetuneConfig) -> None:
         )
 
 
-def train_model(config: FinetuneConfig, table: Any, split: Split, store: CheckpointStore) -> TrainingState:
+def train_model(config: FinetuneConfig, table: datasets.Dataset, split: Split, store: CheckpointStore) -> TrainingState:
     """Train (or resume) and save the model folder; a run that already finished is not trained again."""
     finished = store.finished()
     if finished is not None:
@@ -70,11 +71,11 @@ def train_model(config: FinetuneConfig, table: Any, split: Split, store: Checkpo
         logger.info("Training already finished (%d steps); using the model in %s", finished.step, config.out)
         return finished
     encoder = Encoder.load(config.model, config.model_revision, device=config.device, dtype="float32")
-    result = Trainer(config, encoder, table, split.train, store).train()
+    state = Trainer(config, encoder, table, split.train, store).train()
     encoder.model.save_pretrained(config.out)
     encoder.processor.save_pretrained(config.out)
-    store.finish(result.state)
-    return result.state
+    store.finish(state)
+    return state
 
 
 def training_summary(state: TrainingState) -> dict[str, Any]:
