@@ -10,9 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import datasets
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from huggingface_hub.utils import filter_repo_objects
+
+from search.fixtures.synthetic import FEATURES
 
 REPO = Path(__file__).resolve().parent.parent
 # The client API's public surface: these endpoints and no others.
@@ -106,3 +110,22 @@ class FakeHub:
             paths, allow_patterns=kwargs.get("allow_patterns"), ignore_patterns=kwargs.get("ignore_patterns")
         )
         self.calls.append(("upload_folder", {**kwargs, "files": sorted(files)}))
+
+
+def write_catalog(rows: list[dict], folder: Path, id_type: str = "int64") -> Path:
+    """Rows in the dataset's schema as one parquet file (images as given: bytes, a path or neither)."""
+    features = FEATURES.copy()
+    features["id"] = datasets.Value(id_type)
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(datasets.Dataset.from_list(rows, features=features).data.table, folder / "train.parquet")
+    return folder
+
+
+def rows_with_image_paths(rows: list[dict], folder: Path, absolute: bool = False) -> list[dict]:
+    """The rows with every photo written to `folder/images/` and referenced by path only."""
+    (folder / "images").mkdir(parents=True)
+    for row in rows:
+        path = folder / "images" / f"{row['id']}.jpg"
+        path.write_bytes(row["image"]["bytes"])
+        row["image"] = {"bytes": None, "path": str(path) if absolute else f"images/{row['id']}.jpg"}
+    return rows

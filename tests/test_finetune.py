@@ -16,7 +16,8 @@ import search.training.heldout as heldout
 import search.training.loop as loop
 from search.encoder import Encoder
 from search.engine import SearchEngine
-from tests.helpers import FakeHub, build_args
+from search.fixtures.synthetic import generate_rows
+from tests.helpers import FakeHub, build_args, rows_with_image_paths, write_catalog
 
 HUB_ID = "tester/tuned-clip"
 
@@ -135,6 +136,16 @@ def test_interrupted_training_resumes_to_the_same_model(
     assert resumed.keys() == expected.keys()
     assert all(resumed[name].equal(expected[name]) for name in expected)
     assert summary(out)["training"]["losses"] == summary(uninterrupted)["training"]["losses"]
+
+
+def test_photos_given_by_path_train_the_same_model(tiny_model, tmp_path):
+    embedded = write_catalog(generate_rows(48), tmp_path / "embedded")
+    by_path = write_catalog(rows_with_image_paths(generate_rows(48), tmp_path / "by-path"), tmp_path / "by-path")
+    short = ("--epochs", "1", "--batch-size", "16", "--skip-eval")
+    assert finetune.main(finetune_args(embedded, tiny_model, tmp_path / "a", *short)) == 0
+    assert finetune.main(finetune_args(by_path, tiny_model, tmp_path / "b", *short)) == 0
+    first, second = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
+    assert all(first[name].equal(second[name]) for name in first)
 
 
 @pytest.fixture

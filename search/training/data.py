@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -96,7 +97,8 @@ class PairBatch:
 
 class PairSource(Dataset):
     """One epoch's batches of (photo, texts): `__getitems__` reads a batch's rows in one columnar read and
-    preprocesses its photos in one image-processor call, inside a DataLoader worker."""
+    preprocesses its photos in one image-processor call, inside a DataLoader worker. Photos stored by a relative
+    path are read from `root`, the catalog's folder; a product whose photo cannot be read takes no part."""
 
     def __init__(
         self,
@@ -106,8 +108,10 @@ class PairSource(Dataset):
         flip: bool,
         seed: int,
         epoch: int,
+        root: Path | None = None,
     ) -> None:
         self.table = table
+        self.root = root
         self.fields = tuple(fields)
         self.image_processor = image_processor
         self.flip = flip
@@ -122,11 +126,11 @@ class PairSource(Dataset):
         records = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
         images, valid = [], []
         for row, record in zip(rows, records, strict=True):
-            image, ok = product_image(record)
+            image, problem = product_image(record, self.root)
             if self.flip and np.random.default_rng([self.seed, self.epoch, row]).random() < 0.5:
                 image = ImageOps.mirror(image)
             images.append(image)
-            valid.append(ok)
+            valid.append(problem is None)
         pixels = self.image_processor(images=images, return_tensors="pt")["pixel_values"]
         texts = {f.name: [field_text(record, f) for record in records] for f in self.fields}
         return PairBatch(list(rows), pixels, texts, torch.tensor(valid, dtype=torch.bool))

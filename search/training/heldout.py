@@ -17,6 +17,8 @@ import datasets
 import numpy as np
 
 from search.build import BuildConfig, run_build
+from search.build.reader import stored_image
+from search.catalog import IMAGE_COLUMN
 from search.engine import SearchEngine
 from search.evaluate import EvalConfig, evaluate
 from search.evaluate.evaluator import DEFAULT_IMAGE_WEIGHTS, DEFAULT_SEMANTIC_WEIGHTS
@@ -45,15 +47,22 @@ class EvalSettings:
     num_workers: int
 
 
-def write_heldout_catalog(table: datasets.Dataset, rows: Sequence[int], folder: Path) -> Path:
-    """The held-out products as a catalog folder (`save_to_disk`), written once per run, whole or not at all."""
+def write_heldout_catalog(table: datasets.Dataset, rows: Sequence[int], root: Path | None, folder: Path) -> Path:
+    """The held-out products as a catalog folder (`save_to_disk`), written once per run, whole or not at all.
+    Photos go in as bytes: a path relative to the source catalog's folder (`root`) would not resolve from here."""
     if folder.exists():
         return folder
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    table.select(list(rows)).save_to_disk(str(partial))
+    heldout = table.select(list(rows)).map(lambda row: {IMAGE_COLUMN: _embedded(row[IMAGE_COLUMN], root)})
+    heldout.save_to_disk(str(partial))
     os.replace(partial, folder)
     return folder
+
+
+def _embedded(cell: object, root: Path | None) -> dict[str, Any] | None:
+    data, _ = stored_image(cell, root)
+    return None if data is None else {"bytes": data, "path": None}
 
 
 def rows_digest(rows: Sequence[int]) -> str:

@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -115,7 +116,8 @@ def batch_loss(
 
 
 class Trainer:
-    """Trains `encoder.model` on the catalog rows `rows`; resumes from the store's checkpoint when there is one."""
+    """Trains `encoder.model` on the catalog rows `rows` (photos by relative path read from `root`); resumes from
+    the store's checkpoint when there is one."""
 
     def __init__(
         self,
@@ -124,8 +126,10 @@ class Trainer:
         table: datasets.Dataset,
         rows: Sequence[int],
         store: CheckpointStore,
+        root: Path | None = None,
     ) -> None:
         self.config = config
+        self.root = root
         self.encoder = encoder
         self.model = encoder.model
         self.table = table
@@ -199,7 +203,7 @@ class Trainer:
         groups = [batches[start : start + config.accumulation] for start in range(0, len(batches), config.accumulation)]
         todo = groups[state.epoch_step :]
         processor = self.encoder.image_processor
-        source = PairSource(self.table, config.fields, processor, config.flip, config.seed, state.epoch)
+        source = PairSource(self.table, config.fields, processor, config.flip, config.seed, state.epoch, self.root)
         stream = batch_stream(
             source, [batch for group in todo for batch in group], config.num_workers, self.device_type == "cuda"
         )

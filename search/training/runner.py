@@ -59,7 +59,9 @@ def check_out_folder(config: FinetuneConfig) -> None:
         )
 
 
-def train_model(config: FinetuneConfig, table: datasets.Dataset, split: Split, store: CheckpointStore) -> TrainingState:
+def train_model(
+    config: FinetuneConfig, table: datasets.Dataset, source: CatalogSource, split: Split, store: CheckpointStore
+) -> TrainingState:
     """Train (or resume) and save the model folder; a run that already finished is not trained again."""
     finished = store.finished()
     if finished is not None:
@@ -71,7 +73,7 @@ def train_model(config: FinetuneConfig, table: datasets.Dataset, split: Split, s
         logger.info("Training already finished (%d steps); using the model in %s", finished.step, config.out)
         return finished
     encoder = Encoder.load(config.model, config.model_revision, device=config.device, dtype="float32")
-    state = Trainer(config, encoder, table, split.train, store).train()
+    state = Trainer(config, encoder, table, split.train, store, source.root).train()
     encoder.model.save_pretrained(config.out)
     encoder.processor.save_pretrained(config.out)
     store.finish(state)
@@ -109,14 +111,14 @@ def run_finetune(config: FinetuneConfig) -> FinetuneReport:
     settings = EvalSettings(
         config.eval_protocol, config.eval_queries, config.seed, config.batch_size, config.device, config.num_workers
     )
-    catalog = write_heldout_catalog(table, split.heldout, config.work_dir / "heldout-catalog")
+    catalog = write_heldout_catalog(table, split.heldout, source.root, config.work_dir / "heldout-catalog")
     key = {"heldout": rows_digest(split.heldout)}
     evaluations: dict[str, Any] = {}
     if not config.skip_eval:
         evaluations["before"] = evaluate_model(
             config.model, config.model_revision, catalog, config.work_dir / "eval-before", settings, key
         )
-    state = train_model(config, table, split, store)
+    state = train_model(config, table, source, split, store)
     if not config.skip_eval:
         evaluations["after"] = evaluate_model(
             str(config.out), None, catalog, config.work_dir / "eval-after", settings, {**key, "run": store.fingerprint}

@@ -24,18 +24,9 @@ from search.engine import SearchEngine
 from search.errors import InvalidQueryError
 from search.fixtures.synthetic import FEATURES, generate_rows, jpeg_bytes
 from search.index import IndexSpec, VectorIndex
-from tests.helpers import FakeHub, build_args
+from tests.helpers import FakeHub, build_args, rows_with_image_paths, write_catalog
 
 SIZE = 40
-
-
-def write_catalog(rows: list[dict], folder: Path, id_type: str = "int64") -> Path:
-    """Rows in the dataset's schema as one parquet file (images as given: bytes, a path or neither)."""
-    features = FEATURES.copy()
-    features["id"] = datasets.Value(id_type)
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(datasets.Dataset.from_list(rows, features=features).data.table, folder / "train.parquet")
-    return folder
 
 
 def stored_vectors(bundle: Path) -> np.ndarray:
@@ -194,21 +185,11 @@ def test_whole_number_ids_stored_as_floats_or_text_are_accepted(tiny_model, tmp_
 # --- images given by path, unreadable images ---------------------------------------------------------------------
 
 
-def rows_with_image_paths(folder: Path, absolute: bool = False) -> list[dict]:
-    """The generated rows with every photo written to `folder/images/` and referenced by path only."""
-    rows = generate_rows(SIZE)
-    (folder / "images").mkdir(parents=True)
-    for row in rows:
-        path = folder / "images" / f"{row['id']}.jpg"
-        path.write_bytes(row["image"]["bytes"])
-        row["image"] = {"bytes": None, "path": str(path) if absolute else f"images/{row['id']}.jpg"}
-    return rows
-
-
 @pytest.mark.parametrize("absolute", [False, True], ids=["relative", "absolute"])
 def test_images_given_by_path_are_read_from_the_dataset(tiny_model, tmp_path, absolute):
     embedded = write_catalog(generate_rows(SIZE), tmp_path / "embedded")
-    by_path = write_catalog(rows_with_image_paths(tmp_path / "by-path", absolute), tmp_path / "by-path")
+    rows = rows_with_image_paths(generate_rows(SIZE), tmp_path / "by-path", absolute)
+    by_path = write_catalog(rows, tmp_path / "by-path")
     assert index_build.main(build_args(embedded, tiny_model, tmp_path / "a")) == 0
     assert index_build.main(build_args(by_path, tiny_model, tmp_path / "b")) == 0
     np.testing.assert_allclose(stored_vectors(tmp_path / "b"), stored_vectors(tmp_path / "a"), atol=1e-6)
@@ -299,7 +280,7 @@ def test_the_default_share_of_unreadable_images_fails_the_build(tiny_model, tmp_
 def test_images_given_by_paths_that_do_not_exist_fail_the_build(
     tiny_model, tmp_path, previous_bundle, fake_hub, caplog
 ):
-    rows = rows_with_image_paths(tmp_path / "catalog")
+    rows = rows_with_image_paths(generate_rows(SIZE), tmp_path / "catalog")
     shutil.rmtree(tmp_path / "catalog" / "images")
     catalog = write_catalog(rows, tmp_path / "catalog")
     digest = folder_digest(previous_bundle)

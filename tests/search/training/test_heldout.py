@@ -8,6 +8,7 @@ import pytest
 import search.training.heldout as heldout
 from search.catalog import load_catalog
 from search.evaluate import EvalConfig, evaluate
+from search.fixtures.synthetic import generate_rows
 from search.hybrid import DEFAULT_IMAGE_WEIGHT
 from search.training.heldout import (
     HYBRID_WEIGHT,
@@ -17,13 +18,21 @@ from search.training.heldout import (
     evaluate_model,
     write_heldout_catalog,
 )
+from tests.helpers import rows_with_image_paths, write_catalog
 
 SETTINGS = EvalSettings("text,articleType,image-articleType,composed-baseColour", 50, 0, 16, None, 0)
 
 
 @pytest.fixture(scope="module")
 def report(engine) -> dict:
-    config = EvalConfig(index="-", protocol=SETTINGS.protocol, queries=50, latency_queries=0, doc_image_weights=(1.0,))
+    config = EvalConfig(
+        index="-",
+        protocol=SETTINGS.protocol,
+        queries=50,
+        latency_queries=0,
+        doc_image_weights=(1.0,),
+        semantic_weights=(0.0, HYBRID_WEIGHT, 1.0),
+    )
     return {"results": evaluate(engine, config).results}
 
 
@@ -67,8 +76,8 @@ def test_table_puts_before_next_to_after():
 
 
 def test_reports_are_reused_for_the_same_key_only(catalog_dir, tiny_model, tmp_path, monkeypatch):
-    table, _ = load_catalog(str(catalog_dir))
-    catalog = write_heldout_catalog(table, range(0, 240, 6), tmp_path / "heldout")
+    table, source = load_catalog(str(catalog_dir))
+    catalog = write_heldout_catalog(table, range(0, 240, 6), source.root, tmp_path / "heldout")
     assert len(load_catalog(str(catalog))[0]) == 40
     first = evaluate_model(str(tiny_model), None, catalog, tmp_path / "eval", SETTINGS, {"heldout": "a"})
     assert {r["protocol"] for r in first["results"]} == {
@@ -86,3 +95,14 @@ def test_reports_are_reused_for_the_same_key_only(catalog_dir, tiny_model, tmp_p
     assert evaluate_model(str(tiny_model), None, catalog, tmp_path / "eval", SETTINGS, {"heldout": "a"}) == first
     with pytest.raises(AssertionError, match="rebuilt"):
         evaluate_model(str(tiny_model), None, catalog, tmp_path / "eval", SETTINGS, {"heldout": "b"})
+
+
+def test_heldout_photos_given_by_path_are_stored_as_bytes(tmp_path):
+    rows = rows_with_image_paths(generate_rows(12), tmp_path / "catalog")
+    rows[4]["image"] = {"bytes": None, "path": "images/missing.jpg"}
+    table, source = load_catalog(str(write_catalog(rows, tmp_path / "catalog")))
+    heldout, _ = load_catalog(str(write_heldout_catalog(table, [2, 4, 7], source.root, tmp_path / "heldout")))
+    images = heldout["image"]
+    assert images[0] == {"bytes": (tmp_path / "catalog" / "images" / "10002.jpg").read_bytes(), "path": None}
+    assert images[1] is None  # unreadable: the build keeps it out of the vector search
+    assert heldout["id"] == [10002, 10004, 10007]
