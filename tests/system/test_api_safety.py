@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import app
-from benchmarks.common import free_port
+from tests.helpers import free_port
+from ui import build_demo, launch
 
 pytestmark = pytest.mark.system
 
@@ -24,8 +24,8 @@ PRODUCT = 10005
 
 @pytest.fixture(scope="module")
 def url(engine):
-    demo = app.build_demo(engine)
-    served = app.launch(demo, "127.0.0.1", free_port(), block=False)
+    demo = build_demo(engine)
+    served = launch(demo, "127.0.0.1", free_port(), block=False)
     yield served
     demo.close()
 

@@ -16,21 +16,12 @@ from gradio.utils import get_upload_folder
 from gradio_client import Client, handle_file
 from PIL import Image
 
-import app
-from benchmarks.common import free_port
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.system
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def swept(engine):
-    """The app with a one-second sweep of files older than one second."""
-    demo = app.build_demo(engine)
-    url = app.launch(demo, "127.0.0.1", free_port(), block=False, upload_sweep=(1, 1))
-    yield url
-    demo.close()
+NO_TRANSLATION = ("--translation-model", "none")
 
 
 def photo_urls(url: str, text: str = "shirt", k: int = 8) -> list[str]:
@@ -42,13 +33,13 @@ def photo_urls(url: str, text: str = "shirt", k: int = 8) -> list[str]:
     return [result["image"]["url"] for result in payload["results"]]
 
 
-def test_result_photos_stay_served_long_after_the_sweep_age(swept, engine):
-    urls = photo_urls(swept)
+def test_result_photos_stay_served_long_after_the_sweep_age(swept_app, engine):
+    urls = photo_urls(swept_app)
     time.sleep(3.5)
     for photo in urls:
         response = httpx.get(photo, timeout=30)
         assert response.status_code == 200, photo
-    client = Client(swept, verbose=False, download_files=False)
+    client = Client(swept_app, verbose=False, download_files=False)
     try:
         first = client.predict("shirt", k=1, api_name="/search_text")["results"][0]
     finally:
@@ -56,9 +47,9 @@ def test_result_photos_stay_served_long_after_the_sweep_age(swept, engine):
     assert httpx.get(first["image"]["url"], timeout=30).content == engine.product_photo_bytes(first["id"])
 
 
-def test_product_photos_are_not_kept_with_uploads(swept):
+def test_product_photos_are_not_kept_with_uploads(swept_app):
     uploads = Path(get_upload_folder()).resolve()
-    client = Client(swept, verbose=False, download_files=False)
+    client = Client(swept_app, verbose=False, download_files=False)
     try:
         payload = client.predict("shirt", k=3, api_name="/search_text")
     finally:
@@ -67,10 +58,19 @@ def test_product_photos_are_not_kept_with_uploads(swept):
         assert not Path(result["image"]["path"]).resolve().is_relative_to(uploads)
 
 
-def start(bundle: Path, port: int, temp: Path, sweep: str) -> subprocess.Popen:
-    environment = {**os.environ, "GRADIO_TEMP_DIR": str(temp), "HF_HUB_OFFLINE": "1", "UPLOAD_SWEEP": sweep}
+def start(bundle: Path, port: int, temp: Path, max_age: str) -> subprocess.Popen:
+    environment = {**os.environ, "GRADIO_TEMP_DIR": str(temp), "HF_HUB_OFFLINE": "1", "SEARCH_UPLOAD_MAX_AGE": max_age}
     return subprocess.Popen(
-        [sys.executable, str(REPO / "app.py"), "--index", str(bundle), "--port", str(port)],
+        [
+            sys.executable,
+            str(REPO / "app.py"),
+            "--index",
+            str(bundle),
+            "--port",
+            str(port),
+            "--translation-model",
+            "none",
+        ],
         cwd=REPO,
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -96,7 +96,7 @@ def test_two_instances_sharing_a_temp_folder_keep_each_others_files(bundle_dir, 
     photo = tmp_path / "query.png"
     Image.new("RGB", (64, 64), "red").save(photo)
     ports = free_port(), free_port()
-    processes = [start(bundle_dir, ports[0], shared, "60,600"), start(bundle_dir, ports[1], shared, "1,1")]
+    processes = [start(bundle_dir, ports[0], shared, "600"), start(bundle_dir, ports[1], shared, "1")]
     try:
         first, second = (connect(port, process) for port, process in zip(ports, processes, strict=True))
         kept = first.predict(handle_file(str(photo)), k=4, api_name="/search_image")
