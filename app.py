@@ -15,7 +15,8 @@ import sys
 
 from search import DEFAULT_TRANSLATION_MODEL, QueryLanguage, SearchEngine, SearchError, load_query_language
 from search.build.default_index import ensure_default_bundle
-from ui import build_demo, launch, limit_malloc_arenas
+from ui import build_demo, launch, limit_malloc_arenas, upload_sweep, use_own_upload_folder
+from ui.settings import UPLOAD_MAX_AGE
 
 logger = logging.getLogger("app")
 
@@ -41,6 +42,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"(env SEARCH_TRANSLATION_MODEL; default {DEFAULT_TRANSLATION_MODEL})",
     )
     parser.add_argument(
+        "--upload-max-age",
+        type=float,
+        default=os.environ.get("SEARCH_UPLOAD_MAX_AGE", UPLOAD_MAX_AGE),
+        help="seconds an uploaded photo is kept before the sweep deletes it (env SEARCH_UPLOAD_MAX_AGE; default "
+        "%(default)s)",
+    )
+    parser.add_argument(
         "--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="env GRADIO_SERVER_NAME"
     )
     parser.add_argument(
@@ -61,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     """Load the index (or the cached default one), then serve until stopped; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    if args.upload_max_age <= 0:
+        logger.error("--upload-max-age must be a positive number of seconds, got %s.", args.upload_max_age)
+        return 2
     limit_malloc_arenas()
     try:
         engine = SearchEngine.load(
@@ -71,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     except SearchError as error:
         logger.error("%s", error)
         return 1
-    launch(build_demo(engine), args.host, args.port)
+    use_own_upload_folder()
+    launch(build_demo(engine), args.host, args.port, upload_sweep=upload_sweep(args.upload_max_age))
     return 0
 
 

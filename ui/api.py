@@ -94,6 +94,8 @@ class SearchApi:
 
     def embed(self, text: str | None = None, image: FileData | None = None) -> dict[str, Any]:
         """The normalised embedding of a text or of an image (give exactly one), in the index's space."""
+        if text is not None and not isinstance(text, str):
+            raise InvalidQueryError(f"The text must be a string, got {type(text).__name__}.")
         has_text = bool(text and text.strip())
         if has_text == (image is not None):
             raise InvalidQueryError("Give either a text or an image to embed, not both and not neither.")

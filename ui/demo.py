@@ -1,9 +1,6 @@
 """The whole Space for one engine: the page's parts put together and wired, plus the named API endpoints."""
 
-from pathlib import Path
-
 import gradio as gr
-from gradio.utils import get_upload_folder
 
 from search import SearchEngine
 from ui.api import SearchApi, register_endpoints
@@ -19,7 +16,7 @@ from ui.photos import ProductImages
 
 def build_demo(engine: SearchEngine) -> gr.Blocks:
     """The page and the named API endpoints for one engine."""
-    photos = ProductImages(engine, Path(get_upload_folder()))
+    photos = ProductImages(engine)
     page = Page(engine, photos)
     with gr.Blocks(title="Fashion product search", analytics_enabled=False) as demo:
         header(engine)

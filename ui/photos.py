@@ -1,9 +1,13 @@
 """Product photos as files that Gradio serves (the gallery, the details panel and the API's image links)."""
 
 import io
+import shutil
+import tempfile
 import uuid
+import weakref
 from pathlib import Path
 
+import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
 from search import InvalidImageError, SearchEngine, decode_image
@@ -13,12 +17,19 @@ BROWSER_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 
 class ProductImages:
-    """Product photos as files in Gradio's upload folder, which Gradio serves: each product's stored image is
-    written once as stored (no re-encoding), named by its product id, so no user input ever becomes a path."""
+    """Product photos as files in a folder of this instance's own, which Gradio serves as a static path: as they
+    are, never copied into its cache, and outside the upload folder, so no upload sweep (this instance's or another
+    one's on the same machine) deletes a photo while a page or an API response still points at it. Each product's
+    stored image is written once as stored (no re-encoding), named by its product id, so no user input ever
+    becomes a path. The folder (a new temporary one unless given) goes when the instance does."""
 
-    def __init__(self, engine: SearchEngine, upload_folder: Path) -> None:
+    def __init__(self, engine: SearchEngine, folder: Path | None = None) -> None:
         self.engine = engine
-        self.folder = upload_folder / f"products-{engine.fingerprint}"
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="fashion-search-photos-"))
+            weakref.finalize(self, shutil.rmtree, folder, True)
+        self.folder = Path(folder).resolve()
+        gr.set_static_paths([self.folder])
         self._paths: dict[int, str] = {}
 
     def path(self, product_id: int) -> str:

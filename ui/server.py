@@ -1,4 +1,5 @@
-"""Serving the demo: the queue and upload limits, the sweep of expired request files, and glibc's malloc arenas."""
+"""Serving the demo: the queue, the request limits (body sizes, the uploads' disk budget), the sweep of expired
+uploads, and glibc's malloc arenas."""
 
 import ctypes
 import logging
@@ -6,18 +7,25 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
+from starlette.middleware import Middleware
 
 from search import MAX_IMAGE_BYTES
+from ui.calls import ArgumentCount
+from ui.limits import MULTIPART_OVERHEAD, RequestLimits, UploadBudget
 from ui.settings import (
     CSS_FILE,
     MALLOC_ARENAS,
+    MAX_REQUEST_BYTES,
     QUEUE_SIZE,
     SEARCH_CONCURRENCY,
     SESSION_CAPACITY,
     THEME,
-    UPLOAD_SWEEP,
+    UPLOAD_BUDGET_BYTES,
+    UPLOAD_MAX_AGE,
 )
 
 logger = logging.getLogger(__name__)
@@ -25,12 +33,19 @@ logger = logging.getLogger(__name__)
 M_ARENA_MAX = -8  # glibc's mallopt() parameter number
 
 
+def upload_sweep(max_age: float) -> tuple[float, float]:
+    """(every, age): uploads older than `max_age` seconds are deleted by a sweep every tenth of that age, at most
+    every minute and at least every second."""
+    return min(60.0, max(1.0, max_age / 10)), max_age
+
+
 class UploadSweeper:
-    """Deletes the files Gradio keeps for requests (uploads, result copies) once older than `age` seconds.
+    """Deletes the files visitors and clients uploaded once older than `age` seconds, and only those: product
+    photos live in a folder of their own (ui.photos), which no sweep touches.
 
     It replaces Gradio's `delete_cache`, whose sweep walks Gradio's live file sets in a worker thread: a request
     adding a file at that moment raises "Set changed size during iteration" and ends that sweep for good (seen
-    under the load test). This one walks snapshots of the sets and keeps running after any error.
+    under the load test). This one walks a snapshot of the uploads and keeps running after any error.
     """
 
     def __init__(self, demo: gr.Blocks, every: float, age: float) -> None:
@@ -45,22 +60,19 @@ class UploadSweeper:
         self._stop.set()
 
     def sweep(self) -> int:
-        """Delete the expired files once; returns how many were deleted."""
-        keep = set().union(*(getattr(block, "keep_in_cache", set()) for block in self.demo.blocks.values()))
+        """Delete the expired uploads once; returns how many were deleted."""
         cutoff = time.time() - self.age
         deleted = 0
-        for files in list(self.demo.temp_file_sets):
-            for name in list(files):
-                if name in keep:
+        uploads = self.demo.upload_file_set
+        for name in list(uploads):
+            try:
+                if os.lstat(name).st_ctime > cutoff:
                     continue
-                try:
-                    if os.lstat(name).st_ctime > cutoff:
-                        continue
-                    os.remove(name)
-                    deleted += 1
-                except FileNotFoundError:
-                    pass
-                files.discard(name)
+                os.remove(name)
+                deleted += 1
+            except FileNotFoundError:
+                pass
+            uploads.discard(name)
         return deleted
 
     def _run(self) -> None:
@@ -71,14 +83,31 @@ class UploadSweeper:
                 logger.exception("Upload sweep failed; trying again in %s s", self.every)
                 continue
             if deleted:
-                logger.info("Deleted %d expired upload and result files", deleted)
+                logger.info("Deleted %d expired uploads", deleted)
+
+
+def request_checks(demo: gr.Blocks, upload_budget: int = UPLOAD_BUDGET_BYTES) -> list[Middleware]:
+    """The middleware in front of Gradio, outermost first: oversized bodies (JSON calls included) and uploads
+    beyond the disk budget refused, served files marked nosniff (ui.limits); calls with too few arguments
+    explained (ui.calls)."""
+    budget = UploadBudget(Path(get_upload_folder()), upload_budget)
+    upload_limit = MAX_IMAGE_BYTES + MULTIPART_OVERHEAD
+    return [
+        Middleware(RequestLimits, body_limit=MAX_REQUEST_BYTES, upload_limit=upload_limit, budget=budget),
+        Middleware(ArgumentCount, demo=demo, body_limit=MAX_REQUEST_BYTES),
+    ]
 
 
 def launch(
-    demo: gr.Blocks, host: str, port: int, block: bool = True, upload_sweep: tuple[float, float] = UPLOAD_SWEEP
+    demo: gr.Blocks,
+    host: str,
+    port: int,
+    block: bool = True,
+    upload_sweep: tuple[float, float] = upload_sweep(UPLOAD_MAX_AGE),
+    upload_budget: int = UPLOAD_BUDGET_BYTES,
 ) -> str:
-    """Serve the demo with the queue, upload limits and upload sweep (every, age in seconds); returns its URL
-    (only after shutdown when block=True)."""
+    """Serve the demo with the queue, the request limits and the upload sweep (every, age in seconds); returns its
+    URL (only after shutdown when block=True)."""
     demo.queue(default_concurrency_limit=SEARCH_CONCURRENCY, max_size=QUEUE_SIZE)
     _, url, _ = demo.launch(
         server_name=host,
@@ -89,6 +118,7 @@ def launch(
         theme=THEME,
         css_paths=CSS_FILE,
         quiet=not block,
+        app_kwargs={"middleware": request_checks(demo, upload_budget)},
     )
     sweeper = UploadSweeper(demo, *upload_sweep)
     sweeper.start()

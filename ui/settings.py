@@ -10,10 +10,15 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SEARCH_CONCURRENCY = 2
 SEARCH_GROUP = "search"  # the Gradio concurrency group of every search, page and API alike
 QUEUE_SIZE = 64
-# Uploaded photos are swept every minute once older than 10 minutes (UploadSweeper): a page re-runs its last search
-# with the same upload when a filter or slider changes. They are not deleted right after a request because Gradio
-# stores uploads at content-addressed paths that identical concurrent uploads share.
-UPLOAD_SWEEP = (60, 600)
+# Uploaded photos are deleted once older than 10 minutes (UploadSweeper; app.py --upload-max-age): a page re-runs
+# its last search with the same upload when a filter or slider changes. They are not deleted right after a request
+# because Gradio stores uploads at content-addressed paths that identical concurrent uploads share.
+UPLOAD_MAX_AGE = 600
+# All uploads together may take this much disk (ui.limits.UploadBudget); beyond it new uploads wait for the sweep.
+UPLOAD_BUDGET_BYTES = 2**30
+# The largest request body other than an upload: a JSON call (a 768-d embedding is ~16 kB; a text is cut to 2,000
+# characters anyway). Gradio itself limits only uploaded files.
+MAX_REQUEST_BYTES = 2**20
 # Gradio keeps a state object per browser or API session (a copy of every component's config) for an hour after the
 # visitor leaves and forgets the oldest beyond this many; its default of 10,000 lets memory grow with every visitor
 # of a busy Space (docs/RELIABILITY.md).

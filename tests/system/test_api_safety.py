@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -15,6 +17,7 @@ from PIL import Image
 
 from tests.helpers import free_port
 from ui import build_demo, launch
+from ui.limits import folder_size
 
 pytestmark = pytest.mark.system
 
@@ -86,61 +89,72 @@ BAD_VALUES = [
 ]
 
 
-def valid_arguments(url: str, engine) -> dict[str, list]:
-    photo = upload(url, png())
-    return {
-        "search_text": ["shirt", 5, None, 1.0],
-        "search_image": [photo, 5, None],
-        "search_composed": [photo, "in red", 0.5, 5, None],
-        "more_like_this": [PRODUCT, 5, None],
-        "search_embedding": [engine.embed_text("shirt")[0].tolist(), 5, None],
-        "embed": ["shirt", None],
+@pytest.fixture(scope="module")
+def valid(url, engine) -> dict[str, dict[str, object]]:
+    """A valid call of every endpoint that takes arguments, by name in the API's order: every argument given, the
+    optional ones at their defaults (from the API description, so new arguments are covered too)."""
+    required = {
+        "text": "shirt",
+        "image": upload(url, png()),
+        "product_id": PRODUCT,
+        "embedding": engine.embed_text("shirt")[0].tolist(),
     }
+    endpoints = httpx.get(f"{url}gradio_api/info", timeout=30).json()["named_endpoints"]
+    calls = {
+        name.lstrip("/"): {p["parameter_name"]: required.get(p["parameter_name"], p["parameter_default"]) for p in ps}
+        for name, info in endpoints.items()
+        if (ps := info["parameters"])
+    }
+    calls["embed"]["image"] = None
+    return calls
 
 
-def test_no_argument_value_reaches_the_generic_error(url, engine):
-    """Every position of every endpoint gets every bad value; each answer is a result or a specific message."""
-    generic = []
-    for endpoint, valid in valid_arguments(url, engine).items():
-        for position in range(len(valid)):
-            for value in BAD_VALUES:
-                data = [*valid[:position], value, *valid[position + 1 :]]
-                kind, answer = call(url, endpoint, data)
-                if kind != "complete" and (not isinstance(answer, str) or not answer or GENERIC in answer):
-                    generic.append(f"/{endpoint} argument {position} = {repr(value)[:40]}: {kind} {answer!r}"[:200])
+def data(valid: dict[str, dict[str, object]], endpoint: str, **changes: object) -> list:
+    """The `data` list of a valid call of `endpoint` with some arguments changed."""
+    return list({**valid[endpoint], **changes}.values())
+
+
+def test_no_argument_value_reaches_the_generic_error(url, valid):
+    """Every argument of every endpoint gets every bad value; each answer is a result or a specific message."""
+    cases = [
+        (endpoint, name, value) for endpoint, arguments in valid.items() for name in arguments for value in BAD_VALUES
+    ]
+
+    def answer(case: tuple[str, str, object]) -> str | None:
+        endpoint, name, value = case
+        kind, message = call(url, endpoint, data(valid, endpoint, **{name: value}))
+        if kind == "complete" or (isinstance(message, str) and message and GENERIC not in message):
+            return None
+        return f"/{endpoint} {name} = {repr(value)[:40]}: {kind} {message!r}"[:200]
+
+    with ThreadPoolExecutor(4) as pool:
+        generic = [problem for problem in pool.map(answer, cases) if problem]
     assert generic == []
-    assert call(url, "search_text", ["shirt", 3, None, 1.0])[0] == "complete"
+    assert call(url, "search_text", data(valid, "search_text"))[0] == "complete"
 
 
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ([123, None], "text must be a string"),
-        ([["a"], None], "text must be a string"),
-        ([{"a": 1}, None], "text must be a string"),
-        ([True, None], "text must be a string"),
-    ],
-)
-def test_embed_refuses_non_text(url, data, message):
-    kind, answer = call(url, "embed", data)
-    assert kind == "error" and message in answer
+@pytest.mark.parametrize("text", [123, ["a"], {"a": 1}, True])
+def test_embed_refuses_non_text(url, text):
+    kind, answer = call(url, "embed", [text, None])
+    assert kind == "error" and "text must be a string" in answer
 
 
-def test_too_few_arguments_are_named(url):
-    kind, message = call(url, "search_text", ["shirt", 5])
-    assert kind in ("error", "refused") and isinstance(message, str)
-    assert "search_text" in message and "4" in message
+@pytest.mark.parametrize("count", [0, 1, 2])
+def test_too_few_arguments_are_named(url, valid, count):
+    kind, message = call(url, "search_text", data(valid, "search_text")[:count])
+    assert kind == "refused" and message.startswith("422")
+    assert f"/search_text takes {len(valid['search_text'])} values" in message and f"got {count}" in message
 
 
-def test_fractional_product_ids_are_not_truncated(url):
-    kind, message = call(url, "more_like_this", [PRODUCT + 0.5, 5, None])
+def test_fractional_product_ids_are_not_truncated(url, valid):
+    kind, message = call(url, "more_like_this", data(valid, "more_like_this", product_id=PRODUCT + 0.5))
     assert kind == "error" and "whole number" in message
 
 
-def test_an_embedding_near_the_float32_limit_searches_like_its_direction(url, engine):
+def test_an_embedding_near_the_float32_limit_searches_like_its_direction(url, valid, engine):
     vector = engine.embed_text("shirt")[0].astype(np.float64)
-    kind, scaled = call(url, "search_embedding", [(vector * 1e38).tolist(), 5, None])
-    _, plain = call(url, "search_embedding", [vector.tolist(), 5, None])
+    kind, scaled = call(url, "search_embedding", data(valid, "search_embedding", embedding=(vector * 1e38).tolist()))
+    _, plain = call(url, "search_embedding", data(valid, "search_embedding", embedding=vector.tolist()))
     assert kind == "complete"
     assert [r["id"] for r in scaled[0]["results"]] == [r["id"] for r in plain[0]["results"]]
     assert all(math.isfinite(r["score"]) and r["score"] > 0 for r in scaled[0]["results"][:1])
@@ -171,8 +185,8 @@ def test_chunked_bodies_over_the_limit_are_refused(url, route):
     assert response.status_code == 413
 
 
-def test_text_under_the_body_limit_is_cut_with_a_notice(url):
-    kind, payload = call(url, "search_text", ["red shirt " * 50_000, 5, None, 1.0])
+def test_text_under_the_body_limit_is_cut_with_a_notice(url, valid):
+    kind, payload = call(url, "search_text", data(valid, "search_text", text="red shirt " * 50_000))
     assert kind == "complete"
     assert any("500,000 characters" in notice for notice in payload[0]["notices"])
 
@@ -180,8 +194,8 @@ def test_text_under_the_body_limit_is_cut_with_a_notice(url):
 # --- served files --------------------------------------------------------------------------------------------------
 
 
-def test_served_files_are_not_content_sniffed(url):
-    kind, payload = call(url, "search_text", ["shirt", 3, None, 1.0])
+def test_served_files_are_not_content_sniffed(url, valid):
+    kind, payload = call(url, "search_text", data(valid, "search_text"))
     assert kind == "complete"
     photo = httpx.get(payload[0]["results"][0]["image"]["url"], timeout=30)
     assert photo.status_code == 200
@@ -189,3 +203,45 @@ def test_served_files_are_not_content_sniffed(url):
     uploaded = upload(url, png("blue"))["path"]
     served = httpx.get(f"{url}gradio_api/file={uploaded}", timeout=30)
     assert served.status_code == 200 and served.headers["x-content-type-options"] == "nosniff"
+
+
+# --- the uploads' disk budget --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def budgeted(engine, tmp_path, monkeypatch):
+    """The app with an upload folder of its own (as app.py gives every instance) and room for 300 kB of uploads
+    next to the example photos Gradio keeps there."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
+    demo = build_demo(engine)
+    budget = folder_size(tmp_path / "uploads") + 300_000
+    served = launch(demo, "127.0.0.1", free_port(), block=False, upload_sweep=(1, 2), upload_budget=budget)
+    yield served
+    demo.close()
+
+
+def noise_png(seed: int) -> bytes:
+    """A 90 kB PNG that does not compress (each upload is a distinct file)."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (170, 175, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_uploads_stop_at_the_disk_budget_until_the_sweep_frees_space(budgeted):
+    sizes = []
+    for seed in range(3):
+        response = httpx.post(f"{budgeted}gradio_api/upload", files={"files": (f"{seed}.png", noise_png(seed))})
+        assert response.status_code == 200, response.text
+        sizes.append(len(noise_png(seed)))
+    refused = httpx.post(f"{budgeted}gradio_api/upload", files={"files": ("3.png", noise_png(3))})
+    assert sum(sizes) <= 300_000 < sum(sizes) + len(noise_png(3))
+    assert refused.status_code == 507
+    assert "space for uploaded photos is full" in refused.json()["detail"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        again = httpx.post(f"{budgeted}gradio_api/upload", files={"files": ("3.png", noise_png(3))})
+        if again.status_code == 200:
+            break
+        time.sleep(0.5)
+    assert again.status_code == 200, "the sweep frees the budget"

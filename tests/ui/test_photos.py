@@ -1,22 +1,36 @@
 """Product photos as files: written once as stored and named by product id, a placeholder when there is none,
 other formats converted for browsers."""
 
+import gc
 from pathlib import Path
 
+from gradio.utils import get_upload_folder, is_static_file
 from PIL import Image
 
 from ui.photos import ProductImages
 from ui.settings import ASSETS, PLACEHOLDER
 
 
-def test_photos_are_written_once_as_stored_in_a_folder_of_the_bundle(engine, photos, tmp_path):
+def test_photos_are_written_once_as_stored_in_the_instances_folder(engine, photos, tmp_path):
     product_id = engine.search_text("shirt", k=1).ids[0]
     path = Path(photos.path(product_id))
     assert path.read_bytes() == engine.product_photo_bytes(product_id)
-    assert path.stem == str(product_id) and path.parent == tmp_path / f"products-{engine.fingerprint}"
+    assert path.stem == str(product_id) and path.parent == tmp_path.resolve()
     written = path.stat().st_mtime_ns
     assert photos.path(product_id) == str(path) and path.stat().st_mtime_ns == written
-    assert ProductImages(engine, tmp_path).path(product_id) == str(path), "another instance reuses the file"
+
+
+def test_each_instance_serves_photos_from_a_folder_of_its_own_outside_the_uploads(engine):
+    first, second = ProductImages(engine), ProductImages(engine)
+    product_id = engine.search_text("shirt", k=1).ids[0]
+    paths = [Path(images.path(product_id)) for images in (first, second)]
+    assert paths[0].parent != paths[1].parent
+    assert not any(path.is_relative_to(Path(get_upload_folder()).resolve()) for path in paths)
+    assert all(is_static_file(str(path)) for path in paths), "served as they are, never copied into Gradio's cache"
+    folder = first.folder
+    del first
+    gc.collect()
+    assert not folder.exists(), "an instance's folder goes with it"
 
 
 def test_a_deleted_photo_is_written_again(engine, photos):

@@ -10,7 +10,7 @@ import gradio as gr
 import pytest
 
 from tests.helpers import REPO
-from ui.server import UploadSweeper
+from ui.server import UploadSweeper, upload_sweep
 from ui.settings import MALLOC_ARENAS
 
 
@@ -22,38 +22,47 @@ def demo() -> gr.Blocks:
     return blocks
 
 
-def request_file(demo: gr.Blocks, folder: Path, name: str) -> str:
+def upload(demo: gr.Blocks, folder: Path, name: str) -> str:
+    """A file as Gradio's upload route leaves it: on disk and in the demo's upload set."""
     path = folder / name
     path.write_bytes(b"photo")
-    demo.temp_file_sets.append({str(path)})
+    demo.upload_file_set.add(str(path))
     return str(path)
 
 
-def tracked(demo: gr.Blocks) -> set[str]:
-    return set().union(*demo.temp_file_sets)
-
-
-def test_files_younger_than_the_age_are_kept(demo, tmp_path):
-    path = request_file(demo, tmp_path, "fresh.png")
+def test_uploads_younger_than_the_age_are_kept(demo, tmp_path):
+    path = upload(demo, tmp_path, "fresh.png")
     assert UploadSweeper(demo, every=60, age=3600).sweep() == 0
-    assert Path(path).is_file() and path in tracked(demo)
+    assert Path(path).is_file() and path in demo.upload_file_set
 
 
-def test_expired_files_are_deleted_and_forgotten_except_those_kept_in_cache(demo, tmp_path):
-    expired = request_file(demo, tmp_path, "expired.png")
-    example = request_file(demo, tmp_path, "example.png")
-    next(iter(demo.blocks.values())).keep_in_cache = {example}
+def test_expired_uploads_are_deleted_and_forgotten(demo, tmp_path):
+    expired = upload(demo, tmp_path, "expired.png")
     time.sleep(0.01)
     assert UploadSweeper(demo, every=60, age=0).sweep() == 1
-    assert not Path(expired).exists() and Path(example).is_file()
-    assert tracked(demo) == {example}
+    assert not Path(expired).exists() and not demo.upload_file_set
 
 
-def test_files_already_gone_are_forgotten_without_an_error(demo, tmp_path):
-    gone = request_file(demo, tmp_path, "gone.png")
+def test_only_uploads_are_swept(demo, tmp_path):
+    """Files Gradio tracks for outputs (cached examples, copies of returned files) are not uploads: left alone."""
+    output = tmp_path / "result.png"
+    output.write_bytes(b"photo")
+    demo.temp_file_sets.append({str(output)})
+    time.sleep(0.01)
+    assert UploadSweeper(demo, every=60, age=0).sweep() == 0
+    assert output.is_file()
+
+
+def test_uploads_already_gone_are_forgotten_without_an_error(demo, tmp_path):
+    gone = upload(demo, tmp_path, "gone.png")
     os.remove(gone)
     assert UploadSweeper(demo, every=60, age=0).sweep() == 0
-    assert gone not in tracked(demo)
+    assert gone not in demo.upload_file_set
+
+
+@pytest.mark.parametrize(("age", "every"), [(600, 60), (30, 3), (1, 1), (0.5, 1)])
+def test_the_sweep_runs_often_enough_for_its_age(age, every):
+    assert upload_sweep(age) == (every, age)
 
 
 ARENA_PROBE = """
