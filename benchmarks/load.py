@@ -7,7 +7,10 @@
 Each round sends a fixed number of requests (text, hybrid text, image, image+text and more-like-this, most with
 filters) and reports requests/s, latency p50/p95/p99, errors and the server's peak resident memory. Several rounds
 against one server show whether memory keeps growing. Every image request uploads a different photo, as
-different visitors do.
+different visitors do. After each answer the client downloads the photos of its first results, as a page shows
+them, and one photo handed out longer ago than the upload sweep age (`--upload-max-age`, passed to app.py): a
+photo link must stay good for as long as a page shows it. With `--upload-max-age`, the last round starts only
+once the run is older than that age, so the run always spans a sweep.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import psutil
 
@@ -37,14 +42,32 @@ logger = logging.getLogger("benchmarks.load")
 FILTERS = ({}, {"gender": ["Men"]}, {"masterCategory": "Apparel"}, {"gender": ["Women"], "season": "Summer"})
 TEXTS = ("black leather boots for men", "red summer dress", "blue denim jeans", "white sneakers", "gold watch")
 KINDS = ("text", "hybrid", "image", "composed", "similar")
+PHOTOS_PER_ANSWER = 4  # result photos downloaded after each answer, as a page shows its first tiles
+APP_UPLOAD_MAX_AGE = 600.0  # app.py's default
+COLUMNS = [
+    "round",
+    "requests",
+    "requests_per_s",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "photos",
+    "old_photos",
+    "errors",
+    "peak_rss_mb",
+    "rss_after_mb",
+]
 
 
-def start_app(bundle: Path, port: int, timeout: float = 300.0) -> tuple[subprocess.Popen, Any]:
+def start_app(
+    bundle: Path, port: int, upload_max_age: float | None = None, timeout: float = 300.0
+) -> tuple[subprocess.Popen, Any]:
     """Launch `python app.py --index bundle --port port` and wait until a gradio_client connects."""
     from gradio_client import Client
 
+    age = ["--upload-max-age", str(upload_max_age)] if upload_max_age is not None else []
     process = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "app.py"), "--index", str(bundle), "--port", str(port)],
+        [sys.executable, str(REPO_ROOT / "app.py"), "--index", str(bundle), "--port", str(port), *age],
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -92,6 +115,46 @@ class MemoryWatcher:
             self._stop.wait(0.1)
 
 
+class PhotoFetcher:
+    """Downloads result photos as a browser showing the answers would, and again photos handed out more than the
+    sweep age ago; any answer but 200 is an error."""
+
+    def __init__(self, age: float) -> None:
+        self.age = age
+        self.handed_out: deque[tuple[float, str]] = deque(maxlen=5_000)
+        self.lock = threading.Lock()
+        self.photos = 0
+        self.old_photos = 0
+
+    def fetch(self, http: httpx.Client, payload: dict[str, Any]) -> None:
+        """The first result photos of an answer, then one photo handed out longer ago than the sweep age."""
+        urls = [result["image"]["url"] for result in payload["results"][:PHOTOS_PER_ANSWER]]
+        for url in urls:
+            self._get(http, url)
+        now = time.monotonic()
+        with self.lock:
+            self.photos += len(urls)
+            self.handed_out.extend((now, url) for url in urls)
+            old = self.handed_out.popleft() if self.handed_out and self.handed_out[0][0] < now - self.age else None
+        if old is not None:
+            self._get(http, old[1], f" ({now - old[0]:.0f} s after it was handed out)")
+            with self.lock:
+                self.old_photos += 1
+
+    @staticmethod
+    def _get(http: httpx.Client, url: str, when: str = "") -> None:
+        response = http.get(url, timeout=60)
+        if response.status_code != 200:
+            raise RuntimeError(f"photo {url.rsplit('/', 1)[-1]}{when}: HTTP {response.status_code}")
+
+    def counts(self) -> dict[str, int]:
+        """Photos downloaded and old photos downloaded again since the last call."""
+        with self.lock:
+            counts = {"photos": self.photos, "old_photos": self.old_photos}
+            self.photos = self.old_photos = 0
+        return counts
+
+
 def request_plan(requests: int, photos: list[Path], product_ids: list[int]) -> list[tuple[str, Callable]]:
     """A fixed, mixed list of (kind, call(client)) requests, cycling kinds, texts, filters and photos."""
     from gradio_client import handle_file
@@ -116,8 +179,9 @@ def request_plan(requests: int, photos: list[Path], product_ids: list[int]) -> l
     return plan
 
 
-def run_round(port: int, plan: list[tuple[str, Callable]], clients: int) -> dict[str, Any]:
-    """Send the plan from `clients` concurrent clients (each its own gradio_client); latency per request.
+def run_round(port: int, plan: list[tuple[str, Callable]], clients: int, fetcher: PhotoFetcher) -> dict[str, Any]:
+    """Send the plan from `clients` concurrent clients (each its own gradio_client, downloading result photos with
+    `fetcher`); latency per request, photo downloads not included.
 
     The clients are closed afterwards, as visitors close their tabs: an open client keeps a heartbeat stream and its
     session alive on the server, so leaving them open would load the server with every earlier round's visitors.
@@ -125,6 +189,7 @@ def run_round(port: int, plan: list[tuple[str, Callable]], clients: int) -> dict
     from gradio_client import Client
 
     connections = [Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False) for _ in range(clients)]
+    browsers = [httpx.Client() for _ in range(clients)]
     shares = [plan[start::clients] for start in range(clients)]
     latencies: list[float] = []
     errors: list[str] = []
@@ -134,13 +199,15 @@ def run_round(port: int, plan: list[tuple[str, Callable]], clients: int) -> dict
         for kind, call in shares[index]:
             started = time.perf_counter()
             try:
-                call(connections[index])
+                payload = call(connections[index])
+                latency = (time.perf_counter() - started) * 1000.0
+                fetcher.fetch(browsers[index], payload)
             except Exception as error:  # every failure counts; the load test must see none
                 with lock:
                     errors.append(f"{kind}: {type(error).__name__}: {error}"[:300])
                 continue
             with lock:
-                latencies.append((time.perf_counter() - started) * 1000.0)
+                latencies.append(latency)
 
     started = time.perf_counter()
     try:
@@ -149,7 +216,7 @@ def run_round(port: int, plan: list[tuple[str, Callable]], clients: int) -> dict
         seconds = time.perf_counter() - started
     finally:
         with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(lambda connection: connection.close(), connections))
+            list(pool.map(lambda connection: connection.close(), [*connections, *browsers]))
     values = np.asarray(latencies or [float("nan")])
     return {
         "requests": len(plan),
@@ -160,26 +227,51 @@ def run_round(port: int, plan: list[tuple[str, Callable]], clients: int) -> dict
         "p99_ms": round(float(np.percentile(values, 99)), 1),
         "errors": len(errors),
         "error_samples": errors[:5],
+        **fetcher.counts(),
     }
 
 
-def run(bundle: Path, photos: list[Path], clients: int, requests: int, rounds: int, port: int) -> Report:
-    """Start the app once, warm it up, then run `rounds` rounds; one table row per round."""
+def run(
+    bundle: Path,
+    photos: list[Path],
+    clients: int,
+    requests: int,
+    rounds: int,
+    port: int,
+    upload_max_age: float | None = None,
+) -> Report:
+    """Start the app once, warm it up, then run `rounds` rounds; one table row per round. With `upload_max_age`
+    (the app's sweep age) the last round waits until the run is older than that age."""
+    age = upload_max_age if upload_max_age is not None else APP_UPLOAD_MAX_AGE
     report = Report(
         "load",
-        f"Load: {clients} concurrent gradio_client clients, mixed traffic, app.py on localhost",
-        ["round", "requests", "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "peak_rss_mb", "rss_after_mb"],
-        settings={"bundle": str(bundle), "clients": clients, "requests_per_round": requests, "kinds": list(KINDS)},
+        f"Load: {clients} concurrent gradio_client clients, mixed traffic with result photo downloads, app.py on "
+        "localhost",
+        COLUMNS,
+        settings={
+            "bundle": str(bundle),
+            "clients": clients,
+            "requests_per_round": requests,
+            "kinds": list(KINDS),
+            "upload_max_age_s": age,
+        },
     )
-    process, client = start_app(bundle, port)
+    process, client = start_app(bundle, port, upload_max_age)
+    fetcher = PhotoFetcher(age)
     try:
         ids = [hit["id"] for hit in client.predict("shirt", 50, None, api_name="/search_text")["results"]]
         plan = request_plan(requests, photos, ids)
         watcher = MemoryWatcher(process.pid)
-        run_round(port, plan[: len(KINDS) * 2], min(clients, 4))
+        run_round(port, plan[: len(KINDS) * 2], min(clients, 4), fetcher)
+        fetcher.counts()
+        started = time.monotonic()
         for number in range(1, rounds + 1):
+            waited = started + age + 1 - time.monotonic()
+            if number == rounds and upload_max_age is not None and waited > 0:
+                logger.info("Waiting %.0f s so that the last round runs past the sweep age", waited)
+                time.sleep(waited)
             with watcher:
-                result = run_round(port, plan, clients)
+                result = run_round(port, plan, clients, fetcher)
             report.add(round=number, peak_rss_mb=round(watcher.peak_mb, 1),
                        rss_after_mb=round(watcher.current_mb(), 1), **result)  # fmt: skip
             logger.info(
@@ -219,6 +311,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=None, help="requests per round (default 400; quick: 20)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds against one server (default 3; quick: 2)")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument(
+        "--upload-max-age",
+        type=float,
+        default=None,
+        help="the app's upload sweep age in seconds (app.py --upload-max-age; default the app's 600); the last round "
+        "starts once the run is older than it",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/benchmarks"), help="results and cached fixtures")
     return parser.parse_args(argv)
 
@@ -235,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     bundle = args.index or synthetic_bundle(work / f"bundle-{config}-{products}", model_folder(config, work), products)
     with tempfile.TemporaryDirectory() as folder:
         photos = photo_files(min(requests, 64), Path(folder))
-        report = run(bundle, photos, clients, requests, rounds, args.port or free_port())
+        report = run(bundle, photos, clients, requests, rounds, args.port or free_port(), args.upload_max_age)
     print(report.table(), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "load.json"
