@@ -177,3 +177,24 @@ def test_ivf_index_round_trips_with_its_exact_vectors_and_refuses_others(vectors
     np.save(tmp_path / "short.npy", vectors[:10])
     with pytest.raises(BundleError, match=r"holds float32 \(10, 32\); the index needs float32 \(3000, 32\)"):
         VectorIndex.load(tmp_path / "index.faiss", index.spec, tmp_path / "short.npy")
+
+
+@pytest.mark.parametrize("index_type", ["flat", "hnsw", "ivfsq8"])
+def test_rows_without_vectors_are_never_returned(vectors, index_type):
+    """Rows whose product has no vector (stored as zeros) stay out of every dense search, filtered or not."""
+    missing = (3, 40, 41, 2999)
+    stored = vectors.copy()
+    stored[list(missing)] = 0.0
+    index = VectorIndex.build(stored, IndexSpec.for_catalog(len(stored), index_type), missing)
+    assert index.has_vector(np.array([3, 4, 2999])).tolist() == [False, True, False]
+    query = normalise(-vectors[:1])[0]  # far from everything: zeros would rank high
+    everything = index.top_k(query[None, :], len(stored))[0].rows
+    assert len(everything) == len(stored) - len(missing) and not set(missing) & set(everything.tolist())
+    allowed = RowSelector(np.isin(np.arange(len(stored)), [3, 40, 5, 6]))
+    assert sorted(index.top_k(query[None, :], 10, allowed)[0].rows.tolist()) == [5, 6]
+    assert index.exact_top_k(query, 10, allowed).rows.tolist() in ([5, 6], [6, 5])
+
+
+def test_rows_without_vectors_must_be_rows_of_the_index(vectors):
+    with pytest.raises(BundleError, match="Rows without vectors must be rows of the index"):
+        VectorIndex.build(vectors[:10], IndexSpec("flat"), (10,))

@@ -4,7 +4,7 @@ would, in row order, whole batches at a time."""
 import numpy as np
 import pytest
 
-from search.build.reader import ProductBatchSource, batch_loader, product_image
+from search.build.reader import ProductBatchSource, batch_loader, product_image, stored_image
 from search.catalog import load_catalog, product_text
 from search.encoder import Encoder
 
@@ -34,3 +34,33 @@ def test_loader_yields_whole_batches_in_row_order(catalog_dir, encoder):
     assert [len(batch[0]) for batch in batches] == [16, 16, 8]
     assert [row for batch in batches for row in batch[0]] == list(range(40))
     assert batches[0][1].shape[0] == 16
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ({"bytes": b"", "path": None}, "the image is empty (0 bytes)"),
+        ({"bytes": None, "path": None}, "no image"),
+        (None, "no image"),
+        ({"bytes": None, "path": "images/missing.jpg"}, "images/missing.jpg cannot be read (No such file"),
+    ],
+)
+def test_rows_without_a_usable_image_say_why(cell, problem, tmp_path):
+    data, reason = stored_image(cell, tmp_path)
+    assert data is None and reason.startswith(problem)
+
+
+def test_images_are_read_from_their_bytes_or_their_path(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.jpg").write_bytes(b"jpeg bytes")
+    assert stored_image({"bytes": b"stored", "path": "ignored.jpg"}, tmp_path) == (b"stored", None)
+    assert stored_image({"bytes": None, "path": "images/a.jpg"}, tmp_path) == (b"jpeg bytes", None)
+    absolute = str(tmp_path / "images" / "a.jpg")
+    assert stored_image({"bytes": None, "path": absolute}, None) == (b"jpeg bytes", None)
+    data, problem = stored_image({"bytes": None, "path": "images/a.jpg"}, None)
+    assert data is None and "relative, but the dataset is not a local folder" in problem
+
+
+def test_an_undecodable_photo_gets_the_placeholder_and_the_decoders_reason():
+    image, problem = product_image({"image": {"bytes": b"this is not a photo", "path": None}})
+    assert image.size == (60, 80) and "not an image that can be read" in problem
