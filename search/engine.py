@@ -9,16 +9,17 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from search.bundle import PRODUCTS_FILE, Bundle, check_encoder_matches, resolve_bundle
-from search.catalog import NAME_COLUMN
+from search.catalog import ID_COLUMN, NAME_COLUMN
 from search.duplicates import group_near_identical
 from search.encoder import Encoder
 from search.errors import InvalidQueryError
@@ -124,6 +125,11 @@ class SearchEngine:
     def filter_choices(self) -> dict[str, list[str]]:
         """For each filterable field, the labels present in this catalog."""
         return {name: self.filters.choices(name) for name in FILTER_FIELDS}
+
+    def catalog_labels(self, columns: Sequence[str]) -> pd.DataFrame:
+        """Every product's id (column "id") and the given metadata columns, in catalog order: a copy for choosing
+        products by their labels (e.g. the page's example photos)."""
+        return self.products.frame[[ID_COLUMN, *columns]].copy()
 
     def product(self, product_id: object) -> dict[str, Any]:
         """All metadata of a product."""

@@ -4,6 +4,7 @@ import gradio as gr
 
 from search import SearchEngine
 from ui.api import SearchApi, register_endpoints
+from ui.examples import catalog_examples
 from ui.layout.composed_tab import composed_tab
 from ui.layout.filters import filters_panel
 from ui.layout.header import header
@@ -18,11 +19,16 @@ def build_demo(engine: SearchEngine) -> gr.Blocks:
     """The page and the named API endpoints for one engine."""
     photos = ProductImages(engine)
     page = Page(engine, photos)
+    examples = catalog_examples(engine, photos)
     with gr.Blocks(title="Fashion product search", analytics_enabled=False) as demo:
         header(engine)
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320), gr.Tabs(elem_id="tabs"):
-                tabs = (text_tab(engine.default_semantic_weight), image_tab(), composed_tab())
+                tabs = (
+                    text_tab(engine.default_semantic_weight),
+                    image_tab(examples.images),
+                    composed_tab(examples.composed),
+                )
             with gr.Column(scale=3, min_width=320):
                 filters = filters_panel(engine.filter_choices())
                 results = results_panel([tab.message for tab in tabs])

@@ -30,16 +30,20 @@ class ProductImages:
             weakref.finalize(self, shutil.rmtree, folder, True)
         self.folder = Path(folder).resolve()
         gr.set_static_paths([self.folder])
-        self._paths: dict[int, str] = {}
+        self._paths: dict[int, str | None] = {}
 
     def path(self, product_id: int) -> str:
         """The file of the product's photo (a placeholder when the catalog has none or it cannot be read)."""
-        known = self._paths.get(product_id)
-        if known and Path(known).is_file():
-            return known
+        return self.photo(product_id) or self._placeholder()
+
+    def photo(self, product_id: int) -> str | None:
+        """The file of the product's own photo, or None when the catalog has none or it cannot be read."""
+        if product_id in self._paths:
+            known = self._paths[product_id]
+            if known is None or Path(known).is_file():
+                return known
         data = self.engine.product_photo_bytes(product_id)
-        path = self._write(str(product_id), data) if data else None
-        self._paths[product_id] = path or self._placeholder()
+        self._paths[product_id] = self._write(str(product_id), data) if data else None
         return self._paths[product_id]
 
     def _write(self, stem: str, data: bytes) -> str | None:

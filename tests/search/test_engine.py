@@ -191,6 +191,16 @@ def test_filter_choices_come_from_the_catalog(engine):
     assert "" not in choices["usage"] and choices["year"][0] == "2010"
 
 
+def test_catalog_labels_are_a_copy_of_the_products_labels_in_catalog_order(engine):
+    labels = engine.catalog_labels(["masterCategory", "baseColour"])
+    assert list(labels.columns) == ["id", "masterCategory", "baseColour"]
+    assert labels["id"].tolist() == engine.products.ids.tolist()
+    first = engine.product(int(labels["id"].iloc[0]))
+    assert labels.iloc[0]["masterCategory"] == first["masterCategory"]
+    labels.loc[labels.index[0], "masterCategory"] = "changed"
+    assert engine.product(int(labels["id"].iloc[0]))["masterCategory"] == first["masterCategory"]
+
+
 def test_repeated_text_searches_come_from_the_result_cache(engine):
     engine.clear_caches()
     first = engine.search_text("grey cotton tshirt", k=6, filters={"gender": ["Men", "Boys"], "usage": "Casual"})

@@ -9,6 +9,7 @@ Set SCREENSHOTS_DIR=docs to refresh the screenshots in docs/ (otherwise they go 
 import base64
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -327,6 +328,7 @@ def test_desktop_keeps_results_count_and_filters_in_view(browser, app_url, engin
 @pytest.mark.parametrize("viewport", [pytest.param(SMALL_PHONE, id="360px"), pytest.param(PHONE, id="390px")])
 def test_filters_are_folded_on_a_phone_and_open_on_a_tap(browser, app_url, engine, viewport):
     page = open_page(browser, app_url, viewport)
+    expect(page.locator("#filters .label-wrap")).not_to_have_class(re.compile(r"\bopen\b"))  # folded once loaded
     expect(page.locator("#filter-gender")).to_be_hidden()
     choose_filter(page, "gender", "Women")
     expect(page.locator("#filter-gender")).to_be_visible()
@@ -370,3 +372,36 @@ def test_a_query_in_another_language_is_translated_and_its_original_is_one_click
     page.locator("#text-query textarea").press("Enter")
     expect(page.locator("#status")).to_contain_text("for “red shirt for men”")
     expect(page.locator("#language-toggle")).to_be_hidden()
+
+
+def example_product_ids(page: Page, tab: str) -> list[int]:
+    """The product ids of a tab's example photos (files named by product id in the bundle's photo folder)."""
+    sources = page.locator(f"#tab-{tab} .gallery-item img, #tab-{tab} .tr-body img").evaluate_all(
+        "images => images.map(image => image.getAttribute('src'))"
+    )
+    assert sources, f"the {tab} tab shows example photos"
+    return [int(Path(source).stem) for source in sources]
+
+
+@pytest.mark.parametrize("viewport", [pytest.param(PHONE, id="390px"), pytest.param(DESKTOP, id="1280px")])
+def test_example_photos_are_catalog_products_and_search_on_a_click(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    open_tab(page, "Image")
+    ids = example_product_ids(page, "image")
+    categories = {engine.product(product_id)["masterCategory"] for product_id in ids}
+    assert len(categories) > 1, "examples from several categories"
+    wait_for_photo(page, "#tab-image .gallery-item img")
+    page.locator("#tab-image .gallery-item").first.click()
+    photo = engine.product_photo_bytes(ids[0])
+    expect_results(page, "similar to your photo", engine.search_image(photo, k=DEFAULT_K, collapse_similar=True))
+
+    open_tab(page, "Image + Text")
+    composed_ids = example_product_ids(page, "composed")
+    assert composed_ids == ids[: len(composed_ids)]
+    page.locator("#tab-composed .tr-body td").first.click()
+    expect(page.locator("#composed-text textarea")).to_have_value(re.compile("^same style but in "))
+    text = page.locator("#composed-text textarea").input_value()
+    expected = engine.search_composed(
+        engine.product_photo_bytes(composed_ids[0]), text, DEFAULT_IMAGE_WEIGHT, k=DEFAULT_K, collapse_similar=True
+    )
+    expect_results(page, f"for your photo + “{text}”", expected)

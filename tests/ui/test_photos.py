@@ -57,3 +57,11 @@ def test_undecodable_photos_get_the_placeholder(engine, photos, monkeypatch):
     product_id = engine.search_text("watch", k=1).ids[0]
     monkeypatch.setattr(engine, "product_photo_bytes", lambda product_id: b"not an image")
     assert Path(photos.path(product_id)).read_bytes() == (ASSETS / PLACEHOLDER).read_bytes()
+
+
+def test_photo_is_none_without_a_readable_photo(engine, photos, monkeypatch):
+    product_id = engine.search_text("shirt", k=1).ids[0]
+    assert photos.photo(product_id) == photos.path(product_id)
+    monkeypatch.setattr(engine, "product_photo_bytes", lambda product_id: b"not an image")
+    other = engine.search_text("dress", k=1).ids[0]
+    assert photos.photo(other) is None and Path(photos.path(other)).name == PLACEHOLDER

@@ -8,14 +8,6 @@ from search import DEFAULT_IMAGE_WEIGHT
 from ui.layout.filters import FiltersPanel
 from ui.layout.results import ResultsPanel, input_message
 from ui.page import Page
-from ui.settings import ASSETS
-
-EXAMPLE_COMPOSED = [
-    ("red-tshirt.jpg", "same style but in blue"),
-    ("yellow-dress.jpg", "black, for a party"),
-    ("white-sneakers.jpg", "leather boots"),
-    ("blue-jeans.jpg", "shorts"),
-]
 
 
 @dataclass
@@ -42,7 +34,8 @@ class ComposedTab:
         results.on_tab_select(self.tab, page, filters)
 
 
-def composed_tab() -> ComposedTab:
+def composed_tab(examples: list[tuple[str, str]]) -> ComposedTab:
+    """The tab with (photo, what to change) examples (ui.examples: photos from the catalog)."""
     with gr.Tab("Image + Text", id="composed", elem_id="tab-composed") as tab:
         image = gr.Image(
             label="A photo to start from",
@@ -69,8 +62,8 @@ def composed_tab() -> ComposedTab:
         )
         button = gr.Button("Search", variant="primary", elem_id="composed-search")
         gr.Examples(
-            [[str(ASSETS / name), text] for name, text in EXAMPLE_COMPOSED],
+            [[path, text] for path, text in examples],
             inputs=[image, text],
-            label="Examples",
+            label="Examples (click to search)",
         )
     return ComposedTab(tab, image, text, message, image_weight, button)

@@ -7,9 +7,6 @@ import gradio as gr
 from ui.layout.filters import FiltersPanel
 from ui.layout.results import ResultsPanel, input_message
 from ui.page import Page
-from ui.settings import ASSETS
-
-EXAMPLE_IMAGES = ["red-tshirt.jpg", "yellow-dress.jpg", "black-boots.jpg", "brown-handbag.jpg", "gold-watch.jpg"]
 
 
 @dataclass
@@ -25,7 +22,8 @@ class ImageTab:
         results.on_tab_select(self.tab, page, filters)
 
 
-def image_tab() -> ImageTab:
+def image_tab(examples: list[str]) -> ImageTab:
+    """The tab with example photos (ui.examples: from the catalog) that are searched on a click."""
     with gr.Tab("Image", id="image", elem_id="tab-image") as tab:
         image = gr.Image(
             label="Upload, paste or take a photo",
@@ -35,5 +33,5 @@ def image_tab() -> ImageTab:
             elem_id="image-query",
         )
         message = input_message("image-message")
-        gr.Examples([[str(ASSETS / name)] for name in EXAMPLE_IMAGES], inputs=[image], label="Examples")
+        gr.Examples([[path] for path in examples], inputs=[image], label="Examples (click to search)")
     return ImageTab(tab, image, message)
