@@ -17,6 +17,7 @@ import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import singledispatch
+from pathlib import Path
 
 import gradio as gr
 
@@ -164,7 +165,7 @@ class Page:
     def image_ui(self, searches: TabSearches, image: dict | None, k: int, *filter_values: list[str]) -> tuple:
         if image is None:
             return self.unchanged()
-        return self.search("image", searches, lambda: ImageQuery.parse(uploaded_path(image)), k, filter_values)
+        return self.search("image", searches, lambda: ImageQuery.parse(self.photo_path(image)), k, filter_values)
 
     # The Image + Text tab.
 
@@ -178,7 +179,7 @@ class Page:
         *filter_values: list[str],
     ) -> tuple:
         def parse() -> ComposedQuery:
-            path = uploaded_path(image)
+            path = self.photo_path(image)
             return ComposedQuery.parse(path, text, image_weight, self.engine.default_semantic_weight)
 
         return self.search("composed", searches, parse, k, filter_values)
@@ -195,6 +196,13 @@ class Page:
         if image is None:
             return self.unchanged()
         return self.composed_ui(searches, image, text, image_weight, k, *filter_values)
+
+    def photo_path(self, image: dict | None) -> str:
+        """The file of a photo the page sent: an upload, or one of the catalog's own photo files (an example)."""
+        path = image.get("path") if isinstance(image, dict) else None
+        if isinstance(path, str) and self.photos.contains(path):
+            return str(Path(path).resolve())
+        return uploaded_path(image)
 
     # The tabs, the results panel and the filters.
 

@@ -46,6 +46,11 @@ class ProductImages:
         self._paths[product_id] = self._write(str(product_id), data) if data else None
         return self._paths[product_id]
 
+    def contains(self, path: str) -> bool:
+        """Whether `path` is one of this instance's photo files (e.g. an example photo the page sends back)."""
+        resolved = Path(path).resolve()
+        return resolved.parent == self.folder and resolved.is_file()
+
     def _write(self, stem: str, data: bytes) -> str | None:
         """Write bytes browsers can show as they are; other formats are converted to PNG; undecodable -> None."""
         try:

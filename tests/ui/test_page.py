@@ -321,3 +321,17 @@ def test_more_like_this_is_the_search_of_the_tab_in_view(page, engine, upload, p
     assert (
         page.rerun_ui(outputs[3], 3, *NO_FILTERS)[2] == engine.more_like_this(product_id, 3, collapse_similar=True).ids
     )
+
+
+def test_the_catalogs_own_photo_files_are_searchable_other_server_paths_are_not(page, engine, tmp_path):
+    product_id = int(engine.products.ids[5])
+    example = {"path": page.photos.path(product_id)}
+    outputs = page.image_ui(FRESH, example, 4, *NO_FILTERS)
+    expected = engine.search_image(engine.product_photo_bytes(product_id), k=4, collapse_similar=True)
+    assert_shows(page, outputs, expected, "similar to your photo", ImageQuery(example["path"]))
+    outside = tmp_path / "elsewhere" / "photo.jpg"
+    outside.parent.mkdir()
+    outside.write_bytes(engine.product_photo_bytes(product_id))
+    sneaky = {"path": f"{page.photos.folder}/../elsewhere/photo.jpg"}
+    for payload in ({"path": str(outside)}, sneaky, {"path": str(page.photos.folder / "404.jpg")}):
+        assert_input_mistake(page.image_ui(FRESH, payload, 4, *NO_FILTERS), "image", "must be uploaded as files")
