@@ -36,7 +36,7 @@ from search.evaluate.protocols import build_protocols
 from search.fixtures.random_model import save_random_clip
 from search.training.config import FinetuneConfig, parse_fields
 from search.training.data import field_text, split_rows
-from search.training.heldout import comparison_table
+from search.training.heldout import SEMANTIC_WEIGHTS, comparison_table
 from search.training.runner import run_finetune
 
 SWEEP_METRICS = ("R@10", "nDCG@10")
@@ -90,7 +90,14 @@ def composed_without_gender(bundle: Path, queries: int, seed: int) -> list[dict[
     """The composed protocols with every product's gender set alike: relevant = that colour (or article type) and
     the reference's other label, any gender."""
     engine = SearchEngine.load(bundle)
-    config = EvalConfig(index=str(bundle), queries=queries, seed=seed, doc_image_weights=(1.0,), latency_queries=0)
+    config = EvalConfig(
+        index=str(bundle),
+        queries=queries,
+        seed=seed,
+        semantic_weights=tuple(SEMANTIC_WEIGHTS),
+        doc_image_weights=(1.0,),
+        latency_queries=0,
+    )
     evaluator = Evaluator(engine, config, Report(config={}, bundle={}, machine={}))
     frame = evaluator.frame.assign(gender="any")
     documents = evaluator.documents()
@@ -160,9 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nHeld-out, before (random init) → after:\n" + comparison_table(summary["evaluation"]["rows"]))
     print("\nText protocols after training, min–max hybrid sweep (α = semantic weight):")
     print(text_sweep.pivot_table(index="protocol", columns="α", values="nDCG@10").round(3).to_string())
-    print("\nComposed protocols (gender ignored) after training, dense by image weight (α=1) and hybrid α=0.5:")
-    dense = composed_sweep[composed_sweep["α"] == 1.0]
-    print(dense.pivot_table(index="protocol", columns="image weight", values=list(SWEEP_METRICS)).round(3).to_string())
+    print("\nComposed protocols (gender ignored) after training, nDCG@10 by α (1 = dense) and image weight:")
+    table = composed_sweep.pivot_table(index=["protocol", "α"], columns="image weight", values="nDCG@10")
+    print(table.round(3).to_string())
     print("\nRecommended (mean nDCG@10):", {k: v for k, v in report["recommended_after"].items() if "table" not in k})
     return 0
 

@@ -31,6 +31,9 @@ REPORT_FILE = "report.json"
 TABLE_METRICS = ("R@1", "R@10", "nDCG@10")
 # The hybrid mix shown in the before/after table: the Space's default when it mixes, else an even mix.
 HYBRID_WEIGHT = DEFAULT_SEMANTIC_WEIGHT if 0.0 < DEFAULT_SEMANTIC_WEIGHT < 1.0 else 0.5
+# The sweeps, with the weights the table shows; part of a cached report's key (a new default means a new sweep).
+SEMANTIC_WEIGHTS = sorted({*DEFAULT_SEMANTIC_WEIGHTS, HYBRID_WEIGHT})
+IMAGE_WEIGHTS = sorted({*DEFAULT_IMAGE_WEIGHTS, DEFAULT_IMAGE_WEIGHT})
 RESULT_KEY = ("protocol", "doc", "method", "fusion", "semantic_weight", "image_weight")
 QUERY_KINDS = {TEXT: "text", IMAGE: "photo", COMPOSED: "photo + text"}
 
@@ -82,6 +85,8 @@ def evaluate_model(
         "protocol": settings.protocol,
         "queries": settings.queries,
         "seed": settings.seed,
+        "semantic_weights": SEMANTIC_WEIGHTS,
+        "image_weights": IMAGE_WEIGHTS,
     }
     if report_path.exists():
         cached = json.loads(report_path.read_text(encoding="utf-8"))
@@ -111,8 +116,8 @@ def evaluate_model(
             queries=settings.queries,
             seed=settings.seed,
             device=settings.device,
-            semantic_weights=tuple(sorted({*DEFAULT_SEMANTIC_WEIGHTS, HYBRID_WEIGHT})),
-            image_weights=tuple(sorted({*DEFAULT_IMAGE_WEIGHTS, DEFAULT_IMAGE_WEIGHT})),
+            semantic_weights=tuple(SEMANTIC_WEIGHTS),
+            image_weights=tuple(IMAGE_WEIGHTS),
             doc_image_weights=(1.0,),
             latency_queries=0,
             batch_size=settings.batch_size,
