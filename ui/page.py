@@ -43,6 +43,7 @@ from ui.uploads import uploaded_path
 
 NOTHING_FOUND = "Nothing found. Try other words, another photo or fewer filters."
 SELECT_FIRST = "Select a product in the results first."
+NOT_SHOWN = "That product is no longer among the results; select one again."
 SHOWN_TEXT_CHARS = 80  # of a query text in the status line
 # The fields whose zero-shot guess a photo search offers as a filter chip, in the order of the chips.
 CHIP_FIELDS = ("articleType", "baseColour")
@@ -113,9 +114,14 @@ def _describe_similar(query: SimilarQuery, engine: SearchEngine, text: QueryText
     return f"like “{engine.product(query.product_id)[NAME_COLUMN]}”"
 
 
-def filters_from(values: Sequence[list[str] | None]) -> dict[str, list[str]]:
-    """The filter dropdowns' selections as engine filters (empty selections constrain nothing)."""
-    return {name: list(value) for name, value in zip(UI_FILTERS, values, strict=True) if value}
+def filters_from(values: Sequence[list[str] | str | None]) -> dict[str, list[str]]:
+    """The filter dropdowns' selections as engine filters (empty selections constrain nothing; a single value, which
+    a multiselect dropdown also accepts, is a selection of one). The engine checks every value."""
+    return {
+        name: [value] if isinstance(value, str) else value
+        for name, value in zip(UI_FILTERS, values, strict=True)
+        if value
+    }
 
 
 @dataclass(frozen=True)
@@ -247,7 +253,10 @@ class Page:
 
     def details_ui(self, ids: list[int], event: gr.SelectData) -> tuple:
         """The details panel shown, the product's photo, its metadata table and its id (for "More like this")."""
-        product_id = ids[event.index]
+        index = event.index
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(ids):
+            raise InvalidQueryError(NOT_SHOWN)
+        product_id = ids[index]
         metadata = self.engine.product(product_id)
         rows = "".join(
             f"<tr><th>{label}</th><td>{html.escape(str(metadata.get(name) or '—'))}</td></tr>"
@@ -305,10 +314,13 @@ class Page:
         return (*(gr.skip(),) * (OUTPUTS - len(TABS)), *input_messages(tab, message))
 
     @staticmethod
-    def apply_chip(label: str, chosen: list[str] | None) -> tuple:
+    def apply_chip(label: str, chosen: list[str] | str | None) -> tuple:
         """A chip's label ("Tshirts · 82%") added to its filter's selection, which re-runs the search, and the
         chips hidden."""
-        return sorted({*(chosen or []), label.rsplit(" · ", 1)[0]}), gr.Row(visible=False)
+        if not isinstance(label, str) or " · " not in label:
+            raise InvalidQueryError("That suggestion is no longer shown; search again.")
+        selected = [chosen] if isinstance(chosen, str) else list(chosen or [])
+        return sorted({*selected, label.rsplit(" · ", 1)[0]}), gr.Row(visible=False)
 
     @staticmethod
     def dismiss_chips() -> gr.Row:

@@ -23,7 +23,7 @@ from search import (
 from search.errors import ModelLoadError
 from search.language import LanguageDetector
 from ui.language import SEARCH_ORIGINAL, SEARCH_TRANSLATION
-from ui.messages import as_markdown_text
+from ui.messages import UNEXPECTED, as_markdown_text, page_errors
 from ui.page import OUTPUTS, TAB_PROMPTS, TABS, Page, TabSearches, caption, chips, describe
 from ui.settings import UI_FILTERS
 
@@ -335,3 +335,54 @@ def test_the_catalogs_own_photo_files_are_searchable_other_server_paths_are_not(
     sneaky = {"path": f"{page.photos.folder}/../elsewhere/photo.jpg"}
     for payload in ({"path": str(outside)}, sneaky, {"path": str(page.photos.folder / "404.jpg")}):
         assert_input_mistake(page.image_ui(FRESH, payload, 4, *NO_FILTERS), "image", "must be uploaded as files")
+
+
+PAGE_BAD_VALUES = [None, True, 7, 2.5, 10**400, "", "x" * 50_000, [1], [[1]], {"a": 1}, {"path": ["a"]}]
+
+
+def test_no_value_a_client_sends_to_a_page_event_reaches_the_generic_error(page, upload, photo, engine):
+    """Each argument of each search handler (the ones a browser sends: texts, photos, sliders, dropdowns) gets
+    every bad value; the page answers with results, a message under the input or a specific error."""
+    picture = upload(photo)
+    handlers = {
+        page.text_ui: ["shirt", DEFAULT_SEMANTIC_WEIGHT, DEFAULT_K, *NO_FILTERS],
+        page.image_ui: [picture, DEFAULT_K, *NO_FILTERS],
+        page.composed_ui: [picture, "in red", DEFAULT_IMAGE_WEIGHT, DEFAULT_K, *NO_FILTERS],
+        page.similar_ui: [int(engine.products.ids[3]), DEFAULT_K, *NO_FILTERS],
+    }
+    generic = []
+    for handler, valid in handlers.items():
+        for position in range(len(valid)):
+            for value in PAGE_BAD_VALUES:
+                arguments = [*valid[:position], value, *valid[position + 1 :]]
+                try:
+                    page_errors(handler)(FRESH, *arguments)
+                except gr.Error as error:
+                    if UNEXPECTED in str(error):
+                        generic.append(f"{handler.__name__} argument {position} = {repr(value)[:30]}")
+    assert generic == []
+
+
+@pytest.mark.parametrize("index", [-1, 999, None, True, "2", [1]])
+def test_selecting_a_tile_that_is_not_shown_is_explained(page, engine, index):
+    ids = engine.search_text("shirt", k=5).ids
+    with pytest.raises(gr.Error, match="no longer among the results"):
+        page_errors(page.details_ui)(ids, gr.SelectData(None, {"index": index, "value": None}))
+
+
+def test_a_single_selected_filter_value_is_a_selection_of_one(page, engine):
+    one = filter_values(gender="Men")
+    one[list(UI_FILTERS).index("gender")] = "Men"
+    outputs = page.text_ui(FRESH, "shirt", 1.0, 5, *one)
+    expected = engine.search_text("shirt", 5, {"gender": ["Men"]}, 1.0, collapse_similar=True)
+    assert outputs[2] == expected.ids
+
+
+@pytest.mark.parametrize("label", [None, 7, "Tshirts", ["Tshirts · 80%"]])
+def test_a_chip_with_an_unexpected_label_is_explained(label):
+    with pytest.raises(gr.Error, match="suggestion is no longer shown"):
+        page_errors(Page.apply_chip)(label, None)
+
+
+def test_a_chip_adds_its_label_to_a_single_selected_value():
+    assert Page.apply_chip("Tshirts · 82%", "Shirts")[0] == ["Shirts", "Tshirts"]

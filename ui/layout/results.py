@@ -100,7 +100,9 @@ class ResultsPanel:
         )
         for field, chip in zip(CHIP_FIELDS, self.chips, strict=True):
             dropdown = filters.dropdowns[list(UI_FILTERS).index(field)]
-            chip.click(page.apply_chip, [chip, dropdown], [dropdown, self.chips_row], api_visibility="private")
+            chip.click(
+                page_errors(page.apply_chip), [chip, dropdown], [dropdown, self.chips_row], api_visibility="private"
+            )
         self.dismiss.click(page.dismiss_chips, None, self.chips_row, api_visibility="private")
         self.gallery.select(
             page_errors(page.details_ui),
