@@ -15,6 +15,8 @@ import sys
 
 from search import DEFAULT_TRANSLATION_MODEL, QueryLanguage, SearchEngine, SearchError, load_query_language
 from search.build.default_index import ensure_default_bundle
+from search.encoder import RUNTIME_ENV, RUNTIMES
+from search.threads import set_threads
 from ui import build_demo, launch, limit_malloc_arenas, upload_sweep, use_own_upload_folder
 from ui.settings import UPLOAD_MAX_AGE
 
@@ -49,6 +51,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "%(default)s)",
     )
     parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default=os.environ.get(RUNTIME_ENV),
+        help="encoder runtime (env SEARCH_RUNTIME): auto = ONNX Runtime on CPU, PyTorch on CUDA; torch = fallback",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for PyTorch, ONNX Runtime and FAISS (env SEARCH_THREADS; default: the available cores)",
+    )
+    parser.add_argument(
         "--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="env GRADIO_SERVER_NAME"
     )
     parser.add_argument(
@@ -74,12 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     limit_malloc_arenas()
     try:
+        set_threads(args.threads)
         engine = SearchEngine.load(
             args.index or ensure_default_bundle(),
             revision=args.revision,
             language=query_language(args.translation_model),
+            runtime=args.runtime,
         )
-    except SearchError as error:
+    except (SearchError, ValueError) as error:
         logger.error("%s", error)
         return 1
     use_own_upload_folder()

@@ -17,7 +17,7 @@ from search.build.config import ENGINES
 from search.build.unreadable import DEFAULT_MAX_SHARE
 from search.bundle import push_bundle
 from search.catalog import DEFAULT_DATASET
-from search.encoder import DEFAULT_MODEL, DTYPES
+from search.encoder import DEFAULT_MODEL, DTYPES, RUNTIMES
 from search.errors import SearchError
 from search.index import INDEX_TYPES
 from search.photos import INLINE_MAX_MB
@@ -46,10 +46,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="RISK: runs Python code from the model repo; only for models whose code you trust",
     )
+    model.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default=None,
+        help="auto (default, or $SEARCH_RUNTIME): ONNX Runtime for float32 on the CPU, PyTorch otherwise",
+    )
+    model.add_argument(
+        "--export-onnx",
+        action="store_true",
+        help="put the model's ONNX towers into the bundle, so the app's CPU runtime does not export them at start",
+    )
     build = parser.add_argument_group("build")
     build.add_argument("--out", type=Path, default=Path("build/fashion-index"), help="bundle folder to write")
     build.add_argument("--batch-size", type=int, default=64)
     build.add_argument("--num-workers", type=int, default=2, help="image decoding worker processes")
+    build.add_argument(
+        "--threads", type=int, default=None, help="threads for PyTorch, ONNX Runtime, FAISS ($SEARCH_THREADS)"
+    )
     build.add_argument(
         "--index-type",
         choices=["auto", *INDEX_TYPES],

@@ -18,7 +18,7 @@ from benchmarks.common import Report, throughput
 from benchmarks.fixtures import PhotoSet, clustered_vectors
 from search.build import BuildConfig, run_build
 from search.catalog import IMAGE_COLUMN
-from search.encoder import Encoder
+from search.encoder import Encoder, choose_runtime, default_dtype
 from search.fixtures.synthetic import FEATURES, generate_rows
 from search.images import decode_image
 from search.index import IndexSpec, VectorIndex
@@ -26,7 +26,9 @@ from search.index import IndexSpec, VectorIndex
 logger = logging.getLogger(__name__)
 
 
-def stages(model: Path, photo_sets: list[PhotoSet], batch_size: int, index_vectors: int, dtypes: list[str]) -> Report:
+def stages(
+    model: Path, photo_sets: list[PhotoSet], batch_size: int, index_vectors: int, variants: list[tuple[str, str]]
+) -> Report:
     """Images (or vectors) per second of each build stage alone, in this process."""
     report = Report(
         "build_stages",
@@ -83,16 +85,17 @@ def stages(model: Path, photo_sets: list[PhotoSet], batch_size: int, index_vecto
     repeated = (decoded * (batch_size // len(decoded) + 1))[:batch_size]
     pixels = processor(images=repeated, return_tensors="pt")["pixel_values"]
     names = [f"Roadster Men Navy Blue Slim Fit Checked Casual Shirt {i}" for i in range(batch_size)]
-    for dtype in dtypes:
-        dtype_encoder = encoder if dtype == "float32" else Encoder.load(str(model), device="cpu", dtype=dtype)
+    for dtype, runtime in variants:
+        dtype_encoder = Encoder.load(str(model), device="cpu", dtype=dtype, runtime=runtime)
+        label = f"{dtype}, {dtype_encoder.runtime}"
         report.add(
-            stage=f"image encode, batch {len(pixels)}, {dtype}",
+            stage=f"image encode, batch {len(pixels)}, {label}",
             input="224×224 pixels",
             per_second=throughput(lambda e=dtype_encoder: len(e.encode_pixels(pixels)), repeats=2)["per_second"],
             bound_by="GEMM (ViT-B/32: ~4.4 GMAC per image)",
         )
         report.add(
-            stage=f"text encode, batch {batch_size}, {dtype}",
+            stage=f"text encode, batch {batch_size}, {label}",
             input="product names",
             per_second=throughput(lambda e=dtype_encoder: len(e.encode_text(names)), repeats=2)["per_second"],
             bound_by="GEMM",
@@ -150,8 +153,11 @@ def pipeline(
     num_workers: int,
     device: str = "cpu",
     dtype: str | None = None,
+    runtime: str | None = None,
+    doc_image_weight: float = 1.0,
 ) -> dict[str, float | int | str]:
-    """One real `run_build` over a catalog of `products` photos; images/s over read + encode, and wall time."""
+    """One real `run_build` over a catalog of `products` photos; images/s over read + encode, and wall time.
+    `doc_image_weight` < 1 makes the build encode product names too (as every build did before it was needed)."""
     folder = work / f"catalog-{photos.size.replace('×', 'x')}-{products}"
     if not folder.is_dir():
         _catalog(products, photos.images).save_to_disk(str(folder))
@@ -165,6 +171,8 @@ def pipeline(
         batch_size=batch_size,
         num_workers=num_workers,
         cache_dir=work / "cache",
+        runtime=runtime,
+        doc_image_weight=doc_image_weight,
     )
     started = time.perf_counter()
     report = run_build(config)
@@ -174,6 +182,8 @@ def pipeline(
     return {
         "device": device,
         "dtype": dtype or ("float16" if device.startswith("cuda") else "float32"),
+        "runtime": choose_runtime(runtime, device, dtype or default_dtype(device)),
+        "names": "encoded" if config.encodes_names else "skipped",
         "products": products,
         "images": photos.size,
         "batch_size": batch_size,
@@ -194,15 +204,18 @@ def whole(
     batch_size: int,
     num_workers: int,
     gpu_products: int,
-    cpu_dtypes: list[str],
+    cpu_variants: list[tuple[str, str, float]],
 ) -> Report:
-    """The whole build (index_build's pipeline) on CPU, and on CUDA in fp16 with pinned memory when present."""
+    """The whole build (index_build's pipeline) on CPU for each (dtype, runtime, doc_image_weight), and on CUDA in
+    fp16 with pinned memory when present."""
     report = Report(
         "build_pipeline",
         "Whole build pipeline (decode + preprocess + encode, images/s)",
         [
             "device",
             "dtype",
+            "runtime",
+            "names",
             "products",
             "images",
             "batch_size",
@@ -214,8 +227,8 @@ def whole(
         ],
         settings={"model": str(model), "photos": photos.source},
     )
-    for dtype in cpu_dtypes:
-        report.add(**pipeline(model, photos, products, work, batch_size, num_workers, "cpu", dtype))
+    for dtype, runtime, weight in cpu_variants:
+        report.add(**pipeline(model, photos, products, work, batch_size, num_workers, "cpu", dtype, runtime, weight))
     if torch.cuda.is_available():
         workers = min(8, max(2, (os.cpu_count() or 2) - 2))
         report.add(**pipeline(model, photos, gpu_products, work, 256, workers, "cuda", "float16"))
@@ -224,6 +237,7 @@ def whole(
         report.notes.append("No CUDA device here: the GPU build throughput (target ≥ 3,000 images/s) was not measured.")
     report.notes.append(
         "images_per_s = products / (time waiting for the reader + time encoding), as BuildReport counts it; "
-        "waiting_for_reader_s near 0 means the encoder, not decoding, bounds the build."
+        "waiting_for_reader_s near 0 means the encoder, not decoding, bounds the build. names: product names are "
+        "encoded only when --doc-image-weight < 1 (every build encoded them before)."
     )
     return report

@@ -20,15 +20,16 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from benchmarks import ann, build_throughput, cold_start, language_cost, precision, query_latency
+from benchmarks import ann, build_throughput, cold_start, language_cost, precision, query_latency, runtime
 from benchmarks.common import Report, write_results
 from benchmarks.fixtures import SHARED_PHOTOS, model_folder, photo_sets, synthetic_bundle
 from search.encoder import Encoder
 from search.engine import SearchEngine
+from search.onnx_towers import OnnxTowers
 
 logger = logging.getLogger("benchmarks")
 
-BENCHMARKS = ("query", "language", "precision", "build", "cold_start", "ann")
+BENCHMARKS = ("query", "runtime", "language", "precision", "build", "cold_start", "ann")
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         reports.append(report)
         print(report.table() + "\n", flush=True)
 
-    if chosen & {"query", "language", "cold_start"}:
+    if chosen & {"query", "runtime", "language", "cold_start"}:
         bundle = synthetic_bundle(work / f"bundle-{sizes.model}-{sizes.products}", model, sizes.products)
     if "query" in chosen:
         engine = SearchEngine.load(bundle)
@@ -149,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
         int8 = SearchEngine.load(bundle, encoder=Encoder.load(str(model), device="cpu", dtype="int8"))
         record(query_latency.run(int8, full_photos, sizes.query_repeats, name="query_latency_int8"))
         del engine, int8
+    if "runtime" in chosen:
+        engine = SearchEngine.load(bundle)
+        eager = Encoder.load(str(model), device="cpu", runtime="torch")
+        record(runtime.queries(engine, eager, full_photos, sizes.query_repeats))
+        export = engine.encoder.towers.export
+        record(runtime.threads(eager, lambda count, spin: OnnxTowers.load(export, count, spin), sizes.query_repeats))
+        del engine, eager
     if "language" in chosen:
         record(language_cost.run(bundle, model, sizes.translator, work, sizes.query_repeats))
     if "precision" in chosen:
@@ -158,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     if "build" in chosen:
         record(
             build_throughput.stages(
-                model, [full_photos, small_photos], sizes.batch_size, sizes.products, ["float32", "int8"]
+                model,
+                [full_photos, small_photos],
+                sizes.batch_size,
+                sizes.products,
+                [("float32", "torch"), ("float32", "onnx"), ("int8", "torch")],
             )
         )
         record(
@@ -170,12 +182,13 @@ def main(argv: list[str] | None = None) -> int:
                 sizes.batch_size,
                 2,
                 sizes.gpu_build_products,
-                ["float32", "int8"],
+                [("float32", "torch", 0.9), ("float32", "auto", 1.0), ("int8", "torch", 1.0)],
             )
         )
     if "cold_start" in chosen:
         record(cold_start.run(bundle, sizes.cold_start_runs))
     if "ann" in chosen:
+        record(ann.flat_codecs(sizes.products, sizes.ann_dim, sizes.ann_queries, work))
         types = tuple(args.ann_types.split(","))
         record(ann.run(args.ann_vectors or sizes.ann_vectors, sizes.ann_dim, sizes.ann_queries, work, types=types))
     path = write_results(args.out, reports, started, args.quick)

@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from PIL import Image
 
+from search.batcher import MicroBatcher
 from search.bundle import PRODUCTS_FILE, Bundle, check_encoder_matches, resolve_bundle
 from search.catalog import ID_COLUMN, NAME_COLUMN
 from search.duplicates import group_near_identical
@@ -41,6 +43,7 @@ from search.query import (
     check_product_id,
 )
 from search.results import SearchResponse, SearchResult
+from search.vector_cache import VectorCache, digest
 from search.vectors import mix
 from search.zero_shot import LabelGuesser
 
@@ -48,6 +51,11 @@ logger = logging.getLogger(__name__)
 
 TEXT_CACHE_SIZE = 2048
 RESULT_CACHE_SIZE = 512
+IMAGE_CACHE_SIZE = 256  # 2 KB per 512-d vector
+# Micro-batching of concurrent encodes (search.batcher): one batch runs at a time, so concurrent requests
+# share a batch instead of fighting over the cores. A text batch costs about one text (the text tower streams
+# its weights once); image batches only save the per-call overhead, so they stay small to keep latency fair.
+BATCH_LIMITS = {"text": 32, "image": 8}
 NO_FILTER_MATCH = "No product matches these filters; remove some to see results."
 NO_KEYWORD_MATCH = "No product name or label contains these words; try other words or a semantic search."
 NO_TEXT_GIVEN = "No modifying text was given, so the search used the image alone."
@@ -76,6 +84,11 @@ class SearchEngine:
         # (example queries, changing k or filters back and forth). Both are keyed by parsed, cleaned queries.
         self._encode_text = functools.lru_cache(maxsize=TEXT_CACHE_SIZE)(self._encode_cleaned_text)
         self._cached_text_search = functools.lru_cache(maxsize=RESULT_CACHE_SIZE)(self._text_search)
+        self._image_vectors = VectorCache(IMAGE_CACHE_SIZE)
+        self._batcher = MicroBatcher(
+            {"text": self.encoder.encode_text, "image": self._encode_pixel_batch},
+            max_batch=BATCH_LIMITS,
+        )
         self._plans: dict[type, Callable[[Any, Scope], SearchResponse]] = {
             TextQuery: self._run_text,
             ImageQuery: self._run_image,
@@ -93,14 +106,16 @@ class SearchEngine:
         encoder: Encoder | None = None,
         verify: bool = True,
         language: QueryLanguage | None = None,
+        runtime: str | None = None,
     ) -> SearchEngine:
         """Open a bundle (local folder or Hub repo id) with the model its manifest names, or a given encoder
-        that must match it; `language` (search.language.load_query_language) translates non-English queries."""
+        that must match it; `language` (search.language.load_query_language) translates non-English queries;
+        `runtime` picks the encoder's (search.encoder.choose_runtime; default auto)."""
         folder = resolve_bundle(source, revision)
         bundle = Bundle.load(folder, verify=verify)
         model = bundle.manifest.model
         if encoder is None:
-            encoder = Encoder.load(model.id, model.revision, device=device)
+            encoder = Encoder.load(model.id, model.revision, device, runtime=runtime, onnx_export=bundle.onnx)
         probe = encoder.encode_text([model.probe.text])[0]
         check_encoder_matches(model, encoder.ref.name, encoder.dim, probe)
         logger.info("Loaded bundle %s: %d products, model %s", folder, bundle.num_products, model.id)
@@ -149,14 +164,20 @@ class SearchEngine:
         caches = {
             "text_vectors": self._encode_text.cache_info()._asdict(),
             "text_searches": self._cached_text_search.cache_info()._asdict(),
+            "image_vectors": self._image_vectors.info(),
         }
         if self.language is not None:
             caches["query_languages"] = self.language.cache_info()
         return caches
 
+    def batch_sizes(self) -> dict[str, dict[int, int]]:
+        """How many encoder batches of each size ran, per kind ("text", "image"): for monitoring (and tests)."""
+        return {kind: dict(sizes) for kind, sizes in self._batcher.batch_sizes.items()}
+
     def clear_caches(self) -> None:
         self._encode_text.cache_clear()
         self._cached_text_search.cache_clear()
+        self._image_vectors.clear()
         if self.language is not None:
             self.language.cache_clear()
 
@@ -169,8 +190,11 @@ class SearchEngine:
         return vector, [*query.notices, *notices]
 
     def embed_image(self, image: ImageInput) -> np.ndarray:
-        """Normalised image vector of any supported image input (checked and decoded safely)."""
-        return self.encoder.encode_images([load_image(ImageQuery.parse(image).image)])[0]
+        """Normalised, read-only image vector of any supported image input: checked, decoded and preprocessed in
+        the caller's thread (a bad image fails alone), encoded in a batch with concurrent requests, and cached by
+        its pixels (the page repeats a search with the same upload when a filter changes)."""
+        pixels = self.encoder.preprocess([load_image(ImageQuery.parse(image).image)])[0]
+        return self._image_vectors.get(digest(pixels.numpy()), lambda: self._batcher.submit("image", pixels))
 
     # --- searches ------------------------------------------------------------------------------------------
 
@@ -401,10 +425,14 @@ class SearchEngine:
         ]
 
     def _encode_cleaned_text(self, cleaned: str) -> tuple[np.ndarray, int]:
-        """The read-only vector of a cleaned text and its token count before truncation."""
-        vector = self.encoder.encode_text([cleaned])[0]
+        """The read-only vector of a cleaned text (encoded in a batch with concurrent requests) and its token
+        count before truncation."""
+        vector = self._batcher.submit("text", cleaned).copy()  # not a view pinning the whole batch in the cache
         vector.setflags(write=False)
         return vector, self.encoder.count_tokens(cleaned)
+
+    def _encode_pixel_batch(self, pixels: list[torch.Tensor]) -> np.ndarray:
+        return self.encoder.encode_pixels(torch.stack(pixels))
 
     def _keyword_index(self) -> KeywordIndex:
         if self.keyword is None:

@@ -20,9 +20,19 @@ from search.fixtures.random_marian import save_random_marian
 from search.fixtures.random_model import save_random_clip
 from search.fixtures.synthetic import save_catalog
 from search.language import load_query_language
+from search.paths import CACHE_DIR_ENV
 from tests.helpers import FakeHub, build_args
 
 CATALOG_SIZE = 240
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory) -> Path:
+    """The session's own user cache (ONNX exports, default index): tests never read or fill ~/.cache."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_DIR_ENV, str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

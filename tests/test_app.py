@@ -10,11 +10,11 @@ import yaml
 import app
 from search import DEFAULT_TRANSLATION_MODEL
 from search.catalog import DEFAULT_DATASET
-from search.encoder import DEFAULT_MODEL
+from search.encoder import DEFAULT_MODEL, RUNTIME_ENV
 from tests.helpers import REPO
 
 INDEX_REPO = "fashion-search/fashion-product-index"
-SETTINGS_ENV = ("SEARCH_INDEX", "SEARCH_INDEX_REVISION", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT")
+SETTINGS_ENV = ("SEARCH_INDEX", "SEARCH_INDEX_REVISION", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", RUNTIME_ENV)
 TRANSLATION_ENV = "SEARCH_TRANSLATION_MODEL"
 
 
@@ -63,6 +63,19 @@ def test_a_translation_model_that_cannot_be_had_leaves_the_app_searching(hub_cac
     read = language.read("áo sơ mi nam màu đỏ")
     assert not read.translated and "could not be loaded" in read.notices[0]
     assert DEFAULT_TRANSLATION_MODEL in caplog.text
+
+
+def test_runtime_and_threads_come_from_options_or_the_environment(clean_env):
+    assert (app.parse_args([]).runtime, app.parse_args([]).threads) == (None, None)
+    clean_env.setenv(RUNTIME_ENV, "torch")
+    assert app.parse_args([]).runtime == "torch"
+    args = app.parse_args(["--runtime", "onnx", "--threads", "1"])
+    assert (args.runtime, args.threads) == ("onnx", 1)
+
+
+def test_a_bad_thread_count_stops_the_app_with_a_message(clean_env, bundle_dir, caplog):
+    assert app.main(["--index", str(bundle_dir), "--threads", "0"]) == 1
+    assert "threads must be a positive whole number of threads, got 0" in caplog.text
 
 
 def test_a_port_that_is_not_a_number_is_refused(clean_env, capsys):

@@ -6,8 +6,10 @@ from pathlib import Path
 import gradio as gr
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-# Searches running at once, over all endpoints together: a free CPU Space has 2 cores; the rest wait in the queue.
-SEARCH_CONCURRENCY = 2
+# Searches running at once, over all endpoints together; the rest wait in the queue. The engine runs the encoder on
+# batches that concurrent requests share (search.batcher), so more searches at once means bigger batches,
+# not more threads fighting over a free Space's 2 cores (measured: docs/BENCHMARKS.md).
+SEARCH_CONCURRENCY = 8
 SEARCH_GROUP = "search"  # the Gradio concurrency group of every search, page and API alike
 QUEUE_SIZE = 64
 # Uploaded photos are deleted once older than 10 minutes (UploadSweeper; app.py --upload-max-age): a page re-runs

@@ -39,6 +39,9 @@ class BuildConfig:
     ray_address: str | None = None
     photos_inline_max_mb: int = INLINE_MAX_MB
     max_unreadable_share: float = DEFAULT_MAX_SHARE
+    runtime: str | None = None
+    export_onnx: bool = False
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -56,7 +59,14 @@ class BuildConfig:
             raise ValueError("--ray-address is for the Ray engine: add --engine ray.")
         if not 0.0 <= self.max_unreadable_share <= 1.0:
             raise ValueError(f"--max-unreadable-share must be between 0 and 1, got {self.max_unreadable_share}.")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {self.threads}.")
         self.shard_size = max(self.batch_size, self.shard_size // self.batch_size * self.batch_size)
+
+    @property
+    def encodes_names(self) -> bool:
+        """Product names are encoded only when product vectors mix them in (doc_image_weight < 1)."""
+        return self.doc_image_weight < 1.0
 
     @property
     def cache_root(self) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -16,23 +15,16 @@ from search.bundle import is_bundle, read_manifest
 from search.catalog import DEFAULT_DATASET
 from search.encoder import DEFAULT_MODEL
 from search.errors import BundleError, CatalogError, HubError, ModelLoadError
+from search.paths import user_cache_dir
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 2_000
-CACHE_DIR_ENV = "SEARCH_CACHE_DIR"
 HUB_TIMEOUT_S = 10
 
 
 class DefaultIndexError(HubError):
     """The default index is not cached and its dataset or model cannot be downloaded."""
-
-
-def default_cache_dir() -> Path:
-    """$SEARCH_CACHE_DIR, else the user's cache folder (XDG_CACHE_HOME or ~/.cache)."""
-    if os.environ.get(CACHE_DIR_ENV):
-        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fashion-product-search"
 
 
 def default_bundle_folder(cache_dir: Path, dataset: str, model: str, limit: int) -> Path:
@@ -50,7 +42,7 @@ def ensure_default_bundle(
 ) -> Path:
     """The cached default bundle, built with the regular build pipeline on first use (or when the cached copy is
     damaged). A dataset or model that cannot be fetched becomes one DefaultIndexError saying what to do."""
-    out = default_bundle_folder(cache_dir or default_cache_dir(), dataset, model, limit)
+    out = default_bundle_folder(cache_dir or user_cache_dir(), dataset, model, limit)
     if is_bundle(out):
         try:
             read_manifest(out)

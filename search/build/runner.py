@@ -31,16 +31,18 @@ from search.bundle import (
     ModelInfo,
     PhotosInfo,
     Probe,
+    onnx_info,
 )
 from search.bundle import code_version as current_code_version
 from search.catalog import ID_COLUMN, IMAGE_COLUMN, CatalogSource, load_catalog
-from search.encoder import Encoder
+from search.encoder import Encoder, model_export
 from search.errors import EngineError
 from search.ids import as_product_id
 from search.index import IndexSpec, VectorIndex
 from search.keyword import build_keyword_index
 from search.photos import PHOTOS_FOLDER, ROWS_PER_FILE
 from search.products import ProductTable
+from search.threads import set_threads
 from search.vectors import mix, mix_label
 
 logger = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ class LocalEncoding:
     def __init__(self, config: BuildConfig) -> None:
         self.config = config
         self.encoder = Encoder.load(
-            config.model, config.model_revision, config.device, config.dtype, config.trust_remote_code
+            config.model, config.model_revision, config.device, config.dtype, config.trust_remote_code, config.runtime
         )
 
     def model_info(self) -> ModelInfo:
@@ -122,7 +124,7 @@ def encode_catalog(
         started = time.perf_counter()
         timings["read"] += started - waited
         image_vectors = encoder.encode_pixels(pixels)
-        text_vectors = encoder.encode_text(texts)
+        text_vectors = encoder.encode_text(texts) if config.encodes_names else np.empty((len(rows), 0), np.float32)
         encoded = time.perf_counter()
         timings["encode"] += encoded - started
         shard = rows[0] // cache.shard_size
@@ -157,6 +159,7 @@ def shard_settings(config: BuildConfig, source: CatalogSource, model: ModelInfo,
         "dtype": model.build_dtype,
         "batch_size": config.batch_size,
         "shard_size": config.shard_size,
+        "names": config.encodes_names,
     }
 
 
@@ -197,6 +200,7 @@ def run_build(config: BuildConfig) -> BuildReport:
     table, source = load_catalog(config.dataset, config.split, config.dataset_revision, config.limit)
     unreadable = UnreadableImages(source.num_rows, config.max_unreadable_share, lambda rows: product_ids(table, rows))
     timings["load"] = time.perf_counter() - started
+    set_threads(config.threads)
     cache, model, resumed = encode_to_shards(config, table, source, unreadable, timings)
     image_vectors, text_vectors, _ = cache.read_all()
     unreadable.report()
@@ -214,6 +218,7 @@ def run_build(config: BuildConfig) -> BuildReport:
 
     write_started = time.perf_counter()
     products = ProductTable.from_catalog(stored_photos(table.with_format("arrow")[:], source.root, unreadable.rows))
+    onnx = model_export(model.id, model.revision, config.trust_remote_code) if config.export_onnx else None
     manifest = Manifest(
         model=model,
         dataset=DatasetInfo(
@@ -224,10 +229,14 @@ def run_build(config: BuildConfig) -> BuildReport:
             unreadable_images=len(without_vectors),
         ),
         index=index_info(spec, config.doc_image_weight, without_vectors),
-        components=Components(keyword=KeywordInfo(**keyword.describe()), photos=photos_info(products, config)),
+        components=Components(
+            keyword=KeywordInfo(**keyword.describe()),
+            photos=photos_info(products, config),
+            onnx=onnx_info(onnx) if onnx else None,
+        ),
         code_version=current_code_version(),
     )
-    Bundle(manifest, index, products, keyword).save(config.out)
+    Bundle(manifest, index, products, keyword, onnx).save(config.out)
     timings["bundle"] = time.perf_counter() - write_started
     if not config.keep_cache:
         shutil.rmtree(cache.folder, ignore_errors=True)

@@ -30,7 +30,13 @@ def dataset_card(manifest: Manifest) -> str:
         else ""
     )
     image_bytes = "" if photos else " and image bytes"
-    files = f"{vectors_line}{photos_line}{keyword_line}"
+    onnx = manifest.components.onnx
+    onnx_line = (
+        f"- `{onnx.folder}/`: the model's text and image towers in ONNX (opset {onnx.opset}) for CPU inference.\n"
+        if onnx
+        else ""
+    )
+    files = f"{vectors_line}{photos_line}{keyword_line}{onnx_line}"
     return f"""---
 license: mit
 pretty_name: Fashion product search index

@@ -12,10 +12,19 @@ import math
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic.dataclasses import dataclass
 
 from search.analysis import ANALYZER
@@ -151,11 +160,40 @@ class PhotosInfo:
 
 
 @dataclass(config=_STRICT)
+class OnnxInfo:
+    """The model's two towers exported to ONNX (see search.onnx_export), so the app's CPU runtime needs no export
+    and no PyTorch weights at start; they must come from the manifest's model snapshot."""
+
+    folder: str
+    model: Text
+    revision: str | None
+    text_inputs: tuple[Text, ...]
+    opset: Positive
+    format: Positive
+
+    @field_validator("folder")
+    @classmethod
+    def _confined(cls, folder: str) -> str:
+        return relative_path(folder)
+
+
+@dataclass(config=_STRICT)
 class Components:
     """Optional parts of a bundle next to the vector index; a bundle without one still serves dense search."""
 
     keyword: KeywordInfo | None = None
     photos: PhotosInfo | None = None
+    onnx: OnnxInfo | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_parts(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Absent optional parts are left out, so a bundle without them is written exactly as before they existed
+        and older code still reads it."""
+        data = handler(self)
+        for name in ("photos", "onnx"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 @dataclass(config=_STRICT)

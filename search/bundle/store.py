@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from search.bundle.card import dataset_card
-from search.bundle.manifest import FileInfo, Manifest
-from search.errors import BundleError
+from search.bundle.manifest import FileInfo, Manifest, OnnxInfo
+from search.errors import BundleError, ModelLoadError
 from search.index import IndexSpec, VectorIndex
 from search.keyword import KeywordIndex
+from search.onnx_export import OnnxExport, copy_export
 from search.photos import PhotoShards
 from search.products import ProductTable
 from search.version import __version__
@@ -27,12 +28,14 @@ INDEX_FILE = "index.faiss"
 VECTORS_FILE = "vectors.npy"  # exact vectors of IVF indexes (memory-mapped on load)
 PRODUCTS_FILE = "products.parquet"
 CARD_FILE = "README.md"
+ONNX_DIR = "onnx"
 REQUIRED_FILES = (INDEX_FILE, PRODUCTS_FILE)
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """A manifest and the parts it describes: the vector index, the products table and the keyword index.
+    """A manifest and the parts it describes: the vector index, the products table, the keyword index and the
+    model's ONNX towers.
 
     Row i of the products table, vector i of the index and document i of the keyword index are one product.
     """
@@ -41,6 +44,7 @@ class Bundle:
     index: VectorIndex
     products: ProductTable
     keyword: KeywordIndex | None = None
+    onnx: OnnxExport | None = None
 
     def __post_init__(self) -> None:
         self._check_consistent()
@@ -66,6 +70,8 @@ class Bundle:
                 raise BundleError(f"The manifest's components.photos.files ({photos.files}) is not what was written.")
             if self.keyword is not None:
                 self.keyword.save(staging / self.manifest.components.keyword.folder)
+            if self.onnx is not None:
+                copy_export(self.onnx, staging / self.manifest.components.onnx.folder)
             (staging / CARD_FILE).write_text(dataset_card(self.manifest), encoding="utf-8")
             files = {
                 path.relative_to(staging).as_posix(): FileInfo(sha256=sha256_of(path), bytes=path.stat().st_size)
@@ -102,7 +108,10 @@ class Bundle:
         if manifest.components.keyword is not None:
             settings = manifest.components.keyword
             keyword = KeywordIndex.load(_inside(folder, settings.folder), asdict(settings))
-        return cls(manifest, index, products, keyword)
+        onnx = None
+        if manifest.components.onnx is not None:
+            onnx = _open_export(_inside(folder, manifest.components.onnx.folder))
+        return cls(manifest, index, products, keyword, onnx)
 
     @property
     def num_products(self) -> int:
@@ -133,6 +142,42 @@ class Bundle:
             raise BundleError("The manifest's components.keyword and the keyword index must be given together.")
         if self.index.without_vectors != manifest.index.rows_without_vectors:
             raise BundleError("The index's rows without vectors differ from the manifest's index.rows_without_vectors.")
+        self._check_onnx()
+
+    def _check_onnx(self) -> None:
+        """The ONNX towers must be described by the manifest and come from its model snapshot."""
+        info, model = self.manifest.components.onnx, self.manifest.model
+        if (self.onnx is None) != (info is None):
+            raise BundleError("The manifest's components.onnx and the ONNX export must be given together.")
+        if self.onnx is None:
+            return
+        if not self.onnx.matches(model.id, model.revision):
+            raise BundleError(
+                f"The bundle's ONNX towers were exported from '{self.onnx.info.get('model')}' at revision "
+                f"{self.onnx.info.get('revision')!r}, not from the manifest's model '{model.id}' at {model.revision!r}."
+            )
+        if list(info.text_inputs) != self.onnx.text_inputs or info.model != model.id or info.revision != model.revision:
+            raise BundleError("The manifest's components.onnx does not describe the bundle's ONNX export.")
+
+
+def onnx_info(export: OnnxExport, folder: str = ONNX_DIR) -> OnnxInfo:
+    """The manifest's description of an ONNX export stored in the bundle folder `folder`."""
+    info = export.info
+    return OnnxInfo(
+        folder=folder,
+        model=info["model"],
+        revision=info["revision"],
+        text_inputs=tuple(info["text_inputs"]),
+        opset=info["opset"],
+        format=info["format"],
+    )
+
+
+def _open_export(folder: Path) -> OnnxExport:
+    try:
+        return OnnxExport.open(folder)
+    except ModelLoadError as error:
+        raise BundleError(f"The bundle's ONNX towers cannot be used: {error}") from error
 
 
 def read_manifest(folder: Path, verify: bool = True) -> Manifest:

@@ -19,6 +19,9 @@ EXPECTED = {
     "build_pipeline",
     "cold_start",
     "ann",
+    "index_44k",
+    "runtime_queries",
+    "runtime_threads",
 }
 
 
@@ -63,7 +66,8 @@ def test_build_reports_every_stage_and_the_whole_pipeline(results):
     for word in ("decode", "preprocess", "catalog rows", "image encode", "text encode", "index build"):
         assert any(word in stage for stage in stages), word
     pipeline = results["benchmarks"]["build_pipeline"]
-    assert [row["dtype"] for row in pipeline["rows"] if row["device"] == "cpu"] == ["float32", "int8"]
+    cpu = [(row["dtype"], row["runtime"], row["names"]) for row in pipeline["rows"] if row["device"] == "cpu"]
+    assert cpu == [("float32", "torch", "encoded"), ("float32", "onnx", "skipped"), ("int8", "torch", "skipped")]
     assert all(row["images_per_s"] > 0 for row in pipeline["rows"])
     assert any("CUDA" in note for note in pipeline["notes"])
 
@@ -75,6 +79,33 @@ def test_language_cost_times_english_and_translated_queries(results):
     assert any("cached" in name for name in rows) and any("4 beams" in name for name in rows)
     assert all(0 < row["p50_ms"] <= row["p95_ms"] for row in rows.values())
     assert "marian-tiny" in report["settings"]["translator"]
+
+
+def test_runtime_compares_the_engine_with_pytorch_eager_per_query_kind(results):
+    queries = results["benchmarks"]["runtime_queries"]
+    assert queries["settings"]["runtime"] == "onnx"
+    assert [row["query"] for row in queries["rows"]] == ["text", "image", "image + text"]
+    for row in queries["rows"]:
+        assert row["eager_encode_p50_ms"] > 0 and row["engine_p50_ms"] > 0
+        assert row["ratio"] == pytest.approx(row["engine_p50_ms"] / row["eager_encode_p50_ms"], rel=1e-2)
+    settings = {
+        (row["runtime"], row["threads"], row["spinning"]) for row in results["benchmarks"]["runtime_threads"]["rows"]
+    }
+    assert settings == {
+        ("onnx", 1, "no"),
+        ("onnx", 1, "yes"),
+        ("onnx", 2, "no"),
+        ("onnx", 2, "yes"),
+        ("torch", 1, "no"),
+        ("torch", 2, "no"),
+    }
+
+
+def test_the_44k_index_table_has_the_exact_reference_and_the_cheaper_codecs(results):
+    rows = {row["index"]: row for row in results["benchmarks"]["index_44k"]["rows"]}
+    assert rows["flat fp32 (exact)"]["recall_at_10"] == 1.0
+    assert {"flat fp16", "flat SQ8"} <= set(rows) and any(name.startswith("hnsw") for name in rows)
+    assert all(0.0 < row["recall_at_10"] <= 1.0 and row["p50_ms"] > 0 for row in rows.values())
 
 
 def test_cold_start_measures_a_fresh_process(results):

@@ -1,11 +1,15 @@
 """The encoder loads real transformers checkpoints (local folder or Hub cache) and gives normalised vectors."""
 
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from search.encoder import Encoder, resolve_model
+from search.encoder import RUNTIME_ENV, Encoder, choose_runtime, resolve_model
 from search.errors import ModelLoadError
+from search.fixtures.random_model import save_random_clip
+from search.onnx_towers import OnnxTowers
 from tests.helpers import put_in_hub_cache
 
 
@@ -74,8 +78,8 @@ def test_unknown_dtype_is_refused(tiny_model):
 
 def test_int8_encoder_quantises_linear_layers_and_stays_close(tiny_model, encoder):
     int8 = Encoder.load(str(tiny_model), dtype="int8")
-    assert int8.dtype == "int8"
-    assert any("quantized" in type(module).__module__ for module in int8.model.modules())
+    assert int8.dtype == "int8" and int8.runtime == "torch"
+    assert any("quantized" in type(module).__module__ for module in int8.towers.model.modules())
     texts = ["red shirt", "black leather boots for men"]
     vectors = int8.encode_text(texts)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
@@ -85,3 +89,48 @@ def test_int8_encoder_quantises_linear_layers_and_stays_close(tiny_model, encode
 def test_int8_is_refused_off_cpu(tiny_model):
     with pytest.raises(ModelLoadError, match="int8 is for CPU"):
         Encoder.load(str(tiny_model), device="cuda", dtype="int8")
+
+
+def test_cpu_float32_runs_on_onnx_runtime_and_the_rest_on_pytorch(encoder, monkeypatch):
+    monkeypatch.delenv(RUNTIME_ENV, raising=False)
+    assert encoder.runtime == "onnx" and isinstance(encoder.towers, OnnxTowers)
+    assert choose_runtime(None, "cpu", "float32") == "onnx"
+    assert choose_runtime(None, "cpu", "bfloat16") == choose_runtime(None, "cuda", "float16") == "torch"
+    assert choose_runtime(None, "cpu", "int8") == "torch"
+
+
+def test_runtime_follows_the_environment_and_the_argument(tiny_model, monkeypatch):
+    monkeypatch.setenv(RUNTIME_ENV, "torch")
+    assert Encoder.load(str(tiny_model)).runtime == "torch"
+    assert Encoder.load(str(tiny_model), runtime="onnx").runtime == "onnx"
+
+
+def test_bad_runtime_requests_are_explained(tiny_model, monkeypatch):
+    with pytest.raises(ModelLoadError, match="Unknown runtime 'tensorrt'; choose one of auto, onnx, torch"):
+        Encoder.load(str(tiny_model), runtime="tensorrt")
+    with pytest.raises(ModelLoadError, match="ONNX runtime encodes in float32 on the CPU; for bfloat16"):
+        Encoder.load(str(tiny_model), dtype="bfloat16", runtime="onnx")
+    monkeypatch.setenv(RUNTIME_ENV, "fast")
+    with pytest.raises(ModelLoadError, match=f"Unknown {RUNTIME_ENV} 'fast'"):
+        Encoder.load(str(tiny_model))
+
+
+def test_a_given_export_of_the_same_snapshot_needs_no_pytorch_weights(tiny_model, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    export = Encoder.load(str(model), runtime="onnx").towers.export
+    reference = Encoder.load(str(model), runtime="torch").encode_text(["red shirt"])
+    for weights in model.glob("*.safetensors"):
+        weights.unlink()
+    encoder = Encoder.load(str(model), runtime="onnx", onnx_export=export)
+    assert encoder.towers.export.folder == export.folder
+    assert float(encoder.encode_text(["red shirt"])[0] @ reference[0]) >= 0.9999
+    with pytest.raises(ModelLoadError, match="Could not load model"):
+        Encoder.load(str(model), runtime="torch")
+
+
+def test_export_of_another_model_is_not_used(tiny_model, tiny_export, tmp_path):
+    other = save_random_clip("clip-tiny", tmp_path / "other", seed=1)
+    encoder = Encoder.load(str(other), runtime="onnx", onnx_export=tiny_export)
+    assert encoder.towers.export.folder != tiny_export.folder
+    assert encoder.towers.export.matches(str(other), None)

@@ -1,6 +1,8 @@
 """The engine facade: text, image, composed, more-like-this and vector search, filters and validation."""
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -341,3 +343,56 @@ def test_a_photo_search_guesses_its_article_type_and_colour(engine):
         assert guess.label in choices[guess.field] and 0 < guess.score <= 1 and 0 <= guess.margin <= guess.score
         assert guess.confident == (guess.margin >= MIN_MARGIN)
     assert engine.search_text("shirt", k=3).labels == []
+
+
+def run_together(calls):
+    """Run the calls from as many threads, released at once; each call's result or exception."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        try:
+            return call()
+        except Exception as error:  # the test inspects each request's own error
+            return error
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_concurrent_text_searches_get_their_own_results_and_notices(engine):
+    texts = [f"{colour} {item}" for colour in ("red", "blue", "black", "white") for item in ("shirt", "boots", "bag")]
+    texts.append("red shirt " * 60)  # over the model's 77 tokens: only this request is told so
+    engine.clear_caches()
+    encoded_before = sum(size * count for sizes in engine.batch_sizes().values() for size, count in sizes.items())
+    together = run_together([lambda text=text: engine.search_text(text, k=5) for text in texts])
+    encoded = sum(size * count for sizes in engine.batch_sizes().values() for size, count in sizes.items())
+    assert encoded - encoded_before == len(texts)
+    engine.clear_caches()
+    for text, response in zip(texts, together, strict=True):
+        alone = engine.search_text(text, k=5)
+        same_ranking(response, alone)
+        assert response.notices == alone.notices
+        assert any("reads at most 77" in notice for notice in response.notices) == (text == texts[-1])
+
+
+def test_a_bad_image_fails_alone_among_concurrent_image_searches(engine):
+    photos = [engine.product_photo_bytes(int(product_id)) for product_id in engine.products.ids[:12]]
+    uploads = [*photos[:6], b"\xff\xd8\xff\xe0 not really a jpeg", *photos[6:]]
+    together = run_together([lambda data=data: engine.search_image(data, k=5) for data in uploads])
+    bad = together.pop(6)
+    assert isinstance(bad, InvalidImageError)
+    for data, response in zip(photos, together, strict=True):
+        same_ranking(response, engine.search_image(data, k=5))
+
+
+def test_the_same_photo_is_encoded_once(engine):
+    photo = engine.product_photo_bytes(int(engine.products.ids[5]))
+    engine.clear_caches()
+    first = engine.search_image(photo, k=5)
+    again = engine.search_composed(photo, "", k=5)  # the same upload, another search
+    info = engine.cache_info()["image_vectors"]
+    assert (info["hits"], info["misses"]) == (1, 1)
+    assert again.ids == first.ids
+    engine.search_image(engine.product_photo_bytes(int(engine.products.ids[6])), k=5)
+    assert engine.cache_info()["image_vectors"]["misses"] == 2

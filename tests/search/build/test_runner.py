@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import index_build
-from search.bundle import Bundle, read_manifest
+from search.bundle import ONNX_DIR, Bundle, read_manifest
 from search.catalog import load_catalog
 from search.encoder import Encoder
 from search.engine import SearchEngine
@@ -102,3 +102,49 @@ def test_photos_of_a_large_catalog_go_to_photo_files_and_every_photo_is_still_se
     catalog = load_catalog(str(catalog_dir))[0]
     for row in catalog:
         assert engine.product_photo_bytes(row["id"]) == row["image"]["bytes"]
+
+
+def test_export_onnx_puts_the_towers_in_the_bundle_and_the_engine_uses_them(
+    bundle_dir, catalog_dir, tiny_model, tmp_path
+):
+    out = tmp_path / "with-onnx"
+    assert index_build.main(build_args(catalog_dir, tiny_model, out, "--export-onnx")) == 0
+    manifest = read_manifest(out)
+    onnx = manifest.components.onnx
+    assert (
+        onnx.folder == ONNX_DIR
+        and onnx.model == str(tiny_model)
+        and onnx.text_inputs == ("input_ids", "attention_mask")
+    )
+    assert {"onnx/text.onnx", "onnx/image.onnx", "onnx/export.json"} <= set(manifest.files)
+    engine = SearchEngine.load(out)
+    assert engine.encoder.runtime == "onnx" and engine.encoder.towers.export.folder == (out / ONNX_DIR).resolve()
+    reference = SearchEngine.load(bundle_dir)
+    assert engine.search_text("red shirt", k=10).ids == reference.search_text("red shirt", k=10).ids
+
+
+def test_torch_and_onnx_builds_store_the_same_vectors(bundle_dir, catalog_dir, tiny_model, tmp_path):
+    out = tmp_path / "torch"
+    assert index_build.main(build_args(catalog_dir, tiny_model, out, "--runtime", "torch")) == 0
+    torch_vectors, onnx_vectors = stored_vectors(out), stored_vectors(bundle_dir)
+    assert (torch_vectors * onnx_vectors).sum(axis=1).min() >= 0.9999
+    # Generated photos of one shape and colour are near-duplicates, so neighbours tie: compare top-10 scores.
+    top10 = [-np.sort(-(vectors[:20] @ vectors.T), axis=1)[:, :10] for vectors in (torch_vectors, onnx_vectors)]
+    np.testing.assert_allclose(*top10, atol=1e-5)
+
+
+@pytest.mark.parametrize(("weight", "names_encoded"), [("1.0", False), ("0.9", True)])
+def test_product_names_are_encoded_only_when_product_vectors_use_them(
+    catalog_dir, tiny_model, tmp_path, monkeypatch, weight, names_encoded
+):
+    batches: list[int] = []
+    real_encode = Encoder.encode_text
+
+    def count(self, texts):
+        batches.append(len(texts))
+        return real_encode(self, texts)
+
+    monkeypatch.setattr(Encoder, "encode_text", count)
+    args = build_args(catalog_dir, tiny_model, tmp_path / "out", "--doc-image-weight", weight)
+    assert index_build.main(args) == 0
+    assert (max(batches) == 16) is names_encoded  # --batch-size 16; single texts are the dimension and probe texts

@@ -102,6 +102,11 @@ def test_the_manifest_round_trips_through_json(bundle_dir):
     assert Manifest.from_json(manifest.to_json()) == manifest
 
 
+def test_a_bundle_without_onnx_towers_is_written_as_before_they_existed(bundle_dir):
+    components = json.loads((bundle_dir / MANIFEST_FILE).read_text())["components"]
+    assert "onnx" not in components and "keyword" in components
+
+
 def test_an_index_of_another_type_than_the_manifest_says_is_refused(bundle_copy):
     edit_manifest(bundle_copy, put("index.type", "hnsw"))
     edit_manifest(bundle_copy, put("index.params", {"M": 32, "efConstruction": 80, "efSearch": 64}))

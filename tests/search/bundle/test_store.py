@@ -1,12 +1,22 @@
 """Bundles are written atomically by Bundle.save, read back by Bundle.load, verify themselves on load and refuse
 damage or a mismatched encoder with a specific message."""
 
-from dataclasses import asdict
+import hashlib
+import json
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
 
-from search.bundle import INDEX_FILE, MANIFEST_FILE, PRODUCTS_FILE, Bundle, check_encoder_matches, read_manifest
+from search.bundle import (
+    INDEX_FILE,
+    MANIFEST_FILE,
+    PRODUCTS_FILE,
+    Bundle,
+    check_encoder_matches,
+    onnx_info,
+    read_manifest,
+)
 from search.encoder import Encoder
 from search.engine import SearchEngine
 from search.errors import BundleError, BundleMismatchError
@@ -146,3 +156,29 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_bundle(tmp_path, bundle_dir
         Bundle.load(bundle_dir).save(target)
     assert (target / "notes.txt").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["precious"]
+
+
+def test_onnx_towers_must_come_from_the_manifest_model(bundle_dir, tmp_path):
+    bundle = Bundle.load(bundle_dir)
+    other = Encoder.load(str(save_random_clip("clip-tiny", tmp_path / "other", seed=1)), runtime="onnx")
+    export = other.towers.export
+    components = replace(bundle.manifest.components, onnx=onnx_info(export))
+    with pytest.raises(BundleError, match="ONNX towers were exported from '.*other'"):
+        Bundle(replace(bundle.manifest, components=components), bundle.index, bundle.products, bundle.keyword, export)
+    with pytest.raises(BundleError, match="components.onnx and the ONNX export must be given together"):
+        Bundle(bundle.manifest, bundle.index, bundle.products, bundle.keyword, export)
+
+
+def test_a_bundle_whose_onnx_export_names_another_model_is_refused(bundle_copy, onnx_encoder):
+    bundle = Bundle.load(bundle_copy)
+    export = onnx_encoder.towers.export
+    components = replace(bundle.manifest.components, onnx=onnx_info(export))
+    Bundle(replace(bundle.manifest, components=components), bundle.index, bundle.products, bundle.keyword,
+           export).save(bundle_copy)  # fmt: skip
+    assert Bundle.load(bundle_copy).onnx.matches(onnx_encoder.ref.name, None)
+    info = bundle_copy / "onnx" / "export.json"
+    info.write_text(json.dumps({**json.loads(info.read_text()), "model": "someone/else"}))
+    checksum = {"sha256": hashlib.sha256(info.read_bytes()).hexdigest(), "bytes": info.stat().st_size}
+    edit_manifest(bundle_copy, lambda manifest: manifest["files"].update({"onnx/export.json": checksum}))
+    with pytest.raises(BundleError, match="ONNX towers were exported from 'someone/else'"):
+        SearchEngine.load(bundle_copy)
