@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -143,6 +144,9 @@ class Encoder:
         self.runtime = "onnx" if isinstance(towers, OnnxTowers) else "torch"
         self.model_type = getattr(config, "model_type", "")
         self.max_text_tokens = max_text_tokens(config)
+        # A fast tokenizer keeps its truncation and padding settings between calls: one thread counting tokens
+        # untruncated while another tokenises a batch would see the other's settings (a lost truncation notice).
+        self._tokenizer_lock = threading.Lock()
         self.dim = int(self.encode_text(["dimension probe"]).shape[1])
 
     @classmethod
@@ -180,10 +184,19 @@ class Encoder:
         return cls(towers, processor, config, ref, device, dtype)
 
     @property
+    def model(self) -> torch.nn.Module:
+        """The PyTorch model (the torch runtime only: training and anything else that needs its parameters)."""
+        if not isinstance(self.towers, TorchTowers):
+            raise ModelLoadError(
+                f"The encoder of '{self.ref.name}' runs on ONNX Runtime and holds no PyTorch model; load it with "
+                "runtime='torch' to train or inspect the model."
+            )
+        return self.towers.model
+
+    @property
     def logit_scale(self) -> float:
         """The model's learned temperature (CLIP's exp(logit_scale)); CLIP's initial 1/0.07 when it has none."""
-        scale = getattr(self.model, "logit_scale", None)
-        return float(scale.detach().exp()) if scale is not None else 1 / 0.07
+        return self.towers.logit_scale or 1 / 0.07
 
     @property
     def tokenizer(self) -> object:
@@ -195,11 +208,13 @@ class Encoder:
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens the text has before truncation, special tokens included."""
-        return len(self.tokenizer(text, truncation=False)["input_ids"])
+        with self._tokenizer_lock:
+            return len(self.tokenizer(text, truncation=False)["input_ids"])
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Token ids for a batch, truncated to the model's maximum length."""
-        return tokenize(self.tokenizer, self.model_type, self.max_text_tokens, texts)
+        with self._tokenizer_lock:
+            return tokenize(self.tokenizer, self.model_type, self.max_text_tokens, texts)
 
     def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """Pixel values for a batch of RGB images (resize, crop, normalise)."""

@@ -25,12 +25,12 @@ import torch
 
 from search.errors import ModelLoadError
 from search.paths import user_cache_dir
-from search.towers import TEXT_INPUTS, ImageTower, TextTower
+from search.towers import TEXT_INPUTS, ImageTower, TextTower, logit_scale
 from search.vectors import normalise
 
 logger = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2  # 2: records the model's logit_scale
 TEXT_FILE = "text.onnx"
 IMAGE_FILE = "image.onnx"
 INFO_FILE = "export.json"
@@ -70,7 +70,7 @@ class OnnxExport:
         if not isinstance(info, dict) or info.get("format") != EXPORT_FORMAT:
             raise ModelLoadError(f"{folder / INFO_FILE} is not an ONNX export of format {EXPORT_FORMAT}.")
         if not isinstance(info.get("text_inputs"), list) or not info["text_inputs"]:
-            raise ModelLoadError(f"{folder / INFO_FILE} does not list the text tower's inputs.")
+            raise ModelLoadError(f"{folder / INFO_FILE} lists no text input of the text tower.")
         missing = [name for name in (TEXT_FILE, IMAGE_FILE) if not (folder / name).is_file()]
         if missing:
             raise ModelLoadError(f"The ONNX export in {folder} lacks {', '.join(missing)}.")
@@ -160,6 +160,7 @@ def export_towers(
             "revision": revision,
             "family": getattr(model.config, "model_type", ""),
             "text_inputs": text_names,
+            "logit_scale": logit_scale(model),
             "opset": OPSET,
             "versions": library_versions(),
         }

@@ -54,6 +54,11 @@ class OnnxTowers:
         logger.info("ONNX Runtime %s: towers from %s", ort.__version__, export.folder)
         return cls(text, image, export)
 
+    @property
+    def logit_scale(self) -> float | None:
+        """The exported model's learned temperature (recorded at export)."""
+        return self.export.info.get("logit_scale")
+
     def text_features(self, tokens: Mapping[str, np.ndarray]) -> np.ndarray:
         """Features of tokenised texts; token arrays the graph does not take are left out."""
         feed = {name: np.asarray(tokens[name], dtype=np.int64) for name in self.text_inputs}

@@ -22,6 +22,12 @@ def features(output: torch.Tensor | object) -> torch.Tensor:
     return output.pooler_output
 
 
+def logit_scale(model: torch.nn.Module) -> float | None:
+    """The model's learned temperature exp(logit_scale), or None when it has none."""
+    scale = getattr(model, "logit_scale", None)
+    return float(scale.detach().float().exp()) if isinstance(scale, torch.Tensor) else None
+
+
 class TextTower(torch.nn.Module):
     """Text features of a CLIP-family model; optional token tensors may be omitted."""
 
@@ -62,6 +68,10 @@ class TorchTowers:
         self.image = ImageTower(model).eval()
         # Inputs take the dtype of the weights (an int8 model keeps float32 embeddings and takes float32 pixels).
         self.input_dtype = next(parameter.dtype for parameter in model.parameters() if parameter.is_floating_point())
+
+    @property
+    def logit_scale(self) -> float | None:
+        return logit_scale(self.model)
 
     @torch.inference_mode()
     def text_features(self, tokens: Mapping[str, torch.Tensor | np.ndarray]) -> np.ndarray:

@@ -14,13 +14,13 @@ from search.encoder import DEFAULT_MODEL, RUNTIME_ENV
 from tests.helpers import REPO
 
 INDEX_REPO = "fashion-search/fashion-product-index"
-SETTINGS_ENV = ("SEARCH_INDEX", "SEARCH_INDEX_REVISION", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", RUNTIME_ENV)
+SETTINGS_ENV = ("SEARCH_INDEX", "SEARCH_INDEX_REVISION", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT")
 TRANSLATION_ENV = "SEARCH_TRANSLATION_MODEL"
 
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in (*SETTINGS_ENV, TRANSLATION_ENV):
+    for name in (*SETTINGS_ENV, TRANSLATION_ENV, RUNTIME_ENV):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

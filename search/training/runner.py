@@ -72,7 +72,7 @@ def train_model(
             )
         logger.info("Training already finished (%d steps); using the model in %s", finished.step, config.out)
         return finished
-    encoder = Encoder.load(config.model, config.model_revision, device=config.device, dtype="float32")
+    encoder = Encoder.load(config.model, config.model_revision, config.device, "float32", runtime="torch")
     state = Trainer(config, encoder, table, split.train, store, source.root).train()
     encoder.model.save_pretrained(config.out)
     encoder.processor.save_pretrained(config.out)

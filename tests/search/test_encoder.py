@@ -4,6 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from search.encoder import RUNTIME_ENV, Encoder, choose_runtime, resolve_model
@@ -134,3 +135,10 @@ def test_export_of_another_model_is_not_used(tiny_model, tiny_export, tmp_path):
     encoder = Encoder.load(str(other), runtime="onnx", onnx_export=tiny_export)
     assert encoder.towers.export.folder != tiny_export.folder
     assert encoder.towers.export.matches(str(other), None)
+
+
+def test_both_runtimes_know_the_models_temperature_and_only_torch_holds_the_model(onnx_encoder, torch_encoder):
+    assert onnx_encoder.logit_scale == pytest.approx(torch_encoder.logit_scale) and onnx_encoder.logit_scale > 1
+    assert isinstance(torch_encoder.model, torch.nn.Module)
+    with pytest.raises(ModelLoadError, match="holds no PyTorch model; load it with runtime='torch'"):
+        assert onnx_encoder.model is None

@@ -14,6 +14,7 @@ from transformers import AlignConfig, AlignModel, SiglipConfig, SiglipModel
 from search import onnx_export
 from search.errors import ModelLoadError
 from search.onnx_export import (
+    EXPORT_FORMAT,
     IMAGE_FILE,
     INFO_FILE,
     TEXT_FILE,
@@ -67,7 +68,7 @@ def test_key_follows_revision_weights_and_library_versions(tiny_model, tmp_path,
         (lambda folder: (folder / IMAGE_FILE).unlink(), "lacks image.onnx"),
         (lambda folder: (folder / INFO_FILE).unlink(), "is not an ONNX export"),
         (lambda folder: (folder / INFO_FILE).write_text(json.dumps({"format": 99})), "not an ONNX export of format"),
-        (lambda folder: (folder / INFO_FILE).write_text('{"format": 1}'), "does not list the text tower's inputs"),
+        (lambda folder: (folder / INFO_FILE).write_text(json.dumps({"format": EXPORT_FORMAT})), "lists no text input"),
     ],
     ids=["missing tower", "missing info", "unknown format", "no inputs"],
 )

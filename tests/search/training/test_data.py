@@ -76,7 +76,7 @@ def test_epoch_batches_cover_every_row_once_and_change_each_epoch():
 
 def test_batches_are_the_same_with_worker_processes(tiny_model, catalog_dir):
     table, _ = load_catalog(str(catalog_dir), limit=40)
-    encoder = Encoder.load(str(tiny_model))
+    encoder = Encoder.load(str(tiny_model), runtime="torch")
     fields = parse_fields("name,labels")
     source = PairSource(table, fields, encoder.image_processor, flip=True, seed=0, epoch=0)
     batches = epoch_batches(range(40), 16, seed=0, epoch=0)
@@ -90,7 +90,7 @@ def test_batches_are_the_same_with_worker_processes(tiny_model, catalog_dir):
 
 def test_flips_mirror_some_photos(tiny_model, catalog_dir):
     table, _ = load_catalog(str(catalog_dir), limit=32)
-    processor = Encoder.load(str(tiny_model)).image_processor
+    processor = Encoder.load(str(tiny_model), runtime="torch").image_processor
     fields = parse_fields("name")
     rows = list(range(32))
     plain = PairSource(table, fields, processor, flip=False, seed=0, epoch=0).__getitems__(rows)

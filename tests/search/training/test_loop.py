@@ -24,7 +24,7 @@ def test_precision_defaults_to_fp32_on_cpu_and_fp16_needs_cuda():
 
 
 def test_weight_decay_only_on_matrices(tiny_model):
-    model = Encoder.load(str(tiny_model)).model
+    model = Encoder.load(str(tiny_model), runtime="torch").model
     decayed, plain = parameter_groups(model, 0.1)
     assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
     assert all(p.ndim >= 2 for p in decayed["params"]) and all(p.ndim < 2 for p in plain["params"])
@@ -33,7 +33,7 @@ def test_weight_decay_only_on_matrices(tiny_model):
 
 
 def test_logit_scale_is_the_models_and_capped(tiny_model):
-    model = Encoder.load(str(tiny_model)).model
+    model = Encoder.load(str(tiny_model), runtime="torch").model
     torch.testing.assert_close(logit_scale(model), model.logit_scale.exp())
     with torch.no_grad():
         model.logit_scale.fill_(10.0)
@@ -41,7 +41,7 @@ def test_logit_scale_is_the_models_and_capped(tiny_model):
 
 
 def test_batch_loss_learns_from_photos_and_texts(tiny_model, catalog_dir):
-    encoder = Encoder.load(str(tiny_model))
+    encoder = Encoder.load(str(tiny_model), runtime="torch")
     table, _ = load_catalog(str(catalog_dir), limit=16)
     fields = parse_fields("name,labels,articleType")
     source = PairSource(table, fields, encoder.image_processor, flip=False, seed=0, epoch=0)
@@ -54,7 +54,7 @@ def test_batch_loss_learns_from_photos_and_texts(tiny_model, catalog_dir):
 
 
 def test_a_batch_without_any_text_costs_nothing(tiny_model, catalog_dir):
-    encoder = Encoder.load(str(tiny_model))
+    encoder = Encoder.load(str(tiny_model), runtime="torch")
     table, _ = load_catalog(str(catalog_dir), limit=4)
     fields = parse_fields("usage")
     batch = PairSource(table, fields, encoder.image_processor, flip=False, seed=0, epoch=0).__getitems__([0, 1, 2, 3])
