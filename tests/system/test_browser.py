@@ -3,7 +3,10 @@ examples, filters (re-running the search of the tab in view), image upload, imag
 "More like this", input mistakes said next to the input, a page that fits a 360 px phone, and a query in another
 language searched by its translation, then as typed.
 
-Set SCREENSHOTS_DIR=docs to refresh the screenshots in docs/ (otherwise they go to a temporary folder).
+Screenshot mode: SCREENSHOTS_DIR=docs refreshes the screenshots in docs/ (otherwise they go to a temporary folder),
+and SCREENSHOTS_BUNDLE=<bundle folder> serves that bundle instead of the generated test catalog (the README's
+screenshots: a bundle of real product photos made by scripts/make_real_bundle.py). The tests hold on any bundle: they
+compare the page with the engine's own answers.
 """
 
 import base64
@@ -16,7 +19,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
-from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K
+from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K, SearchEngine
 from tests.helpers import free_port
 from ui import build_demo, launch
 from ui.language import SEARCH_ORIGINAL, SEARCH_TRANSLATION
@@ -56,6 +59,19 @@ def browser():
 def screenshots(tmp_path_factory) -> Path:
     folder = os.environ.get("SCREENSHOTS_DIR")
     return Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
+def engine(engine: SearchEngine) -> SearchEngine:
+    """The session's test engine, or in screenshot mode the bundle named by SCREENSHOTS_BUNDLE."""
+    bundle = os.environ.get("SCREENSHOTS_BUNDLE")
+    return SearchEngine.load(bundle) if bundle else engine
+
+
+def screenshot(page: Page, path: Path) -> None:
+    """A PNG of the page in at most 256 colours (a few hundred KB at most for the docs)."""
+    buffer = io.BytesIO(page.screenshot())
+    Image.open(buffer).convert("RGB").quantize(colors=256, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
 
 
 def open_page(browser, app_url: str, viewport: dict, permissions: list[str] | None = None) -> Page:
@@ -120,7 +136,7 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
     expect(page.locator("#detail-info")).to_contain_text(str(chosen.product_id))
     expect(page.locator("#detail-info")).to_contain_text(chosen.metadata["articleType"])
     wait_for_photo(page, "#detail-image img")
-    page.screenshot(path=screenshots / "screenshot-text.png")
+    screenshot(page, screenshots / "screenshot-text.png")
 
     page.locator("#more-like-this").click()
     expect(page.locator("#details")).to_be_hidden()
@@ -146,13 +162,12 @@ def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
     expect_results(page, "meaning weight 0.40", mixed)
 
 
-def test_image_upload_searches_by_the_photo(browser, app_url, engine, screenshots):
+def test_image_upload_searches_by_the_photo(browser, app_url, engine):
     page = open_page(browser, app_url, DESKTOP)
     open_tab(page, "Image")
     photo = ASSETS / "yellow-dress.jpg"
     upload(page, "#image-query", photo)
     expect_results(page, "similar to your photo", engine.search_image(photo, k=DEFAULT_K, collapse_similar=True))
-    page.screenshot(path=screenshots / "screenshot-image.png")
 
 
 def test_webcam_and_clipboard_photos_are_searched(browser, app_url, engine):
@@ -182,7 +197,7 @@ def test_webcam_and_clipboard_photos_are_searched(browser, app_url, engine):
     )
 
 
-def test_image_and_text_with_the_weight_slider(browser, app_url, engine, screenshots):
+def test_image_and_text_with_the_weight_slider(browser, app_url, engine):
     page = open_page(browser, app_url, DESKTOP)
     open_tab(page, "Image + Text")
     photo = ASSETS / "red-tshirt.jpg"
@@ -197,7 +212,6 @@ def test_image_and_text_with_the_weight_slider(browser, app_url, engine, screens
     page.locator("#image-weight input[type=range]").fill(str(weight))
     moved = engine.search_composed(photo, "same style but in blue", weight, k=DEFAULT_K, collapse_similar=True)
     expect_results(page, f"photo weight {weight:.2f}", moved)
-    page.screenshot(path=screenshots / "screenshot-image-text.png")
 
 
 def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, screenshots):
@@ -218,7 +232,7 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
         "for “black leather boots for men”",
         engine.search_text("black leather boots for men", k=24, collapse_similar=True),
     )
-    page.screenshot(path=screenshots / "screenshot-phone.png")
+    screenshot(page, screenshots / "screenshot-phone.png")
 
     page.locator("#results .thumbnail-item").first.click()
     expect(page.locator("#more-like-this")).to_be_visible()
@@ -361,7 +375,7 @@ def test_a_query_in_another_language_is_translated_and_its_original_is_one_click
     translated = multilingual_engine.search_text(vietnamese, k=DEFAULT_K, collapse_similar=True)
     expect_results(page, f"for “{translated.query_text.searched}” (translated from Vietnamese", translated)
     expect(page.locator("#language-toggle")).to_have_text(SEARCH_ORIGINAL)
-    page.screenshot(path=screenshots / "screenshot-translated.png")
+    screenshot(page, screenshots / "screenshot-translated.png")
 
     page.locator("#language-toggle").click()
     as_typed = multilingual_engine.search_text(vietnamese, k=DEFAULT_K, translate=False, collapse_similar=True)
@@ -384,7 +398,7 @@ def example_product_ids(page: Page, tab: str) -> list[int]:
 
 
 @pytest.mark.parametrize("viewport", [pytest.param(PHONE, id="390px"), pytest.param(DESKTOP, id="1280px")])
-def test_example_photos_are_catalog_products_and_search_on_a_click(browser, app_url, engine, viewport):
+def test_example_photos_are_catalog_products_and_search_on_a_click(browser, app_url, engine, viewport, screenshots):
     page = open_page(browser, app_url, viewport)
     open_tab(page, "Image")
     ids = example_product_ids(page, "image")
@@ -394,6 +408,9 @@ def test_example_photos_are_catalog_products_and_search_on_a_click(browser, app_
     page.locator("#tab-image .gallery-item").first.click()
     photo = engine.product_photo_bytes(ids[0])
     expect_results(page, "similar to your photo", engine.search_image(photo, k=DEFAULT_K, collapse_similar=True))
+    if viewport == DESKTOP:
+        page.evaluate("window.scrollTo(0, 0)")
+        screenshot(page, screenshots / "screenshot-image.png")
 
     open_tab(page, "Image + Text")
     composed_ids = example_product_ids(page, "composed")
@@ -405,3 +422,6 @@ def test_example_photos_are_catalog_products_and_search_on_a_click(browser, app_
         engine.product_photo_bytes(composed_ids[0]), text, DEFAULT_IMAGE_WEIGHT, k=DEFAULT_K, collapse_similar=True
     )
     expect_results(page, f"for your photo + “{text}”", expected)
+    if viewport == DESKTOP:
+        page.evaluate("window.scrollTo(0, 0)")
+        screenshot(page, screenshots / "screenshot-image-text.png")

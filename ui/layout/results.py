@@ -134,11 +134,12 @@ def results_panel(input_messages: list[gr.Markdown]) -> ResultsPanel:
             show_label=False,
             interactive=False,
             buttons=[],
-            height=240,
+            height=200,
+            scale=1,
             min_width=160,
             elem_id="detail-image",
         )
-        with gr.Column(min_width=240):
+        with gr.Column(scale=2, min_width=240):
             detail_info = gr.HTML(elem_id="detail-info")
             similar_button = gr.Button("More like this", variant="primary", elem_id="more-like-this")
     gallery = gr.Gallery(

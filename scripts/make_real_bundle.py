@@ -1,0 +1,71 @@
+"""Build an index bundle of REAL products to look at the Space with, and to take the README's screenshots from:
+the real photos, KAGL labels and real names in ../shared/data (scripts.shared_catalog), written as a local parquet
+catalog in the dataset's schema and built by index_build.py's own entry point.
+
+No model weights can be downloaded here, so the model is a random-weight CLIP of a given architecture
+(search/fixtures/configs; ViT-B/32 by default, the architecture of patrickjohncyh/fashion-clip): the photos, names,
+labels and the keyword side are real, the CLIP rankings are arbitrary.
+
+    python -m scripts.make_real_bundle --data ../shared/data --out build/real-bundle
+    python app.py --index build/real-bundle/bundle
+    SCREENSHOTS_DIR=docs SCREENSHOTS_BUNDLE=build/real-bundle/bundle python -m pytest tests/system/test_browser.py
+
+By default the catalog holds the products that KAGL names (their real names; 580 of the 9,583 photos); --all keeps
+every photo (the others have labels but no name). The data has no gender: it is read from the real name where the
+name says it ("Puma Men …", "ADIDAS Women's …").
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import datasets
+
+import index_build
+from scripts.shared_catalog import PARQUET_FILE, shared_catalog
+from search.catalog import NAME_COLUMN
+from search.fixtures.random_model import save_random_clip
+
+GENDER_IN_NAME = re.compile(r"\b(Men|Women|Boys|Girls|Unisex)\b")
+MODELS = ("clip-vit-b32", "clip-tiny")
+
+
+def gender_from_name(name: str | None) -> str | None:
+    """The gender a real product name states ("Nike Women's …" → "Women"), or None."""
+    found = GENDER_IN_NAME.search(name or "")
+    return found.group(1) if found else None
+
+
+def real_catalog(data: Path, everything: bool = False) -> datasets.Dataset:
+    """The catalog of the real photos: the named products only unless `everything`, gender read from the names."""
+    catalog = shared_catalog(data)
+    if not everything:
+        catalog = catalog.filter(bool, input_columns=[NAME_COLUMN])
+    return catalog.map(lambda name: {"gender": gender_from_name(name)}, input_columns=[NAME_COLUMN])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("build/real-bundle"))
+    parser.add_argument("--model", choices=MODELS, default=MODELS[0], help="random-weight architecture")
+    parser.add_argument("--all", action="store_true", help="every photo, not only the products KAGL names")
+    args = parser.parse_args(argv)
+    if not (args.data / "product-images").is_dir() or not (args.data / "kagl-ground-truth").is_dir():
+        print(f"{args.data} lacks product-images/ or kagl-ground-truth/ (see its README.md)", file=sys.stderr)
+        return 2
+    out = args.out.resolve()
+    catalog = real_catalog(args.data, args.all)
+    (out / "catalog").mkdir(parents=True, exist_ok=True)
+    catalog.to_parquet(str(out / "catalog" / PARQUET_FILE))
+    model = save_random_clip(args.model, out / f"{args.model}-random")
+    print(f"Catalog: {len(catalog):,} real products; model: random-weight {args.model} in {model}")
+    build = ["--dataset", str(out / "catalog"), "--model", str(model), "--out", str(out / "bundle")]
+    return index_build.main([*build, "--num-workers", "0"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
