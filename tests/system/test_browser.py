@@ -278,7 +278,8 @@ def test_input_mistakes_are_a_calm_message_next_to_the_input(browser, app_url, e
     message = page.locator("#text-message")
     expect(message).to_have_text("Type something to search for: the text is empty.")
     query_box, message_box = page.locator("#text-query").bounding_box(), message.bounding_box()
-    assert 0 <= message_box["y"] - (query_box["y"] + query_box["height"]) < 40, "the message sits under the input"
+    gap = message_box["y"] - (query_box["y"] + query_box["height"])
+    assert 0 <= gap < 40, f"the message sits right under the input ({gap:.0f} px below it)"
     expect(message).to_be_in_viewport()
     expect(page.locator("#status")).to_have_text(TAB_PROMPTS["text"])
     no_error_badges_or_toasts(page)

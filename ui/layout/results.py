@@ -12,7 +12,7 @@ import gradio as gr
 from ui.language import SEARCH_ORIGINAL
 from ui.layout.filters import FiltersPanel
 from ui.messages import page_errors
-from ui.page import CHIP_FIELDS, Page, TabSearches
+from ui.page import CHIP_FIELDS, TAB_PROMPTS, TABS, Page, TabSearches
 from ui.settings import SEARCH_GROUP, UI_FILTERS
 
 # On a phone the results sit below the query: bring them into view after a search (desktop pages do not move), but
@@ -119,7 +119,7 @@ def input_message(elem_id: str) -> gr.Markdown:
 
 def results_panel(input_messages: list[gr.Markdown]) -> ResultsPanel:
     """The panel, given the tabs' input messages (every search may write the message of its tab)."""
-    status = gr.Markdown("Results appear here.", elem_id="status")
+    status = gr.Markdown(TAB_PROMPTS[TABS[0]], elem_id="status")
     language = gr.Button(SEARCH_ORIGINAL, visible=False, size="sm", variant="secondary", elem_id="language-toggle")
     # A photo search's confident zero-shot guesses, offered as filters (search.zero_shot).
     with gr.Row(visible=False, elem_id="label-chips") as chips_row:
