@@ -239,8 +239,9 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "nothing overflows sideways"
 
 
-def test_filters_and_k_rerun_the_search_of_the_tab_in_view(browser, app_url, engine):
-    page = open_page(browser, app_url, DESKTOP)
+@pytest.mark.parametrize("viewport", [pytest.param(PHONE, id="390px"), pytest.param(DESKTOP, id="1280px")])
+def test_filters_and_k_rerun_the_search_of_the_tab_in_view(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
     page.locator("#text-query textarea").fill("red shirt")
     page.locator("#text-query textarea").press("Enter")
     expect_results(page, "for “red shirt”", engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True))
