@@ -118,7 +118,10 @@ def stages(engine: SearchEngine, photos: PhotoSet, repeats: int) -> Report:
     faiss.omp_set_num_threads(default_threads)
     for threads, samples in by_threads.items():
         add(f"index search, no filter, FAISS {threads} thread(s), interleaved", samples)
-    add(f"result objects ({K})", time_each(lambda r: [engine._result(int(row), 0.0) for row in r], [rows] * repeats))
+    add(
+        f"result objects ({K})",
+        time_each(lambda r: [engine.ranker.result(int(row), 0.0) for row in r], [rows] * repeats),
+    )
     frame = engine.products.frame
     add(
         f"{K} rows via frame.iloc (how ProductTable.metadata read rows before)",

@@ -16,20 +16,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from PIL import Image
 
-from search.batcher import MicroBatcher
 from search.bundle import PRODUCTS_FILE, Bundle, check_encoder_matches, resolve_bundle
-from search.catalog import ID_COLUMN, NAME_COLUMN
-from search.duplicates import group_near_identical
+from search.catalog import ID_COLUMN
 from search.encoder import Encoder
 from search.errors import InvalidQueryError
-from search.filters import FILTER_FIELDS, FilterCompiler, Filters
-from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, HybridSearcher, keyword_share
-from search.images import ImageInput, decode_image, load_image
-from search.index import RowSelector
-from search.keyword import KeywordIndex
+from search.filters import FILTER_FIELDS, Filters
+from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, keyword_share
+from search.images import ImageInput, decode_image
 from search.language import QueryLanguage, QueryText
 from search.query import (
     DEFAULT_K,
@@ -42,22 +37,15 @@ from search.query import (
     VectorQuery,
     check_product_id,
 )
+from search.query_encoder import QueryEncoder
+from search.ranking import Ranker
 from search.results import SearchResponse, SearchResult
-from search.vector_cache import VectorCache, digest
 from search.vectors import mix
 from search.zero_shot import LabelGuesser
 
 logger = logging.getLogger(__name__)
 
-TEXT_CACHE_SIZE = 2048
 RESULT_CACHE_SIZE = 512
-IMAGE_CACHE_SIZE = 256  # 2 KB per 512-d vector
-# Micro-batching of concurrent encodes (search.batcher): one batch runs at a time, so concurrent requests
-# share a batch instead of fighting over the cores. A text batch costs about one text (the text tower streams
-# its weights once); image batches only save the per-call overhead, so they stay small to keep latency fair.
-BATCH_LIMITS = {"text": 32, "image": 8}
-NO_FILTER_MATCH = "No product matches these filters; remove some to see results."
-NO_KEYWORD_MATCH = "No product name or label contains these words; try other words or a semantic search."
 NO_TEXT_GIVEN = "No modifying text was given, so the search used the image alone."
 # With collapse_similar, k groups are formed from this many times k ranked results (groups are mostly pairs).
 COLLAPSE_DEPTH = 4
@@ -78,17 +66,12 @@ class SearchEngine:
         self.index = bundle.index
         self.products = bundle.products
         self.keyword = bundle.keyword
-        self.hybrid = HybridSearcher(self.index, self.keyword) if self.keyword is not None else None
-        self.filters = FilterCompiler(self.products)
-        # Per-engine LRU caches (thread-safe): text vectors, and whole text searches, which visitors repeat often
-        # (example queries, changing k or filters back and forth). Both are keyed by parsed, cleaned queries.
-        self._encode_text = functools.lru_cache(maxsize=TEXT_CACHE_SIZE)(self._encode_cleaned_text)
+        self.ranker = Ranker(bundle)
+        self.filters = self.ranker.filters
+        self.vectors = QueryEncoder(encoder)
+        # Whole text searches are LRU-cached by the parsed query and scope: visitors repeat them often (example
+        # queries, changing k or filters back and forth).
         self._cached_text_search = functools.lru_cache(maxsize=RESULT_CACHE_SIZE)(self._text_search)
-        self._image_vectors = VectorCache(IMAGE_CACHE_SIZE)
-        self._batcher = MicroBatcher(
-            {"text": self.encoder.encode_text, "image": self._encode_pixel_batch},
-            max_batch=BATCH_LIMITS,
-        )
         self._plans: dict[type, Callable[[Any, Scope], SearchResponse]] = {
             TextQuery: self._run_text,
             ImageQuery: self._run_image,
@@ -161,23 +144,18 @@ class SearchEngine:
 
     def cache_info(self) -> dict[str, Any]:
         """Hits, misses and sizes of the engine's LRU caches, by name: for monitoring (and tests)."""
-        caches = {
-            "text_vectors": self._encode_text.cache_info()._asdict(),
-            "text_searches": self._cached_text_search.cache_info()._asdict(),
-            "image_vectors": self._image_vectors.info(),
-        }
+        caches = {**self.vectors.cache_info(), "text_searches": self._cached_text_search.cache_info()._asdict()}
         if self.language is not None:
             caches["query_languages"] = self.language.cache_info()
         return caches
 
     def batch_sizes(self) -> dict[str, dict[int, int]]:
         """How many encoder batches of each size ran, per kind ("text", "image"): for monitoring (and tests)."""
-        return {kind: dict(sizes) for kind, sizes in self._batcher.batch_sizes.items()}
+        return self.vectors.batch_sizes()
 
     def clear_caches(self) -> None:
-        self._encode_text.cache_clear()
+        self.vectors.clear()
         self._cached_text_search.cache_clear()
-        self._image_vectors.clear()
         if self.language is not None:
             self.language.cache_clear()
 
@@ -186,15 +164,14 @@ class SearchEngine:
     def embed_text(self, text: object) -> tuple[np.ndarray, list[str]]:
         """Normalised text vector (LRU-cached) and notices (e.g. truncation); empty text is refused."""
         query = TextQuery.parse(text)
-        vector, notices = self._text_vector(query)
+        vector, notices = self.vectors.text(query.text)
         return vector, [*query.notices, *notices]
 
     def embed_image(self, image: ImageInput) -> np.ndarray:
         """Normalised, read-only image vector of any supported image input: checked, decoded and preprocessed in
         the caller's thread (a bad image fails alone), encoded in a batch with concurrent requests, and cached by
         its pixels (the page repeats a search with the same upload when a filter changes)."""
-        pixels = self.encoder.preprocess([load_image(ImageQuery.parse(image).image)])[0]
-        return self._image_vectors.get(digest(pixels.numpy()), lambda: self._batcher.submit("image", pixels))
+        return self.vectors.image(ImageQuery.parse(image).image)
 
     # --- searches ------------------------------------------------------------------------------------------
 
@@ -208,7 +185,7 @@ class SearchEngine:
         query, text = self._read_language(query)
         if scope.collapse_similar:
             response = plan(query, scope.with_k(scope.k * COLLAPSE_DEPTH))
-            response.results = self._collapse(response.results, scope.k)
+            response.results = self.ranker.collapse(response.results, scope.k)
         else:
             response = plan(query, scope)
         response.query_text = text
@@ -298,22 +275,22 @@ class SearchEngine:
     def _text_search(self, query: TextQuery, scope: Scope) -> tuple[tuple[SearchResult, ...], tuple[str, ...]]:
         """An uncached text search, as immutable parts for the result cache."""
         if query.semantic_weight == 0.0:
-            response = self._keyword_search(query.text, scope)
+            response = self.ranker.by_keywords(query.text, scope)
         else:
-            vector, token_notices = self._text_vector(query)
-            response = self._vector_search(vector, scope, query.text, 1.0 - query.semantic_weight)
+            vector, token_notices = self.vectors.text(query.text)
+            response = self.ranker.by_vector(vector, scope, query.text, 1.0 - query.semantic_weight)
             response.notices[:0] = token_notices
         return tuple(response.results), (*query.notices, *response.notices)
 
     def _run_image(self, query: ImageQuery, scope: Scope) -> SearchResponse:
         vector = self.embed_image(query.image)
-        response = self._vector_search(vector, scope)
+        response = self.ranker.by_vector(vector, scope)
         response.labels = self.label_guesser.guess(vector)
         return response
 
     def _run_composed(self, query: ComposedQuery, scope: Scope) -> SearchResponse:
         if not query.text:
-            response = self._vector_search(self.embed_image(query.image), scope)
+            response = self.ranker.by_vector(self.embed_image(query.image), scope)
             response.notices.insert(0, NO_TEXT_GIVEN)
             return response
         keyword_weight = keyword_share(query.semantic_weight, query.image_weight)
@@ -324,11 +301,11 @@ class SearchEngine:
         if query.image_weight == 1.0:
             vector = self.embed_image(query.image)
         else:
-            text_vector, token_notices = self._text_vector(text)
+            text_vector, token_notices = self.vectors.text(text.text)
             notices += token_notices
             image_vector = self.embed_image(query.image) if query.image_weight > 0.0 else text_vector
             vector = mix(image_vector, text_vector, query.image_weight)
-        response = self._vector_search(vector, scope, query.text, keyword_weight)
+        response = self.ranker.by_vector(vector, scope, query.text, keyword_weight)
         response.notices[:0] = notices
         return response
 
@@ -339,52 +316,10 @@ class SearchEngine:
                 f"Product {query.product_id} has no readable photo in this catalog, so there is nothing to compare "
                 "it with; search for its name instead."
             )
-        return self._vector_search(self.index.vectors(np.array([row]))[0], scope, exclude_rows=(row,))
+        return self.ranker.by_vector(self.index.vectors(np.array([row]))[0], scope, exclude_rows=(row,))
 
     def _run_vector(self, query: VectorQuery, scope: Scope) -> SearchResponse:
-        return self._vector_search(query.vector, scope, exclude_rows=query.exclude_rows)
-
-    # --- rankings ------------------------------------------------------------------------------------------
-
-    def _vector_search(
-        self,
-        vector: np.ndarray,
-        scope: Scope,
-        text: str = "",
-        keyword_weight: float = 0.0,
-        exclude_rows: tuple[int, ...] = (),
-    ) -> SearchResponse:
-        """Dense top-k within the filters, or with keyword_weight > 0 the fused dense + keyword ranking."""
-        selector = self.filters.selector(scope.filters)
-        if selector is not None and selector.count == 0:
-            return SearchResponse([], [NO_FILTER_MATCH])
-        if keyword_weight > 0.0:
-            return self._hybrid_search(vector, text, keyword_weight, scope.k, selector)
-        ranking = self.index.top_k(vector[None, :], scope.k + len(exclude_rows), selector)[0]
-        results = [
-            self._result(int(row), float(score))
-            for score, row in zip(ranking.scores, ranking.rows, strict=True)
-            if int(row) not in exclude_rows
-        ]
-        return SearchResponse(results[: scope.k])
-
-    def _hybrid_search(
-        self, vector: np.ndarray, text: str, keyword_weight: float, k: int, selector: RowSelector | None
-    ) -> SearchResponse:
-        """Fused ranking over the union of the dense and keyword candidates, exact within the filters."""
-        hybrid = self._hybrid()
-        candidates = hybrid.candidates(vector[None, :], [text], selector, depth=max(k, hybrid.depth))[0]
-        scores, rows = candidates.rank(keyword_weight, k)
-        return SearchResponse([self._result(int(row), float(score)) for score, row in zip(scores, rows, strict=True)])
-
-    def _keyword_search(self, text: str, scope: Scope) -> SearchResponse:
-        keyword = self._keyword_index()
-        selector = self.filters.selector(scope.filters)
-        if selector is not None and selector.count == 0:
-            return SearchResponse([], [NO_FILTER_MATCH])
-        scores, rows = keyword.search(text, scope.k, selector.allowed if selector else None)
-        results = [self._result(int(row), float(score)) for score, row in zip(scores, rows, strict=True)]
-        return SearchResponse(results, [] if results else [NO_KEYWORD_MATCH])
+        return self.ranker.by_vector(query.vector, scope, exclude_rows=query.exclude_rows)
 
     # --- helpers -------------------------------------------------------------------------------------------
 
@@ -406,49 +341,5 @@ class SearchEngine:
         """The catalog's article type and colour prompts, embedded once (on the first photo search)."""
         return LabelGuesser.build(self.encoder.encode_text, self.filter_choices(), scale=self.encoder.logit_scale)
 
-    def _collapse(self, results: list[SearchResult], k: int) -> list[SearchResult]:
-        """The first k groups of near-identical results (stored vectors), each as its best result."""
-        vectors = self.index.vectors(np.array([result.row for result in results], dtype=np.int64))
-        return [
-            replace(results[group.leader], similar=tuple(results[member].product_id for member in group.members))
-            for group in group_near_identical(vectors)[:k]
-        ]
-
-    def _text_vector(self, query: TextQuery) -> tuple[np.ndarray, list[str]]:
-        """The query text's vector and, when the model had to cut it, a notice saying so."""
-        vector, tokens = self._encode_text(query.text)
-        if tokens <= self.encoder.max_text_tokens:
-            return vector, []
-        return vector, [
-            f"The text has {tokens} tokens; the model reads at most {self.encoder.max_text_tokens}, "
-            "so only its beginning was used."
-        ]
-
-    def _encode_cleaned_text(self, cleaned: str) -> tuple[np.ndarray, int]:
-        """The read-only vector of a cleaned text (encoded in a batch with concurrent requests) and its token
-        count before truncation."""
-        vector = self._batcher.submit("text", cleaned).copy()  # not a view pinning the whole batch in the cache
-        vector.setflags(write=False)
-        return vector, self.encoder.count_tokens(cleaned)
-
-    def _encode_pixel_batch(self, pixels: list[torch.Tensor]) -> np.ndarray:
-        return self.encoder.encode_pixels(torch.stack(pixels))
-
-    def _keyword_index(self) -> KeywordIndex:
-        if self.keyword is None:
-            raise InvalidQueryError(
-                "This index bundle has no keyword index (it was built before keyword search existed): use "
-                "semantic_weight=1, or rebuild the bundle with this version of index_build.py."
-            )
-        return self.keyword
-
-    def _hybrid(self) -> HybridSearcher:
-        self._keyword_index()
-        return self.hybrid
-
     def _row_of(self, product_id: object) -> int:
         return self.products.row_of(check_product_id(product_id))
-
-    def _result(self, row: int, score: float) -> SearchResult:
-        metadata = self.products.metadata(row)
-        return SearchResult(int(metadata["id"]), score, metadata[NAME_COLUMN], metadata, row)

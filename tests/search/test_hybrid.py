@@ -101,7 +101,7 @@ def test_composed_hybrid_gives_the_keyword_its_share_of_the_text_part(engine):
 @pytest.mark.parametrize("method", ["minmax", "rrf"])
 def test_fused_scores_are_monotone_in_each_component(engine, method):
     vector, _ = engine.embed_text("blue shirt")
-    candidates = engine.hybrid.candidates(vector[None, :], ["blue shirt"])[0]
+    candidates = engine.ranker.hybrid.candidates(vector[None, :], ["blue shirt"])[0]
     for keyword_weight in (0.0, 0.3, 0.7, 1.0):
         fused = fuse(candidates.semantic, candidates.keyword, keyword_weight, method)
         dominates = (candidates.semantic[:, None] >= candidates.semantic[None, :]) & (
@@ -120,7 +120,7 @@ def test_fused_scores_are_monotone_in_each_component(engine, method):
 
 def test_fusion_weights_zero_and_one_give_the_component_rankings(engine):
     vector, _ = engine.embed_text("navy blue jeans")
-    candidates = engine.hybrid.candidates(vector[None, :], ["navy blue jeans"])[0]
+    candidates = engine.ranker.hybrid.candidates(vector[None, :], ["navy blue jeans"])[0]
     dense_top = np.sort(engine.index.vectors(np.arange(len(engine.products))) @ vector)[::-1][:20]
     _, rows = candidates.rank(0.0, 20)
     np.testing.assert_allclose(candidates.semantic[np.searchsorted(candidates.rows, rows)], dense_top, rtol=1e-5)
