@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -50,6 +51,10 @@ def relative_path(value: str) -> str:
     if not value or path.is_absolute() or "\\" in value or any(part in ("..", ".", "") for part in value.split("/")):
         raise ValueError(f"must be a relative path inside the bundle, got {value!r}")
     return value
+
+
+# A path inside the bundle, checked wherever the manifest names one (component folders, file names).
+BundlePath = Annotated[str, AfterValidator(relative_path)]
 
 
 @dataclass(config=_STRICT)
@@ -122,7 +127,7 @@ class IndexInfo:
 class KeywordInfo:
     """The BM25 keyword index's folder and the text analysis it was built with (queries must use the same)."""
 
-    folder: str
+    folder: BundlePath
     library: Literal["bm25s"]
     fields: tuple[Text, ...]
     method: Text
@@ -138,25 +143,15 @@ class KeywordInfo:
     # search.analysis; None for a bundle built before it, whose queries are tokenized as its products were.
     analyzer: Literal[ANALYZER] | None = None
 
-    @field_validator("folder")
-    @classmethod
-    def _confined(cls, folder: str) -> str:
-        return relative_path(folder)
-
 
 @dataclass(config=_STRICT)
 class PhotosInfo:
     """Product photos kept out of the products table (large catalogs): Arrow IPC files in `folder`, `rows_per_file`
     rows each, in row order (search.photos)."""
 
-    folder: str
+    folder: BundlePath
     files: Positive
     rows_per_file: Positive
-
-    @field_validator("folder")
-    @classmethod
-    def _confined(cls, folder: str) -> str:
-        return relative_path(folder)
 
 
 @dataclass(config=_STRICT)
@@ -164,17 +159,12 @@ class OnnxInfo:
     """The model's two towers exported to ONNX (see search.onnx_export), so the app's CPU runtime needs no export
     and no PyTorch weights at start; they must come from the manifest's model snapshot."""
 
-    folder: str
+    folder: BundlePath
     model: Text
     revision: str | None
     text_inputs: tuple[Text, ...]
     opset: Positive
     format: Positive
-
-    @field_validator("folder")
-    @classmethod
-    def _confined(cls, folder: str) -> str:
-        return relative_path(folder)
 
 
 @dataclass(config=_STRICT)
@@ -212,17 +202,10 @@ class Manifest:
     dataset: DatasetInfo
     index: IndexInfo
     components: Components = Field(default_factory=Components)
-    files: dict[str, FileInfo] = Field(default_factory=dict)
+    files: dict[BundlePath, FileInfo] = Field(default_factory=dict)
     format_version: Annotated[int, Field(ge=1, le=FORMAT_VERSION)] = FORMAT_VERSION
     created_at: Text = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     code_version: Text = __version__
-
-    @field_validator("files")
-    @classmethod
-    def _confined(cls, files: dict[str, FileInfo]) -> dict[str, FileInfo]:
-        for name in files:
-            relative_path(name)
-        return files
 
     @model_validator(mode="after")
     def _rows_in_catalog(self) -> Manifest:
