@@ -150,7 +150,7 @@ def test_photos_given_by_path_train_the_same_model(tiny_model, tmp_path):
 
 @pytest.fixture
 def fake_hub(monkeypatch) -> FakeHub:
-    return FakeHub().install(monkeypatch, "search.training.hub")
+    return FakeHub().install(monkeypatch, "search.hub")
 
 
 def test_push_creates_a_model_repo_with_the_card(finetuned, catalog_dir, tiny_model, fake_hub):

@@ -4,13 +4,13 @@ create_repo + upload_folder. The token comes from the usual login or HF_TOKEN an
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from pathlib import Path
 
-from huggingface_hub import create_repo, snapshot_download, upload_folder
+from huggingface_hub import snapshot_download
 
 from search.bundle.store import Bundle
 from search.errors import BundleError, HubError
+from search.hub import LOGIN, upload
 
 logger = logging.getLogger(__name__)
 
@@ -42,20 +42,8 @@ def push_bundle(folder: Path, repo_id: str, private: bool = False) -> str:
     """Create (or reuse) a Hub dataset repo and upload the bundle, after loading it in full (checksums, index,
     products, keyword index): a bundle that would not load is never pushed. Returns the commit URL."""
     Bundle.load(folder)
-    try:
-        create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-        info = upload_folder(
-            repo_id=repo_id,
-            folder_path=str(folder),
-            repo_type="dataset",
-            commit_message=f"Update index bundle ({datetime.now(timezone.utc).date().isoformat()})",
-        )
-    except Exception as error:  # network, auth, quota: the local bundle is untouched either way
-        raise HubError(
-            f"Pushing to '{repo_id}' failed ({type(error).__name__}: {error}). The local bundle at {folder} is "
-            f"intact; log in with `hf auth login` (or set HF_TOKEN) and retry with "
-            f"`python index_build.py --out {folder} --push-to {repo_id} --push-only`."
-        ) from error
-    url = getattr(info, "commit_url", None) or f"https://huggingface.co/datasets/{repo_id}"
-    logger.info("Pushed bundle to %s", url)
-    return str(url)
+    if_failed = (
+        f"The local bundle at {folder} is intact; {LOGIN} and retry with "
+        f"`python index_build.py --out {folder} --push-to {repo_id} --push-only`."
+    )
+    return upload(folder, repo_id, "dataset", "Update index bundle", if_failed, private=private)
