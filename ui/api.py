@@ -36,7 +36,7 @@ class SearchApi:
         translate: bool = True,
     ) -> dict[str, Any]:
         """Products matching a text description, best first; semantic_weight 1 = CLIP only, 0 = keywords only,
-        none = the default mix (0.75 when the index has keywords). collapse_similar folds near-identical results
+        none = the default mix (0.5 when the index has keywords). collapse_similar folds near-identical results
         into one ("similar" lists the folded ids). A text in another language is searched by its English
         translation unless translate is false."""
         response = self.engine.search_text(
