@@ -45,6 +45,11 @@ DEFAULT_PARAMS: dict[str, dict[str, int]] = {
     "ivfpq": {"nlist": 1024, "m": 64, "nbits": 8, "nprobe": 32, "rerank": 200},
     "ivfsq8": {"nlist": 2048, "nprobe": 64, "rerank": 50},
 }
+# A flat index is scanned through an fp16 copy of its vectors (half the memory traffic of fp32, the scan's
+# bound) for this many candidates (at least; twice k when more), which are then ordered by their exact fp32
+# scores: same top-k as the fp32 scan (recall@10 1.0 at 44k, docs/BENCHMARKS.md) at about a third of the
+# latency. Batches of at least FAISS's BLAS threshold scan fp32 directly, where BLAS beats any code scan.
+FLAT_SCAN_CANDIDATES = 64
 # k-means wants at least this many training points per centroid (FAISS warns below it).
 POINTS_PER_CENTROID = 39
 # IVF lists and codebooks are trained on an evenly spaced sample: k-means quality saturates long before a
@@ -95,7 +100,8 @@ class VectorIndex:
     """A FAISS index whose ids are product row numbers 0..n-1.
 
     IVF codes are lossy, so IVF indexes come with the exact vectors (`exact`, memory-mapped from the bundle's
-    vectors file): their candidates are re-ranked with them, and `vectors` returns them.
+    vectors file): their candidates are re-ranked with them, and `vectors` returns them. A flat index keeps its
+    exact vectors itself and is scanned through an fp16 copy (`FLAT_SCAN_CANDIDATES`), re-ranked the same way.
 
     `without_vectors` are rows whose product has no vector (its photo could not be read at build time): they are
     stored as zeros and `top_k` never returns them, so such products are found by keywords and filters only.
@@ -121,6 +127,7 @@ class VectorIndex:
             searchable = np.ones(index.ntotal, dtype=bool)
             searchable[list(self.without_vectors)] = False
             self._searchable = RowSelector(searchable)
+        self._scan = fp16_copy(index) if spec.type == "flat" else None
         self._apply_search_params()
 
     @classmethod
@@ -218,8 +225,11 @@ class VectorIndex:
         `rerank` candidates and order them by their exact scores."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         k = max(1, min(k, len(self)))
-        depth = min(max(k, self.spec.params.get("rerank", k)), len(self)) if self.exact is not None else k
         params = self._params(selector) if selector is not None else None
+        if self._scan is not None and len(queries) < faiss.cvar.distance_compute_blas_threshold:
+            depth = min(max(2 * k, FLAT_SCAN_CANDIDATES), len(self))
+            return self._rerank(queries, self._scan.search(queries, depth, params=params)[1], k)
+        depth = min(max(k, self.spec.params.get("rerank", k)), len(self)) if self.exact is not None else k
         scores, rows = self.index.search(queries, depth, params=params)
         if self.exact is None:
             return scores, rows
@@ -280,6 +290,15 @@ class VectorIndex:
         if self.spec.type in IVF_TYPES:
             return faiss.SearchParametersIVF(sel=selector, nprobe=self.spec.params["nprobe"])
         return faiss.SearchParameters(sel=selector)
+
+
+def fp16_copy(flat: faiss.IndexFlat, chunk: int = 65_536) -> faiss.IndexScalarQuantizer:
+    """An fp16 scalar-quantised copy of a flat index's vectors (ids = rows), filled in chunks so that no second
+    fp32 copy of the catalog is ever held."""
+    copy = faiss.IndexScalarQuantizer(flat.d, faiss.ScalarQuantizer.QT_fp16, flat.metric_type)
+    for start in range(0, flat.ntotal, chunk):
+        copy.add(flat.reconstruct_n(start, min(chunk, flat.ntotal - start)))
+    return copy
 
 
 def load_exact(path: Path | None, rows: int, dim: int, index_type: str) -> np.ndarray:

@@ -198,3 +198,22 @@ def test_rows_without_vectors_are_never_returned(vectors, index_type):
 def test_rows_without_vectors_must_be_rows_of_the_index(vectors):
     with pytest.raises(BundleError, match="Rows without vectors must be rows of the index"):
         VectorIndex.build(vectors[:10], IndexSpec("flat"), (10,))
+
+
+def test_single_flat_queries_scan_fp16_codes_and_return_exact_fp32_scores(vectors, monkeypatch):
+    index = VectorIndex.build(vectors, IndexSpec(type="flat"))
+
+    def no_fp32_scan(*args, **kwargs):
+        raise AssertionError("a single query must scan the fp16 copy, not the fp32 vectors")
+
+    monkeypatch.setattr(index.index, "search", no_fp32_scan)
+    allowed = np.zeros(len(vectors), dtype=bool)
+    allowed[::2] = True
+    for k in (10, index_module.FLAT_SCAN_CANDIDATES + 36):
+        for query in normalise(vectors[:20] + 0.05):
+            for selector, mask in ((None, None), (RowSelector(allowed), allowed)):
+                scores, rows = index.search(query, k, selector.selector if selector else None)
+                expected = brute_force(vectors, query, k, mask)
+                assert list(rows[0]) == list(expected)
+                # Exact fp32 scores: fp16 codes alone are off by ~1e-3.
+                np.testing.assert_allclose(scores[0], (vectors @ query)[expected], rtol=0, atol=1e-6)
