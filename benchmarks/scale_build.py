@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,9 +22,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from benchmarks import cold_start
 from benchmarks.ann import cached_vectors
 from benchmarks.common import Report, percentiles, time_each, write_results
-from benchmarks.fixtures import REPO_ROOT, model_folder, query_vectors
+from benchmarks.fixtures import model_folder, query_vectors
 from search.build import BuildConfig, run_build
 from search.build.fingerprint import catalog_fingerprint
 from search.build.runner import model_info, shard_settings
@@ -71,18 +70,6 @@ def prefill_shards(config: BuildConfig, vectors: np.ndarray) -> None:
         cache.write(shard, part, part, {})
 
 
-def cold_start(bundle: Path) -> dict[str, float]:
-    """Import, load and first text query in a fresh process (benchmarks.first_query)."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.first_query", str(bundle)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
 def run(products: int, work: Path, queries: int = 100) -> list[Report]:
     catalog = write_catalog(work / f"catalog-{products}", products)
     model = model_folder("clip-vit-b32", work)
@@ -104,7 +91,7 @@ def run(products: int, work: Path, queries: int = 100) -> list[Report]:
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         size = path.stat().st_size
         files.add(file=str(path.relative_to(out)), mb=round(size / 2**20, 1), bytes_per_product=round(size / products))
-    start = cold_start(out)
+    start = cold_start.library(out, runs=1)[0]
     serve = Report(
         "scale_serve",
         f"Serving {products:,} products: cold start (fresh process) and vector searches through the engine, k=10",

@@ -20,6 +20,7 @@ from search.language import (
 from search.query import (
     DEFAULT_K,
     MAX_K,
+    RAW_TEXT_LIMIT,
     ComposedQuery,
     ImageQuery,
     Query,
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_IMAGE_BYTES",
     "MAX_K",
     "NAME_COLUMN",
+    "RAW_TEXT_LIMIT",
     "ComposedQuery",
     "DetectedLanguage",
     "ImageQuery",

@@ -19,7 +19,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
-from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K, SearchEngine
+from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K, RAW_TEXT_LIMIT, SearchEngine
+from search.query import MAX_TEXT_CHARS
 from tests.helpers import free_port
 from ui import build_demo, launch
 from ui.language import SEARCH_ORIGINAL, SEARCH_TRANSLATION
@@ -299,6 +300,20 @@ def test_input_mistakes_are_a_calm_message_next_to_the_input(browser, app_url, e
         page, "for “white sneakers”", engine.search_text("white sneakers", k=DEFAULT_K, collapse_similar=True)
     )
     expect(message).to_be_hidden()
+
+
+def test_a_paste_beyond_the_text_limit_is_cut_by_the_page_and_searched(browser, app_url, engine):
+    """A 1.2 MB paste would exceed the request body limit (a bare connection error); the box keeps the first
+    RAW_TEXT_LIMIT characters, and the search says it used only the beginning."""
+    page = open_page(browser, app_url, DESKTOP)
+    pasted = "red shirt " * 120_000
+    page.locator("#text-query textarea").fill(pasted)
+    kept = page.locator("#text-query textarea").input_value()
+    assert kept == pasted[:RAW_TEXT_LIMIT]
+    page.locator("#text-search").click()
+    expect_results(page, "for “red shirt", engine.search_text(kept, k=DEFAULT_K, collapse_similar=True))
+    expect(page.locator("#status")).to_contain_text(f"only the first {MAX_TEXT_CHARS:,} were used")
+    no_error_badges_or_toasts(page)
 
 
 @pytest.mark.parametrize("viewport", [pytest.param(SMALL_PHONE, id="360px"), pytest.param(PHONE, id="390px")])

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from search import DEFAULT_IMAGE_WEIGHT
+from search import DEFAULT_IMAGE_WEIGHT, RAW_TEXT_LIMIT
 from ui.layout.filters import FiltersPanel
 from ui.layout.results import ResultsPanel, input_message
 from ui.page import Page
@@ -48,6 +48,7 @@ def composed_tab(examples: list[tuple[str, str]]) -> ComposedTab:
             label="What to change",
             placeholder="e.g. same style but in red",
             max_lines=2,
+            max_length=RAW_TEXT_LIMIT,
             elem_id="composed-text",
         )
         message = input_message("composed-message")

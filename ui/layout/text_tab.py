@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from search import RAW_TEXT_LIMIT
 from ui.layout.filters import FiltersPanel
 from ui.layout.results import ResultsPanel, input_message
 from ui.page import Page
@@ -45,6 +46,7 @@ def text_tab(semantic_weight: float) -> TextTab:
             label="Describe what you are looking for",
             placeholder="e.g. black leather boots for men",
             max_lines=2,
+            max_length=RAW_TEXT_LIMIT,
             elem_id="text-query",
         )
         message = input_message("text-message")
