@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 import faiss
+import numpy as np
 
 from benchmarks.common import Report, percentiles, time_each
 from benchmarks.fixtures import PhotoSet, large_photo, text_queries
@@ -120,7 +121,7 @@ def stages(engine: SearchEngine, photos: PhotoSet, repeats: int) -> Report:
         add(f"index search, no filter, FAISS {threads} thread(s), interleaved", samples)
     add(
         f"result objects ({K})",
-        time_each(lambda r: [engine.ranker.result(int(row), 0.0) for row in r], [rows] * repeats),
+        time_each(lambda r: engine.ranker.results(r, np.zeros(len(r))), [rows] * repeats),
     )
     frame = engine.products.frame
     add(

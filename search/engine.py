@@ -127,7 +127,7 @@ class SearchEngine:
     def catalog_labels(self, columns: Sequence[str]) -> pd.DataFrame:
         """Every product's id (column "id") and the given metadata columns, in catalog order: a copy for choosing
         products by their labels (e.g. the page's example photos)."""
-        return self.products.frame[[ID_COLUMN, *columns]].copy()
+        return self.products.columns([ID_COLUMN, *columns])
 
     def product(self, product_id: object) -> dict[str, Any]:
         """All metadata of a product."""

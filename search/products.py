@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +89,9 @@ def conform(table: pa.Table) -> pa.Table:
 
 
 class ProductTable:
-    """Product metadata in memory (pandas); photos as one Arrow column, or for large catalogs in memory-mapped
-    photo files (search.photos) that `image_bytes` reads on demand."""
+    """Product metadata as Arrow columns: no Python object per product, so a million products take about their
+    column bytes in memory (docs/SCALE.md), and a page of results is read in one `take`. Photos are one Arrow
+    column, or for large catalogs memory-mapped photo files (search.photos) that `image_bytes` reads on demand."""
 
     def __init__(self, table: pa.Table, photos: PhotoShards | None = None) -> None:
         self._table = conform(table)
@@ -96,12 +99,8 @@ class ProductTable:
         if photos is not None and len(photos) != len(self._table):
             raise BundleError(f"The photo files hold {len(photos)} photos for {len(self._table)} products.")
         self._images = self._table.column(IMAGE_BYTES_COLUMN).combine_chunks()
-        self.frame = self._table.drop_columns([IMAGE_BYTES_COLUMN]).to_pandas()
-        self.frame[YEAR_COLUMN] = self.frame[YEAR_COLUMN].astype("Int32")
-        self.ids = self.frame[ID_COLUMN].to_numpy(dtype=np.int64)
-        # Plain Python values per column: building a result's metadata from them takes microseconds, where
-        # `frame.iloc[row]` takes ~0.2 ms, which 24 results per query turn into most of a cached query's time.
-        self._values = {name: self.frame[name].tolist() for name in self.frame.columns}
+        self._metadata = self._table.drop_columns([IMAGE_BYTES_COLUMN]).combine_chunks()
+        self.ids = self._metadata.column(ID_COLUMN).to_numpy()
         self._row_of_id = pd.Index(self.ids)
         if not self._row_of_id.is_unique:
             duplicated = sorted(set(self.ids[self._row_of_id.duplicated()].tolist()))[:10]
@@ -151,7 +150,20 @@ class ProductTable:
         return files
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return self._metadata.num_rows
+
+    @functools.cached_property
+    def frame(self) -> pd.DataFrame:
+        """All metadata as a pandas frame (year as nullable Int32), made on first use: for evaluation and analysis,
+        which want whole columns; serving never builds it."""
+        return self.columns(self._metadata.column_names)
+
+    def columns(self, names: Sequence[str]) -> pd.DataFrame:
+        """Some metadata columns as a new pandas frame, in catalog order."""
+        frame = self._metadata.select(list(names)).to_pandas()
+        if YEAR_COLUMN in frame:
+            frame[YEAR_COLUMN] = frame[YEAR_COLUMN].astype("Int32")
+        return frame
 
     def row_of(self, product_id: int) -> int:
         """Row number of a product id; an unknown id is a clear error."""
@@ -160,13 +172,13 @@ class ProductTable:
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidQueryError(f"No product with id {product_id!r} in this catalog.") from error
 
+    def metadata_rows(self, rows: Sequence[int] | np.ndarray) -> list[dict[str, Any]]:
+        """All metadata of each row as plain Python values (missing year is None), read in one batch."""
+        return self._metadata.take(np.asarray(rows, dtype=np.int64)).to_pylist()
+
     def metadata(self, row: int) -> dict[str, Any]:
         """All metadata of a row as plain Python values (missing year is None)."""
-        record = {name: values[row] for name, values in self._values.items()}
-        year = record[YEAR_COLUMN]
-        record[YEAR_COLUMN] = None if pd.isna(year) else int(year)
-        record[ID_COLUMN] = int(record[ID_COLUMN])
-        return record
+        return self.metadata_rows([row])[0]
 
     def image_bytes(self, row: int) -> bytes | None:
         """The stored encoded image of a row, or None when the catalog had none."""
@@ -176,4 +188,5 @@ class ProductTable:
         return value.as_py() if value.is_valid else None
 
     def labels(self, column: str) -> pd.Series:
-        return self.frame[column]
+        """One metadata column as a pandas Series (a new one on each call)."""
+        return self.columns([column])[column]

@@ -53,12 +53,8 @@ class Ranker:
         if keyword_weight > 0.0:
             return self._fused(vector, text, keyword_weight, scope.k, selector)
         ranking = self.index.top_k(vector[None, :], scope.k + len(exclude_rows), selector)[0]
-        results = [
-            self.result(int(row), float(score))
-            for score, row in zip(ranking.scores, ranking.rows, strict=True)
-            if int(row) not in exclude_rows
-        ]
-        return SearchResponse(results[: scope.k])
+        kept = ~np.isin(ranking.rows, np.array(exclude_rows, dtype=np.int64))
+        return SearchResponse(self.results(ranking.rows[kept][: scope.k], ranking.scores[kept][: scope.k]))
 
     def by_keywords(self, text: str, scope: Scope) -> SearchResponse:
         """BM25 top-k within the filters; only products containing a query word."""
@@ -67,7 +63,7 @@ class Ranker:
         if selector is not None and selector.count == 0:
             return SearchResponse([], [NO_FILTER_MATCH])
         scores, rows = keyword.search(text, scope.k, selector.allowed if selector else None)
-        results = [self.result(int(row), float(score)) for score, row in zip(scores, rows, strict=True)]
+        results = self.results(rows, scores)
         return SearchResponse(results, [] if results else [NO_KEYWORD_MATCH])
 
     def collapse(self, results: list[SearchResult], k: int) -> list[SearchResult]:
@@ -84,9 +80,13 @@ class Ranker:
             raise InvalidQueryError(NO_KEYWORD_INDEX)
         return self.keyword
 
-    def result(self, row: int, score: float) -> SearchResult:
-        metadata = self.products.metadata(row)
-        return SearchResult(int(metadata["id"]), score, metadata[NAME_COLUMN], metadata, row)
+    def results(self, rows: np.ndarray, scores: np.ndarray) -> list[SearchResult]:
+        """Result objects for ranked rows, their metadata read in one batch."""
+        records = self.products.metadata_rows(rows)
+        return [
+            SearchResult(int(record["id"]), float(score), record[NAME_COLUMN], record, int(row))
+            for record, row, score in zip(records, rows, scores, strict=True)
+        ]
 
     def _fused(
         self, vector: np.ndarray, text: str, keyword_weight: float, k: int, selector: RowSelector | None
@@ -95,4 +95,4 @@ class Ranker:
         self.keyword_index()
         candidates = self.hybrid.candidates(vector[None, :], [text], selector, depth=max(k, self.hybrid.depth))[0]
         scores, rows = candidates.rank(keyword_weight, k)
-        return SearchResponse([self.result(int(row), float(score)) for score, row in zip(scores, rows, strict=True)])
+        return SearchResponse(self.results(rows, scores))

@@ -1,4 +1,5 @@
-"""The products table: fast per-row metadata equals the pandas row; only the schema's columns are kept and typed."""
+"""The products table: Arrow metadata equals the pandas row; only the schema's columns are kept and typed; serving
+never builds a pandas frame."""
 
 import pandas as pd
 import pyarrow as pa
@@ -20,6 +21,23 @@ def test_fast_metadata_equals_the_pandas_row():
         got = products.metadata(row)
         assert got == expected
         assert [type(value) for value in got.values()] == [type(value) for value in expected.values()]
+    rows = [299, 0, 17, 17, 150]
+    assert products.metadata_rows(rows) == [products.metadata(row) for row in rows]
+
+
+def test_serving_reads_arrow_columns_and_never_builds_the_pandas_frame(engine):
+    """A pandas frame holds a Python object per value (~2 GB at a million products, docs/SCALE.md)."""
+    products = engine.products
+    products.__dict__.pop("frame", None)
+    product_id = int(products.ids[7])
+    engine.search_text("red shirt", k=10, filters={"gender": "Men"})
+    engine.search_text("red shirt", k=10, semantic_weight=0.0)
+    engine.more_like_this(product_id, k=5)
+    engine.product(product_id)
+    labels = engine.catalog_labels(["articleType"])
+    assert labels.shape == (len(products), 2)
+    assert "frame" not in products.__dict__
+    assert products.frame.shape[0] == len(products) and "frame" in products.__dict__
 
 
 def test_columns_outside_the_schema_are_dropped_and_never_served():
