@@ -67,7 +67,8 @@ class FilterCompiler:
         for name in FILTER_FIELDS:
             labels = products.labels(name).astype("string").fillna("")
             codes, uniques = labels.factorize(sort=True)
-            self._codes[name] = np.asarray(codes)
+            # The narrowest integer type that holds the codes: 1 byte per product for most fields, not 8.
+            self._codes[name] = np.asarray(codes).astype(np.min_scalar_type(len(uniques)))
             self._choices[name] = [str(value) for value in uniques]
         self._cache: OrderedDict[FilterKey, RowSelector] = OrderedDict()
         self._cache_size = cache_size
