@@ -293,8 +293,8 @@ class VectorIndex:
 
 
 def fp16_copy(flat: faiss.IndexFlat, chunk: int = 65_536) -> faiss.IndexScalarQuantizer:
-    """An fp16 scalar-quantised copy of a flat index's vectors (ids = rows), filled in chunks so that no second
-    fp32 copy of the catalog is ever held."""
+    """An fp16 scalar-quantised copy of a flat index's vectors (ids = rows), filled a chunk at a time so that at
+    most one chunk of fp32 vectors is held besides the index."""
     copy = faiss.IndexScalarQuantizer(flat.d, faiss.ScalarQuantizer.QT_fp16, flat.metric_type)
     for start in range(0, flat.ntotal, chunk):
         copy.add(flat.reconstruct_n(start, min(chunk, flat.ntotal - start)))
