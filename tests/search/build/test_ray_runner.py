@@ -16,8 +16,8 @@ from search.build.shards import ShardCache
 from search.bundle import INDEX_FILE, MANIFEST_FILE, Bundle
 from search.bundle.store import CARD_FILE
 from search.errors import CatalogError
-from search.fixtures.synthetic import generate_catalog, save_catalog
-from tests.helpers import build_args
+from search.fixtures.synthetic import generate_catalog, generate_rows, save_catalog
+from tests.helpers import build_args, rows_with_image_paths, write_catalog
 
 
 def test_row_lookup_finds_wanted_rows_by_product_id_and_skips_the_rest():
@@ -105,6 +105,23 @@ def test_ray_engine_builds_the_same_bundle_as_the_default_engine(local_ray, parq
     files = list(manifests[0]["files"])
     assert "products.parquet" in files and any(name.startswith("keyword/") for name in files)
     assert all(filecmp.cmp(default / name, on_ray / name, shallow=False) for name in files)
+
+
+def test_ray_engine_reads_photos_given_by_path_like_the_default_engine(local_ray, tiny_model, tmp_path):
+    """Photos stored as {"bytes": null, "path": "images/…"} are read relative to the dataset folder on the Ray
+    workers too: nothing is unreadable, the vectors equal the default engine's and the bundle serves the files."""
+    folder = tmp_path / "catalog"
+    rows = rows_with_image_paths(generate_rows(40, seed=5), folder)
+    catalog = write_catalog(rows, folder)
+    default, on_ray = tmp_path / "default", tmp_path / "ray"
+    assert index_build.main(build_args(catalog, tiny_model, default)) == 0
+    assert index_build.main(build_args(catalog, tiny_model, on_ray, "--engine", "ray")) == 0
+    for bundle in (default, on_ray):
+        assert json.loads((bundle / MANIFEST_FILE).read_text())["dataset"]["unreadable_images"] == 0
+    np.testing.assert_allclose(stored_vectors(on_ray), stored_vectors(default), atol=1e-6)
+    products = Bundle.load(on_ray).products
+    first = products.row_of(rows[0]["id"])
+    assert products.image_bytes(first) == (folder / rows[0]["image"]["path"]).read_bytes()
 
 
 def test_interrupted_ray_build_resumes_from_finished_shards(
