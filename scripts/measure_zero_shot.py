@@ -7,6 +7,7 @@ runner-up): coverage = share of photos whose guess is shown, precision = share o
 
     python -m scripts.measure_zero_shot --model clip-tiny --photos 2000
     python -m scripts.measure_zero_shot --model /path/to/fashion-clip --photos 9583     # a real model folder
+    python -m scripts.measure_zero_shot --model MODEL --only-catalog MODEL/training/heldout-catalog --photos 9583
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import datasets
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
@@ -61,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="clip-tiny", help="a random config name or a model folder")
     parser.add_argument("--photos", type=int, default=2000, help="photos sampled (seeded)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--only-catalog",
+        type=Path,
+        help="only the photos of this catalog's products (a save_to_disk folder, e.g. a fine-tuned model's "
+        "training/heldout-catalog: photos the model never trained on)",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/zero-shot.json"))
     args = parser.parse_args(argv)
     if not args.ground_truth.is_dir() or not args.images.is_dir():
@@ -68,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     frame = kagl_catalog(load_ground_truth(args.ground_truth)).set_index("id")
     paths = [p for p in sorted(args.images.glob("*.jpg")) if int(p.stem) in frame.index]
+    if args.only_catalog is not None:
+        wanted = set(datasets.load_from_disk(str(args.only_catalog))["id"])
+        paths = [p for p in paths if int(p.stem) in wanted]
     rng = np.random.default_rng(args.seed)
     paths = [paths[i] for i in sorted(rng.choice(len(paths), size=min(args.photos, len(paths)), replace=False))]
     choices = {field: sorted(label for label in frame[field].unique() if label) for field in PROMPTS}
@@ -86,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpu_count": os.cpu_count(), "load": os.getloadavg()},
         "model": args.model,
         "photos": len(paths),
+        "only_catalog": str(args.only_catalog) if args.only_catalog else None,
         "logit_scale": guesser.scale,
         "prompts": PROMPTS,
         "fields": evaluate(guesser, vectors, truth),
