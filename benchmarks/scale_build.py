@@ -70,11 +70,11 @@ def prefill_shards(config: BuildConfig, vectors: np.ndarray) -> None:
         cache.write(shard, part, part, {})
 
 
-def run(products: int, work: Path, queries: int = 100) -> list[Report]:
+def run(products: int, work: Path, queries: int = 100, keep_cache: bool = False) -> list[Report]:
     catalog = write_catalog(work / f"catalog-{products}", products)
     model = model_folder("clip-vit-b32", work)
     out = work / f"bundle-{products}"
-    config = BuildConfig(out=out, dataset=str(catalog), model=str(model), device="cpu", keep_cache=False)
+    config = BuildConfig(out=out, dataset=str(catalog), model=str(model), device="cpu", keep_cache=keep_cache)
     prefill_shards(config, cached_vectors(work, products, 512, seed=0))
     started = time.perf_counter()
     report = run_build(config)
@@ -110,10 +110,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=Path("build/benchmarks/scale"))
+    parser.add_argument(
+        "--keep-cache",
+        action="store_true",
+        help="keep the filled shard cache (<bundle>.cache), so index_build.py can rebuild from it alone",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
-    reports = run(args.products, args.out / "work")
+    reports = run(args.products, args.out / "work", keep_cache=args.keep_cache)
     for report in reports:
         print(report.table(), "\n", flush=True)
     write_results(args.out, reports, started, quick=False)

@@ -43,9 +43,12 @@ from search.keyword import build_keyword_index
 from search.photos import PHOTOS_FOLDER, ROWS_PER_FILE
 from search.products import ProductTable
 from search.threads import set_threads
-from search.vectors import mix, mix_label
+from search.vectors import mix_label
 
 logger = logging.getLogger(__name__)
+
+# The products' document vectors, written next to the shards while the index is built (search.build.shards).
+DOCUMENT_VECTORS_FILE = "document-vectors.npy"
 
 
 class Encoding(Protocol):
@@ -202,13 +205,12 @@ def run_build(config: BuildConfig) -> BuildReport:
     timings["load"] = time.perf_counter() - started
     set_threads(config.threads)
     cache, model, resumed = encode_to_shards(config, table, source, unreadable, timings)
-    image_vectors, text_vectors, _ = cache.read_all()
     unreadable.report()
     without_vectors = tuple(sorted(unreadable.rows))
 
     index_started = time.perf_counter()
-    vectors = mix(image_vectors, text_vectors, config.doc_image_weight)
-    vectors[list(without_vectors)] = 0.0
+    document_file = cache.folder / DOCUMENT_VECTORS_FILE
+    vectors = cache.document_vectors(document_file, model.dim, config.doc_image_weight, without_vectors)
     spec = IndexSpec.for_catalog(len(vectors), config.index_type, dim=vectors.shape[1])
     index = VectorIndex.build(vectors, spec, without_vectors)
     timings["index"] = time.perf_counter() - index_started
@@ -238,6 +240,8 @@ def run_build(config: BuildConfig) -> BuildReport:
     )
     Bundle(manifest, index, products, keyword, onnx).save(config.out)
     timings["bundle"] = time.perf_counter() - write_started
+    del index, vectors
+    document_file.unlink(missing_ok=True)
     if not config.keep_cache:
         shutil.rmtree(cache.folder, ignore_errors=True)
         if config.cache_root.is_dir() and not any(config.cache_root.iterdir()):

@@ -103,6 +103,8 @@ def test_an_unchanged_catalog_still_resumes(tiny_model, tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         assert index_build.main(args) == 0
     assert f"Resuming: {SIZE} of {SIZE} products already encoded" in caplog.text
+    kept = tmp_path / "out.cache"
+    assert list(kept.rglob("shard-*.npz")) and not list(kept.rglob("document-vectors.npy"))
 
 
 # --- product ids are checked before encoding ---------------------------------------------------------------------
