@@ -2,7 +2,7 @@
 
     python app.py --index build/fashion-index    # a bundle folder or Hub dataset repo id; SEARCH_INDEX on a Space
 
-With no index configured, a small default index is built once and cached (see search/build/default_index.py).
+With no index configured, a small default index is built once and cached (see search/indexing/default_index.py).
 Queries in other languages are translated to English (--translation-model, SEARCH_TRANSLATION_MODEL; "none" turns
 the language step off); a model that cannot be loaded leaves search running untranslated, never stops the start.
 The UI itself lives in the `ui` package; this file only reads the settings and starts it.
@@ -14,9 +14,9 @@ import os
 import sys
 
 from search import DEFAULT_TRANSLATION_MODEL, QueryLanguage, SearchEngine, SearchError, load_query_language
-from search.build.default_index import ensure_default_bundle
-from search.encoder import RUNTIME_ENV, RUNTIMES
-from search.threads import set_threads
+from search.encoding.encoder import RUNTIME_ENV, RUNTIMES
+from search.encoding.threads import set_threads
+from search.indexing.default_index import ensure_default_bundle
 from ui import build_demo, launch, limit_malloc_arenas, upload_sweep, use_own_upload_folder
 from ui.settings import UPLOAD_MAX_AGE
 

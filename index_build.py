@@ -12,15 +12,15 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from search.build import BuildConfig, run_build
-from search.build.config import ENGINES
-from search.build.unreadable import DEFAULT_MAX_SHARE
 from search.bundle import push_bundle
-from search.catalog import DEFAULT_DATASET
-from search.encoder import DEFAULT_MODEL, DTYPES, RUNTIMES
+from search.catalog.photos import INLINE_MAX_MB
+from search.catalog.schema import DEFAULT_DATASET
+from search.encoding.encoder import DEFAULT_MODEL, DTYPES, RUNTIMES
 from search.errors import SearchError
-from search.index import INDEX_TYPES
-from search.photos import INLINE_MAX_MB
+from search.indexing import BuildConfig, run_build
+from search.indexing.config import ENGINES
+from search.indexing.unreadable import DEFAULT_MAX_SHARE
+from search.ranking.index import INDEX_TYPES
 
 logger = logging.getLogger("index_build")
 

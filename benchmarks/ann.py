@@ -17,7 +17,7 @@ import numpy as np
 
 from benchmarks.common import Report, percentiles, time_each
 from benchmarks.fixtures import clustered_vectors, query_vectors
-from search.index import EXACT_FILTER_MAX_ROWS, FLAT_SCAN_CANDIDATES, IndexSpec, RowSelector, VectorIndex
+from search.ranking.index import EXACT_FILTER_MAX_ROWS, FLAT_SCAN_CANDIDATES, IndexSpec, RowSelector, VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +120,9 @@ def run(count: int, dim: int, queries: int, work: Path, seed: int = 0, types: tu
         del index
     report.notes.append(
         f"Recall against brute force over the same rows. Filters matching ≤ {EXACT_FILTER_MAX_ROWS:,} products are "
-        "answered by brute force over them for every index type (search.index.EXACT_FILTER_MAX_ROWS); broader ones "
-        "search inside the index. memory_mb: the FAISS index in RAM; disk_mb adds the exact vectors IVF indexes "
+        "answered by brute force over them for every index type "
+        "(search.ranking.index.EXACT_FILTER_MAX_ROWS); broader ones search inside the index. memory_mb: the FAISS "
+        "index in RAM; disk_mb adds the exact vectors IVF indexes "
         "re-rank with (memory-mapped: in RAM only as far as the page cache holds them). Vectors: "
         "benchmarks.fixtures.clustered_vectors; queries are fresh draws from the same mixture."
     )
@@ -187,7 +188,7 @@ def flat_codecs(count: int, dim: int, queries: int, work: Path, seed: int = 0) -
     )
     report.notes.append(
         "The default may change only with recall@10 ≥ 0.99 against the exact fp32 scan. Vectors and queries as in "
-        "the 1M table (clustered mixture, fresh query draws). The last row is search.index.VectorIndex for a flat "
-        "index: the fp16 copy is scanned and its candidates are scored with the fp32 vectors."
+        "the 1M table (clustered mixture, fresh query draws). The last row is search.ranking.index.VectorIndex "
+        "for a flat index: the fp16 copy is scanned and its candidates are scored with the fp32 vectors."
     )
     return report

@@ -16,12 +16,12 @@ import torch
 
 from benchmarks.common import Report, throughput
 from benchmarks.fixtures import PhotoSet, clustered_vectors
-from search.build import BuildConfig, run_build
-from search.catalog import IMAGE_COLUMN
-from search.encoder import Encoder, choose_runtime, default_dtype
+from search.catalog.images import decode_image
+from search.catalog.schema import IMAGE_COLUMN
+from search.encoding.encoder import Encoder, choose_runtime, default_dtype
 from search.fixtures.synthetic import FEATURES, generate_rows
-from search.images import decode_image
-from search.index import IndexSpec, VectorIndex
+from search.indexing import BuildConfig, run_build
+from search.ranking.index import IndexSpec, VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def stages(
             )
     report.notes.append(
         "per_second: images, rows or vectors (queries for batched search) per second. 128,000 is this faiss-cpu "
-        "build's BLAS threshold; search.index sets 20."
+        "build's BLAS threshold; search.ranking.index sets 20."
     )
     return report
 

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from search.build import index_info, model_info
 from search.bundle import Bundle, Components, DatasetInfo, KeywordInfo, Manifest, is_bundle, read_manifest
-from search.encoder import Encoder
+from search.catalog.products import ProductTable
+from search.encoding.encoder import Encoder
 from search.fixtures.random_model import save_random_clip
 from search.fixtures.synthetic import COLOURS, GENDERS, generate_rows, jpeg_bytes, product_photo
-from search.index import IndexSpec, VectorIndex
-from search.keyword import KeywordIndex, keyword_text
-from search.products import ProductTable
+from search.indexing import index_info, model_info
+from search.ranking.index import IndexSpec, VectorIndex
+from search.ranking.keyword import KeywordIndex, keyword_text
 
 logger = logging.getLogger(__name__)
 

@@ -85,7 +85,8 @@ def main() -> None:
     import ray
     import torch
 
-    from search.build.ray_runner import (
+    from search.fixtures.random_model import save_random_clip
+    from search.indexing.ray_runner import (
         RowLookup,
         catalog_dataset,
         connect,
@@ -93,8 +94,7 @@ def main() -> None:
         encoder_spec,
         preprocess_batch,
     )
-    from search.build.shards import ShardCache
-    from search.fixtures.random_model import save_random_clip
+    from search.indexing.shards import ShardCache
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("No CUDA device: this benchmark measures the Ray build on one GPU (--device cpu: smoke run).")

@@ -15,7 +15,7 @@ from PIL import Image
 
 from benchmarks.common import Report, percentiles, time_each
 from benchmarks.fixtures import PhotoSet, text_queries
-from search.encoder import Encoder
+from search.encoding.encoder import Encoder
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import numpy as np
 
 from benchmarks.common import Report, percentiles, time_each
 from benchmarks.fixtures import PhotoSet, large_photo, text_queries
+from search.catalog.images import load_image
 from search.engine import SearchEngine
-from search.filters import normalise_filters
-from search.images import load_image
+from search.ranking.filters import normalise_filters
 
 logger = logging.getLogger(__name__)
 

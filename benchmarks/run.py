@@ -23,9 +23,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from benchmarks import ann, build_throughput, cold_start, language_cost, precision, query_latency, runtime
 from benchmarks.common import Report, write_results
 from benchmarks.fixtures import SHARED_PHOTOS, model_folder, photo_sets, synthetic_bundle
-from search.encoder import Encoder
+from search.encoding.encoder import Encoder
+from search.encoding.onnx_runtime import OnnxTowers
 from search.engine import SearchEngine
-from search.onnx_towers import OnnxTowers
 
 logger = logging.getLogger("benchmarks")
 

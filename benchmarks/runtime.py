@@ -1,5 +1,5 @@
 """ONNX Runtime against PyTorch eager on the CPU, in one process: query latency before and after, and the thread
-setting (threads × busy-waiting) that the default in search.threads comes from."""
+setting (threads × busy-waiting) that the default in search.encoding.threads comes from."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from PIL import Image
 
 from benchmarks.common import Report, percentiles
 from benchmarks.fixtures import PhotoSet, text_queries
-from search.encoder import Encoder
+from search.catalog.images import load_image
+from search.encoding.encoder import Encoder
+from search.encoding.onnx_runtime import OnnxTowers
 from search.engine import SearchEngine
-from search.images import load_image
-from search.onnx_towers import OnnxTowers
 
 logger = logging.getLogger(__name__)
 

@@ -26,14 +26,14 @@ from benchmarks import cold_start
 from benchmarks.ann import cached_vectors
 from benchmarks.common import Report, percentiles, time_each, write_results
 from benchmarks.fixtures import model_folder, query_vectors
-from search.build import BuildConfig, run_build
-from search.build.fingerprint import catalog_fingerprint
-from search.build.runner import model_info, shard_settings
-from search.build.shards import ShardCache
-from search.catalog import load_catalog
-from search.encoder import Encoder
+from search.catalog.schema import load_catalog
+from search.encoding.encoder import Encoder
 from search.engine import SearchEngine
 from search.fixtures.synthetic import FEATURES, generate_rows
+from search.indexing import BuildConfig, run_build
+from search.indexing.fingerprint import catalog_fingerprint
+from search.indexing.runner import model_info, shard_settings
+from search.indexing.shards import ShardCache
 
 logger = logging.getLogger(__name__)
 

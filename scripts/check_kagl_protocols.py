@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from search.catalog import LABEL_COLUMNS, NAME_COLUMN, clean_label
+from search.catalog.schema import LABEL_COLUMNS, NAME_COLUMN, clean_label
 from search.evaluate.metrics import DEPTH, mean_metrics, query_metrics
 from search.evaluate.protocols import LABEL_PROTOCOLS, Query, build_protocols
-from search.keyword import DEFAULT_SETTINGS, KeywordIndex, keyword_text
+from search.ranking.keyword import DEFAULT_SETTINGS, KeywordIndex, keyword_text
 
 VARIANTS = {
     "name+labels, stemmed (bundle default)": {},

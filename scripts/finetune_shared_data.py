@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from scripts.shared_catalog import PARQUET_FILE, shared_catalog
-from search.catalog import load_catalog
+from search.catalog.schema import load_catalog
 from search.engine import SearchEngine
 from search.evaluate import EvalConfig, Evaluator, Report, recommend
 from search.evaluate.protocols import build_protocols

@@ -26,7 +26,7 @@ import datasets
 
 import index_build
 from scripts.shared_catalog import PARQUET_FILE, shared_catalog
-from search.catalog import NAME_COLUMN
+from search.catalog.schema import NAME_COLUMN
 from search.fixtures.random_model import save_random_clip
 
 GENDER_IN_NAME = re.compile(r"\b(Men|Women|Boys|Girls|Unisex)\b")

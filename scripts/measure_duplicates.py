@@ -7,7 +7,7 @@ A development measurement (not a test: it needs ../shared/data/product-images, t
    look alike (a belt in two shades, but also two different white shirts), so pixels cannot draw the line.
 2. Per model (random-weight CLIPs here, any local model folder elsewhere): the cosine of the stored image vectors
    for each kind of pair — identical pixels, near copies, look-alikes, and each photo's nearest other photo —
-   which is what the collapse threshold (search.duplicates) is compared with.
+   which is what the collapse threshold (search.ranking.duplicates) is compared with.
 
     python -m scripts.measure_duplicates --photos ../shared/data/product-images --models clip-tiny clip-vit-b32
 """
@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from search.encoder import Encoder
+from search.encoding.encoder import Encoder
 from search.fixtures.random_model import CONFIG_DIR, save_random_clip
 
 logger = logging.getLogger("measure_duplicates")

@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 
 from scripts.check_kagl_protocols import kagl_catalog, load_ground_truth
-from search.catalog import NAME_COLUMN
+from search.catalog.schema import NAME_COLUMN
 from search.evaluate.metrics import DEPTH, query_metrics
-from search.keyword import DEFAULT_SETTINGS, KEYWORD_FIELDS, KeywordIndex, keyword_text
+from search.ranking.keyword import DEFAULT_SETTINGS, KEYWORD_FIELDS, KeywordIndex, keyword_text
 
 FIELDS = ("articleType", "baseColour", "usage")
 # Forms of the catalog's labels seen in its real names or typed by shoppers, each naming one label.

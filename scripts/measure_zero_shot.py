@@ -26,7 +26,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from scripts.check_kagl_protocols import kagl_catalog, load_ground_truth
-from search.encoder import Encoder
+from search.encoding.encoder import Encoder
 from search.fixtures.random_model import save_random_clip
 from search.zero_shot import PROMPTS, LabelGuesser
 

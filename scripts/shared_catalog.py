@@ -15,7 +15,7 @@ import datasets
 import pandas as pd
 
 from scripts.check_kagl_protocols import kagl_catalog, load_ground_truth
-from search.catalog import CATALOG_COLUMNS, IMAGE_COLUMN, NAME_COLUMN
+from search.catalog.schema import CATALOG_COLUMNS, IMAGE_COLUMN, NAME_COLUMN
 from search.fixtures.synthetic import FEATURES
 
 PARQUET_FILE = "train-00000-of-00001.parquet"

@@ -5,11 +5,10 @@ Everything else in this package is reached through it (see docs/ARCHITECTURE.md)
 """
 
 from search.bundle import looks_like_repo_id
-from search.catalog import NAME_COLUMN
+from search.catalog.images import MAX_IMAGE_BYTES, decode_image
+from search.catalog.schema import NAME_COLUMN
 from search.engine import SearchEngine
 from search.errors import InvalidImageError, InvalidQueryError, SearchError
-from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
-from search.images import MAX_IMAGE_BYTES, decode_image
 from search.language import (
     DEFAULT_TRANSLATION_MODEL,
     DetectedLanguage,
@@ -29,6 +28,7 @@ from search.query import (
     TextQuery,
     VectorQuery,
 )
+from search.ranking.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
 from search.results import SearchResponse, SearchResult
 from search.version import __version__
 

@@ -19,12 +19,12 @@ import pandas as pd
 from PIL import Image
 
 from search.bundle import PRODUCTS_FILE, Bundle, check_encoder_matches, resolve_bundle
-from search.catalog import ID_COLUMN
-from search.encoder import Encoder
+from search.catalog.images import ImageInput, decode_image
+from search.catalog.schema import ID_COLUMN
+from search.encoding.encoder import Encoder
+from search.encoding.query_encoder import QueryEncoder
+from search.encoding.vectors import mix
 from search.errors import InvalidQueryError
-from search.filters import FILTER_FIELDS, Filters
-from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, keyword_share
-from search.images import ImageInput, decode_image
 from search.language import QueryLanguage, QueryText
 from search.query import (
     DEFAULT_K,
@@ -37,10 +37,10 @@ from search.query import (
     VectorQuery,
     check_product_id,
 )
-from search.query_encoder import QueryEncoder
-from search.ranking import Ranker
+from search.ranking.filters import FILTER_FIELDS, Filters
+from search.ranking.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, keyword_share
+from search.ranking.ranker import Ranker
 from search.results import SearchResponse, SearchResult
-from search.vectors import mix
 from search.zero_shot import LabelGuesser
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class SearchEngine:
     ) -> SearchEngine:
         """Open a bundle (local folder or Hub repo id) with the model its manifest names, or a given encoder
         that must match it; `language` (search.language.load_query_language) translates non-English queries;
-        `runtime` picks the encoder's (search.encoder.choose_runtime; default auto)."""
+        `runtime` picks the encoder's (search.encoding.encoder.choose_runtime; default auto)."""
         folder = resolve_bundle(source, revision)
         bundle = Bundle.load(folder, verify=verify)
         model = bundle.manifest.model
@@ -209,7 +209,7 @@ class SearchEngine:
         collapse_similar: bool = False,
     ) -> SearchResponse:
         """Text search: semantic_weight 1 = CLIP only, 0 = keyword (BM25) only, between = a mix of both scores
-        normalised over the candidates (see search.hybrid); None = `default_semantic_weight`. A non-English text
+        normalised over the candidates (see search.ranking.hybrid); None = `default_semantic_weight`. A non-English text
         is searched by its English translation unless translate=False. collapse_similar folds near-identical
         results into one (SearchResult.similar). Repeated searches are answered from an LRU cache; treat the
         returned results as read-only."""

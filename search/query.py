@@ -13,11 +13,11 @@ from numbers import Real
 import numpy as np
 from PIL import Image
 
+from search.catalog.ids import as_product_id, shown
+from search.catalog.images import ImageInput
 from search.errors import InvalidImageError, InvalidQueryError
-from search.filters import FilterKey, Filters, normalise_filters
-from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
-from search.ids import as_product_id, shown
-from search.images import ImageInput
+from search.ranking.filters import FilterKey, Filters, normalise_filters
+from search.ranking.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
 
 DEFAULT_K = 24
 MAX_K = 100
@@ -86,8 +86,8 @@ def check_flag(value: object, name: str) -> bool:
 
 
 def check_product_id(product_id: object) -> int:
-    """An integer-valued product id (see search.ids): ints, whole floats (JSON numbers) and strings of ASCII digits;
-    nothing else is coerced (no fractions, no booleans, no "12abc", "1_000" or other scripts' digits)."""
+    """An integer-valued product id (see search.catalog.ids): ints, whole floats (JSON numbers) and strings of ASCII
+    digits; nothing else is coerced (no fractions, no booleans, no "12abc", "1_000" or other scripts' digits)."""
     number = as_product_id(product_id)
     if number is None:
         raise InvalidQueryError(f"The product id must be a whole number, got {shown(product_id)}.")

@@ -98,4 +98,4 @@ def hub_cache(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def fake_hub(monkeypatch) -> FakeHub:
     """The Hub's network boundary replaced by a recorder (everything before it runs for real)."""
-    return FakeHub().install(monkeypatch, "search.hub")
+    return FakeHub().install(monkeypatch, "search.hub_upload")

@@ -93,7 +93,7 @@ class FakeHub:
         self.calls: list[tuple[str, dict]] = []
 
     def install(self, monkeypatch: pytest.MonkeyPatch, module: str) -> FakeHub:
-        """Replace `create_repo` and `upload_folder` where `module` (search.hub) calls them."""
+        """Replace `create_repo` and `upload_folder` where `module` (search.hub_upload) calls them."""
         monkeypatch.setattr(f"{module}.create_repo", self.create_repo)
         monkeypatch.setattr(f"{module}.upload_folder", self.upload_folder)
         return self

@@ -9,8 +9,8 @@ import yaml
 
 import app
 from search import DEFAULT_TRANSLATION_MODEL
-from search.catalog import DEFAULT_DATASET
-from search.encoder import DEFAULT_MODEL, RUNTIME_ENV
+from search.catalog.schema import DEFAULT_DATASET
+from search.encoding.encoder import DEFAULT_MODEL, RUNTIME_ENV
 from tests.helpers import REPO
 
 INDEX_REPO = "fashion-search/fashion-product-index"

@@ -1,5 +1,5 @@
 """The suite's own settings collect every test file: pytest's default `norecursedirs` skips folders named "build",
-which once left tests/search/build/ out of every run without a word."""
+which once left tests/search/indexing/ out of every run without a word."""
 
 import os
 import subprocess

@@ -14,7 +14,7 @@ import finetune
 import index_build
 import search.training.heldout as heldout
 import search.training.loop as loop
-from search.encoder import Encoder
+from search.encoding.encoder import Encoder
 from search.engine import SearchEngine
 from search.fixtures.synthetic import generate_rows
 from tests.helpers import FakeHub, build_args, rows_with_image_paths, write_catalog
@@ -150,7 +150,7 @@ def test_photos_given_by_path_train_the_same_model(tiny_model, tmp_path):
 
 @pytest.fixture
 def fake_hub(monkeypatch) -> FakeHub:
-    return FakeHub().install(monkeypatch, "search.hub")
+    return FakeHub().install(monkeypatch, "search.hub_upload")
 
 
 def test_push_creates_a_model_repo_with_the_card(finetuned, catalog_dir, tiny_model, fake_hub):

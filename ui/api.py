@@ -14,7 +14,7 @@ from search import (
     SearchResponse,
 )
 from ui.messages import api_errors
-from ui.photos import ProductImages
+from ui.photo_files import ProductImages
 from ui.settings import SEARCH_GROUP
 from ui.uploads import uploaded_path
 

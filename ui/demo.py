@@ -12,7 +12,7 @@ from ui.layout.image_tab import image_tab
 from ui.layout.results import results_panel
 from ui.layout.text_tab import text_tab
 from ui.page import Page
-from ui.photos import ProductImages
+from ui.photo_files import ProductImages
 
 
 def build_demo(engine: SearchEngine) -> gr.Blocks:

@@ -2,7 +2,7 @@
 
 They are chosen once per bundle and deterministically: the major categories (masterCategory holding at least
 MAJOR_SHARE of the catalog) take turns, each offering its most common article types in order, and each group gives
-its first product (by id) with a readable photo, written as a file by ui.photos. Image + Text examples pair such a
+its first product (by id) with a readable photo, written as a file by ui.photo_files. Image + Text examples pair such a
 photo with a change a shopper would ask for: the same style in a common catalog colour the product is not. The
 drawn pictures in assets/ are only the fallback for a catalog without photos.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from search import SearchEngine
-from ui.photos import ProductImages
+from ui.photo_files import ProductImages
 from ui.settings import ASSETS
 
 IMAGE_EXAMPLES = 6

@@ -37,7 +37,7 @@ from search import (
 )
 from ui.language import language_button, searched_phrase, translation_model
 from ui.messages import as_markdown_text
-from ui.photos import ProductImages
+from ui.photo_files import ProductImages
 from ui.settings import DETAIL_LABELS, UI_FILTERS
 from ui.uploads import uploaded_path
 

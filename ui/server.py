@@ -41,7 +41,7 @@ def upload_sweep(max_age: float) -> tuple[float, float]:
 
 class UploadSweeper:
     """Deletes the files visitors and clients uploaded once older than `age` seconds, and only those: product
-    photos live in a folder of their own (ui.photos), which no sweep touches.
+    photos live in a folder of their own (ui.photo_files), which no sweep touches.
 
     It replaces Gradio's `delete_cache`, whose sweep walks Gradio's live file sets in a worker thread: a request
     adding a file at that moment raises "Set changed size during iteration" and ends that sweep for good (seen

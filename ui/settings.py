@@ -7,7 +7,7 @@ import gradio as gr
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # Searches running at once, over all endpoints together; the rest wait in the queue. The engine runs the encoder on
-# batches that concurrent requests share (search.batcher), so more searches at once means bigger batches,
+# batches that concurrent requests share (search.encoding.batcher), so more searches at once means bigger batches,
 # not more threads fighting over a free Space's 2 cores (measured: docs/BENCHMARKS.md).
 SEARCH_CONCURRENCY = 8
 SEARCH_GROUP = "search"  # the Gradio concurrency group of every search, page and API alike

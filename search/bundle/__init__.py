@@ -1,6 +1,5 @@
 """The index bundle: one owner for the artifact that crosses build → Hub → app (see docs/ARCHITECTURE.md)."""
 
-from search.bundle.hub import looks_like_repo_id, push_bundle, resolve_bundle
 from search.bundle.manifest import (
     PROBE_TEXT,
     Components,
@@ -14,6 +13,7 @@ from search.bundle.manifest import (
     Probe,
     check_encoder_matches,
 )
+from search.bundle.remote import looks_like_repo_id, push_bundle, resolve_bundle
 from search.bundle.store import (
     INDEX_FILE,
     MANIFEST_FILE,

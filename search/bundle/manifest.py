@@ -28,9 +28,9 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
-from search.analysis import ANALYZER
 from search.errors import BundleError, BundleMismatchError
-from search.index import INDEX_TYPES
+from search.ranking.analysis import ANALYZER
+from search.ranking.index import INDEX_TYPES
 from search.version import __version__
 
 FORMAT_VERSION = 1
@@ -104,7 +104,7 @@ class DatasetInfo:
 
 @dataclass(config=_STRICT)
 class IndexInfo:
-    """The FAISS index: its type and parameters, and what a product vector is (see search.vectors.mix)."""
+    """The FAISS index: its type and parameters, and what a product vector is (see search.encoding.vectors.mix)."""
 
     type: IndexType
     metric: Literal["inner_product"]
@@ -140,14 +140,14 @@ class KeywordInfo:
     num_docs: Positive
     vocabulary_size: Count
     library_version: str = ""
-    # search.analysis; None for a bundle built before it, whose queries are tokenized as its products were.
+    # search.ranking.analysis; None for a bundle built before it, whose queries are tokenized as its products were.
     analyzer: Literal[ANALYZER] | None = None
 
 
 @dataclass(config=_STRICT)
 class PhotosInfo:
     """Product photos kept out of the products table (large catalogs): Arrow IPC files in `folder`, `rows_per_file`
-    rows each, in row order (search.photos)."""
+    rows each, in row order (search.catalog.photos)."""
 
     folder: BundlePath
     files: Positive
@@ -156,8 +156,8 @@ class PhotosInfo:
 
 @dataclass(config=_STRICT)
 class OnnxInfo:
-    """The model's two towers exported to ONNX (see search.onnx_export), so the app's CPU runtime needs no export
-    and no PyTorch weights at start; they must come from the manifest's model snapshot."""
+    """The model's two towers exported to ONNX (see search.encoding.onnx_export), so the app's CPU runtime needs no
+    export and no PyTorch weights at start; they must come from the manifest's model snapshot."""
 
     folder: BundlePath
     model: Text

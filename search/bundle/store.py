@@ -13,12 +13,12 @@ from pathlib import Path
 
 from search.bundle.card import dataset_card
 from search.bundle.manifest import FileInfo, Manifest, OnnxInfo
+from search.catalog.photos import PhotoShards
+from search.catalog.products import ProductTable
+from search.encoding.onnx_files import OnnxExport, copy_export
 from search.errors import BundleError, ModelLoadError
-from search.index import IndexSpec, VectorIndex
-from search.keyword import KeywordIndex
-from search.onnx_export import OnnxExport, copy_export
-from search.photos import PhotoShards
-from search.products import ProductTable
+from search.ranking.index import IndexSpec, VectorIndex
+from search.ranking.keyword import KeywordIndex
 from search.version import __version__
 
 logger = logging.getLogger(__name__)

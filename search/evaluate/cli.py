@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from search.encoding.vectors import mix_label
 from search.engine import SearchEngine
 from search.errors import SearchError
 from search.evaluate.evaluator import (
@@ -22,8 +23,7 @@ from search.evaluate.evaluator import (
     evaluate,
 )
 from search.evaluate.report import results_table
-from search.hybrid import FUSION_METHODS
-from search.vectors import mix_label
+from search.ranking.hybrid import FUSION_METHODS
 
 logger = logging.getLogger("search.evaluate")
 

@@ -17,15 +17,15 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from search.catalog import product_text
+from search.catalog.images import decode_image
+from search.catalog.schema import product_text
+from search.encoding.vectors import mix, mix_label
 from search.engine import SearchEngine
 from search.evaluate.metrics import DEPTH, mean_metrics, query_metrics
 from search.evaluate.protocols import COMPOSED, IMAGE, TEXT, Protocol, Query, build_protocols, protocol_names
 from search.evaluate.report import Report, machine_info, recommend, write_report
-from search.hybrid import FUSION_METHODS, Candidates, HybridSearcher, keyword_share
-from search.images import decode_image
-from search.index import IndexSpec, Ranking, RowSelector, VectorIndex
-from search.vectors import mix, mix_label
+from search.ranking.hybrid import FUSION_METHODS, Candidates, HybridSearcher, keyword_share
+from search.ranking.index import IndexSpec, Ranking, RowSelector, VectorIndex
 
 logger = logging.getLogger("search.evaluate")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from search.catalog import NAME_COLUMN
+from search.catalog.schema import NAME_COLUMN
 
 # Our label column → the name of the matching KAGL ground-truth file (ground_truth_<name>-image+text.json).
 LABEL_PROTOCOLS = {

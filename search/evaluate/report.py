@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from search.evaluate.protocols import COMPOSED, TEXT
-from search.hybrid import DEFAULT_IMAGE_WEIGHT
+from search.ranking.hybrid import DEFAULT_IMAGE_WEIGHT
 
 SELECTION_METRIC = "nDCG@10"
 TABLE_COLUMNS = ("R@1", "R@10", "R@50", "P@1", "P@10", "MRR", "mAP@10", "nDCG@10", "AvgRecall", "AvgP")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from search.encoder import ModelRef, default_device, resolve_model
+from search.encoding.encoder import ModelRef, default_device, resolve_model
 from search.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from search.catalog import LABEL_COLUMNS, NAME_COLUMN
+from search.catalog.schema import LABEL_COLUMNS, NAME_COLUMN
 from search.errors import TrainingError
 from search.evaluate.protocols import protocol_names
 

@@ -17,9 +17,9 @@ import torch
 from PIL import ImageOps
 from torch.utils.data import DataLoader, Dataset
 
-from search.build.reader import product_image
-from search.catalog import ID_COLUMN, NAME_COLUMN, clean_label, label_text
+from search.catalog.schema import ID_COLUMN, NAME_COLUMN, clean_label, label_text
 from search.errors import TrainingError
+from search.indexing.reader import product_image
 from search.training.config import LABELS_FIELD, TextField
 
 

@@ -16,14 +16,14 @@ from typing import Any
 import datasets
 import numpy as np
 
-from search.build import BuildConfig, run_build
-from search.build.reader import stored_image
-from search.catalog import IMAGE_COLUMN
+from search.catalog.schema import IMAGE_COLUMN
 from search.engine import SearchEngine
 from search.evaluate import EvalConfig, evaluate
 from search.evaluate.evaluator import DEFAULT_IMAGE_WEIGHTS, DEFAULT_SEMANTIC_WEIGHTS
 from search.evaluate.protocols import COMPOSED, IMAGE, TEXT
-from search.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
+from search.indexing import BuildConfig, run_build
+from search.indexing.reader import stored_image
+from search.ranking.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
 
 logger = logging.getLogger(__name__)
 

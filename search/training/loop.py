@@ -20,7 +20,7 @@ from torch.nn.functional import normalize
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from search.encoder import Encoder
+from search.encoding.encoder import Encoder
 from search.errors import TrainingError
 from search.training.checkpoint import CheckpointStore, TrainingState, rng_state, set_rng_state
 from search.training.config import FinetuneConfig, TextField

@@ -21,16 +21,16 @@ import numpy as np
 import torch
 
 from search.bundle import code_version
-from search.catalog import CatalogSource, load_catalog
-from search.encoder import Encoder, default_device
+from search.catalog.schema import CatalogSource, load_catalog
+from search.encoding.encoder import Encoder, default_device
 from search.errors import TrainingError
 from search.training.card import model_card
 from search.training.checkpoint import CheckpointStore, TrainingState
 from search.training.config import FinetuneConfig
 from search.training.data import Split, split_rows
 from search.training.heldout import EvalSettings, compare, evaluate_model, rows_digest, write_heldout_catalog
-from search.training.hub import push_model
 from search.training.loop import Trainer, resolve_precision
+from search.training.publish import push_model
 
 logger = logging.getLogger(__name__)
 

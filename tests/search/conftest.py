@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.encoder import Encoder
-from search.onnx_export import OnnxExport
+from search.encoding.encoder import Encoder
+from search.encoding.onnx_files import OnnxExport
 
 
 @pytest.fixture(scope="session")

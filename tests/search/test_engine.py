@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from search import QueryLanguage, QueryText, SearchEngine
-from search.duplicates import DEFAULT_THRESHOLD
 from search.errors import InvalidImageError, InvalidQueryError
 from search.language import LanguageDetector
 from search.query import MAX_K
+from search.ranking.duplicates import DEFAULT_THRESHOLD
 from search.zero_shot import MIN_MARGIN
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from search.encoder import Encoder
+from search.encoding.encoder import Encoder
 from search.zero_shot import PROMPTS, LabelGuesser
 
 CHOICES = {"articleType": ["Tshirts", "Jeans", "Watches"], "baseColour": ["Black", "Navy Blue"], "usage": ["Casual"]}

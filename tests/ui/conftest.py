@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gradio.utils import get_upload_folder
 
-from ui.photos import ProductImages
+from ui.photo_files import ProductImages
 
 
 @pytest.fixture

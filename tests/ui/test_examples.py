@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ui.examples import COMPOSED_EXAMPLES, IMAGE_EXAMPLES, MAJOR_SHARE, Examples, catalog_examples, change_text
-from ui.photos import ProductImages
+from ui.photo_files import ProductImages
 from ui.settings import ASSETS
 
 

@@ -17,11 +17,11 @@ from search.bundle import (
     onnx_info,
     read_manifest,
 )
-from search.encoder import Encoder
+from search.catalog.products import ProductTable
+from search.encoding.encoder import Encoder
 from search.engine import SearchEngine
 from search.errors import BundleError, BundleMismatchError
 from search.fixtures.random_model import save_random_clip
-from search.products import ProductTable
 from tests.helpers import edit_manifest
 
 

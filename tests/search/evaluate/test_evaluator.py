@@ -7,14 +7,14 @@ import pytest
 
 import index_build
 from search import evaluate
-from search.catalog import product_text
+from search.catalog.images import decode_image
+from search.catalog.schema import product_text
+from search.encoding.vectors import normalise
 from search.engine import SearchEngine
 from search.evaluate import EvalConfig, Evaluator, Report
 from search.evaluate.metrics import DEPTH, mean_metrics, query_metrics
 from search.evaluate.protocols import build_protocols, protocol_names
-from search.hybrid import CANDIDATES
-from search.images import decode_image
-from search.vectors import normalise
+from search.ranking.hybrid import CANDIDATES
 from tests.helpers import build_args
 
 FAST = {"semantic_weights": (0.0, 0.5, 1.0), "image_weights": (0.0, 0.5, 1.0), "latency_queries": 0}

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from search.catalog import CatalogSource
+from search.catalog.schema import CatalogSource
 from search.training.card import model_card
 from search.training.checkpoint import TrainingState
 from search.training.config import FinetuneConfig

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from search.catalog import NAME_COLUMN, load_catalog
-from search.encoder import Encoder
+from search.catalog.schema import NAME_COLUMN, load_catalog
+from search.encoding.encoder import Encoder
 from search.errors import TrainingError
 from search.fixtures.synthetic import FEATURES, generate_rows
 from search.training.config import TextField, parse_fields

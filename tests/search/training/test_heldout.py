@@ -6,10 +6,10 @@ import math
 import pytest
 
 import search.training.heldout as heldout
-from search.catalog import load_catalog
+from search.catalog.schema import load_catalog
 from search.evaluate import EvalConfig, evaluate
 from search.fixtures.synthetic import generate_rows
-from search.hybrid import DEFAULT_IMAGE_WEIGHT
+from search.ranking.hybrid import DEFAULT_IMAGE_WEIGHT
 from search.training.heldout import (
     HYBRID_WEIGHT,
     EvalSettings,

@@ -7,8 +7,8 @@ import signal
 import pytest
 import torch
 
-from search.catalog import load_catalog
-from search.encoder import Encoder
+from search.catalog.schema import load_catalog
+from search.encoding.encoder import Encoder
 from search.errors import TrainingError
 from search.training.config import parse_fields
 from search.training.data import PairSource

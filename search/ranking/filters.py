@@ -1,0 +1,109 @@
+"""Metadata filters compiled to FAISS row selectors, validated against the catalog's own labels."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from search.catalog.ids import as_product_id, shown
+from search.catalog.products import ProductTable
+from search.catalog.schema import LABEL_COLUMNS, YEAR_COLUMN
+from search.errors import InvalidQueryError
+from search.ranking.index import RowSelector
+
+FILTER_FIELDS = (*LABEL_COLUMNS, YEAR_COLUMN)
+Filters = Mapping[str, str | int | Iterable[str | int] | None]
+FilterKey = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _values(name: str, value: object) -> tuple[str, ...]:
+    """A field's wanted labels: a string or a list of strings (years may also be whole numbers). Nothing else is
+    coerced, and an empty value is refused rather than read as "no filter"."""
+    items = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+    if value is None or not items:
+        raise InvalidQueryError(f"Filter {shown(name)} is empty; leave the field out to not filter by it.")
+    labels = set()
+    for item in items:
+        if name == YEAR_COLUMN and not isinstance(item, str):
+            year = as_product_id(item)  # the same rule: a whole number, nothing rounded
+            if year is None:
+                raise InvalidQueryError(f"Filter 'year' takes years as whole numbers or text, got {shown(item)}.")
+            labels.add(str(year))
+            continue
+        if not isinstance(item, str):
+            raise InvalidQueryError(f"Filter {shown(name)} takes a string or a list of strings, got {shown(value)}.")
+        if not item.strip():
+            raise InvalidQueryError(
+                f"Filter {shown(name)} has an empty value; leave the field out to not filter by it."
+            )
+        labels.add(item.strip())
+    return tuple(sorted(labels))
+
+
+def normalise_filters(filters: Filters | None) -> FilterKey:
+    """A canonical, hashable form: fields sorted, values stripped and deduplicated; every value checked."""
+    if filters is None:
+        return ()
+    if not isinstance(filters, Mapping):
+        raise InvalidQueryError("Filters must be a mapping of field name to value(s), e.g. {'gender': 'Men'}.")
+    unknown = [name for name in filters if name not in FILTER_FIELDS]
+    if unknown:
+        raise InvalidQueryError(
+            f"Unknown filter field(s) {', '.join(shown(name) for name in unknown[:5])}"
+            f"{' …' if len(unknown) > 5 else ''}; filterable: {', '.join(FILTER_FIELDS)}."
+        )
+    return tuple((name, _values(name, filters[name])) for name in sorted(filters))
+
+
+class FilterCompiler:
+    """Turns filters into row selectors; each column's labels are coded once, selectors are LRU-cached."""
+
+    def __init__(self, products: ProductTable, cache_size: int = 256) -> None:
+        self._codes: dict[str, np.ndarray] = {}
+        self._choices: dict[str, list[str]] = {}
+        for name in FILTER_FIELDS:
+            labels = products.labels(name).astype("string").fillna("")
+            codes, uniques = labels.factorize(sort=True)
+            # The narrowest integer type that holds the codes: 1 byte per product for most fields, not 8.
+            self._codes[name] = np.asarray(codes).astype(np.min_scalar_type(len(uniques)))
+            self._choices[name] = [str(value) for value in uniques]
+        self._cache: OrderedDict[FilterKey, RowSelector] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def choices(self, name: str) -> list[str]:
+        """The labels of a field present in the catalog, sorted, without the empty label."""
+        return [value for value in self._choices[name] if value]
+
+    def selector(self, key: FilterKey) -> RowSelector | None:
+        """The selector for normalised filters (see `normalise_filters`), or None when they constrain nothing."""
+        if not key:
+            return None
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        allowed = np.ones(len(next(iter(self._codes.values()))), dtype=bool)
+        for name, values in key:
+            allowed &= np.isin(self._codes[name], self._code_list(name, values))
+        selector = RowSelector(allowed)
+        with self._lock:
+            self._cache[key] = selector
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return selector
+
+    def _code_list(self, name: str, values: tuple[str, ...]) -> list[int]:
+        known = self._choices[name]
+        unknown = [value for value in values if value not in known]
+        if unknown:
+            listed = ", ".join(self.choices(name)[:30])
+            raise InvalidQueryError(
+                f"No product has {name} {', '.join(shown(value) for value in unknown[:5])}"
+                f"{' …' if len(unknown) > 5 else ''}. Known values: {listed}"
+                + (" …" if len(self.choices(name)) > 30 else "")
+            )
+        return [known.index(value) for value in values]

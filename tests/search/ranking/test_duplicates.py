@@ -1,0 +1,40 @@
+"""Near-identical results grouped in rank order: identical vectors fold into the best-ranked one."""
+
+import numpy as np
+import pytest
+
+from search.ranking.duplicates import DEFAULT_THRESHOLD, Group, group_near_identical
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_identical_vectors_fold_into_the_best_ranked_one():
+    a, b, c = unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)
+    groups = group_near_identical(np.stack([a, b, a, c, b, a]))
+    assert groups == [Group(0, (2, 5)), Group(1, (4,)), Group(3, ())]
+
+
+def test_distinct_vectors_stay_apart_and_keep_their_order():
+    vectors = np.stack([unit(1, 0.1 * i, 0) for i in range(5)])
+    assert [g.leader for g in group_near_identical(vectors)] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(("angle", "together"), [(0.01, True), (0.1, False)])
+def test_the_threshold_is_a_cosine(angle, together):
+    vectors = np.stack([unit(1, 0), unit(np.cos(angle), np.sin(angle))])
+    assert (np.cos(angle) >= DEFAULT_THRESHOLD) == together
+    assert (len(group_near_identical(vectors)) == 1) == together
+
+
+def test_a_result_joins_its_first_near_identical_leader_only():
+    a = unit(1, 0)
+    near = unit(1, 0.02)  # near-identical to a, not a leader itself
+    groups = group_near_identical(np.stack([a, near, a]), threshold=0.999)
+    assert groups == [Group(0, (1, 2))]
+
+
+def test_no_results_no_groups():
+    assert group_near_identical(np.zeros((0, 4))) == []

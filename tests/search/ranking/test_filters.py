@@ -1,0 +1,47 @@
+"""Filters are normalised into one canonical, hashable key and compiled to exact row selectors from the catalog's own
+labels; unknown fields and values are explained."""
+
+import numpy as np
+import pytest
+
+from search.catalog.products import ProductTable
+from search.errors import InvalidQueryError
+from search.fixtures.synthetic import generate_rows
+from search.ranking.filters import FILTER_FIELDS, FilterCompiler, normalise_filters
+
+
+@pytest.fixture(scope="module")
+def products() -> ProductTable:
+    return ProductTable.from_rows(generate_rows(200, seed=5))
+
+
+def test_equivalent_filters_have_one_key():
+    key = normalise_filters({"gender": ["Women", "Men", "Men "], "baseColour": "Red"})
+    assert key == (("baseColour", ("Red",)), ("gender", ("Men", "Women")))
+    assert normalise_filters({"baseColour": ["Red"], "gender": ("Women", "Men")}) == key
+    assert normalise_filters(None) == () and normalise_filters({}) == ()
+    hash(key)
+
+
+def test_unknown_fields_and_non_mappings_are_refused():
+    with pytest.raises(InvalidQueryError, match="Unknown filter field\\(s\\) 'colour'"):
+        normalise_filters({"colour": "Red"})
+    with pytest.raises(InvalidQueryError, match="Filters must be a mapping"):
+        normalise_filters(["gender", "Men"])
+
+
+def test_selectors_allow_exactly_the_matching_rows(products):
+    compiler = FilterCompiler(products)
+    selector = compiler.selector(normalise_filters({"gender": ["Men", "Women"], "articleType": "Tshirts"}))
+    frame = products.frame
+    expected = frame.gender.isin(["Men", "Women"]) & (frame.articleType == "Tshirts")
+    assert np.array_equal(selector.allowed, expected.to_numpy()) and selector.count == expected.sum()
+    assert compiler.selector(()) is None
+
+
+def test_choices_are_the_catalog_labels_and_unknown_values_list_them(products):
+    compiler = FilterCompiler(products)
+    assert set(FILTER_FIELDS) >= {"gender", "baseColour", "year"}
+    assert compiler.choices("gender") == sorted(set(products.frame.gender) - {""})
+    with pytest.raises(InvalidQueryError, match="No product has baseColour 'Purpel'. Known values: Beige, Black"):
+        compiler.selector(normalise_filters({"baseColour": "Purpel"}))
