@@ -1,10 +1,18 @@
-"""Safe image decoding: every input becomes an upright RGB PIL image or a clear InvalidImageError."""
+"""Safe image decoding: every input becomes an upright RGB PIL image or a clear InvalidImageError.
+
+Every limit is checked from the header, before any pixel is decoded: the decoded size (MAX_IMAGE_PIXELS) and the
+size after the model's resize, which scales the short side up or down to its input size and so grows with the
+aspect ratio (a 2 KB 8 × 1,000,000 px PNG would become 224 × 28 million px). Given the model's input size
+(`edge`), an image is decoded and converted at that size (JPEGs are decoded scaled down; 16-bit, 1-bit and
+palette images are converted after the resize), so a small file never costs the memory of its full resolution.
+"""
 
 from __future__ import annotations
 
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -14,6 +22,10 @@ from search.errors import InvalidImageError
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 MIN_IMAGE_SIDE = 8
+# Long side ÷ short side. The model scales the short side to its input size and sees a centred square of it, so
+# a longer image costs memory in proportion and shows the model less than 1/20 of itself: not a product photo.
+MAX_ASPECT_RATIO = 20
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I")
 
 ImageInput = Image.Image | bytes | str | Path | np.ndarray
 
@@ -51,23 +63,64 @@ def _too_many_pixels_message(size: tuple[int, int] | None = None) -> str:
     return f"The image is too large{shown}: at most {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels are accepted."
 
 
-def _check_size(image: Image.Image) -> None:
-    width, height = image.size
+def _check_size(size: tuple[int, int], edge: int | None = None) -> None:
+    """Refuse a (width, height) that would cost too much memory decoded or after the resize to `edge`, or that
+    is too small to read."""
+    width, height = size
     if width * height > MAX_IMAGE_PIXELS:
-        raise InvalidImageError(_too_many_pixels_message(image.size))
+        raise InvalidImageError(_too_many_pixels_message(size))
     if min(width, height) < MIN_IMAGE_SIDE:
         raise InvalidImageError(
             f"The image is too small to search with ({width}×{height} px); it needs at least "
             f"{MIN_IMAGE_SIDE} px on each side."
         )
+    ratio = max(width, height) / min(width, height)
+    if ratio > MAX_ASPECT_RATIO or (edge and edge * edge * ratio > MAX_IMAGE_PIXELS):
+        raise InvalidImageError(
+            f"The image is {width}×{height} px: its long side is {ratio:,.0f} times its short side; at most "
+            f"{MAX_ASPECT_RATIO}:1 is accepted (the model scales the short side to its input size and sees a "
+            "centred square). Crop the photo to the product."
+        )
+
+
+def resized_size(size: tuple[int, int], edge: int) -> tuple[int, int]:
+    """(width, height) with the short side scaled to `edge`, as CLIP-family image processors compute it."""
+    width, height = size
+    if width <= height:
+        return edge, int(edge * height / width)
+    return int(edge * width / height), edge
+
+
+def processor_edge(image_processor: Any) -> int | None:
+    """The short side, in px, a transformers image processor resizes images to (its `size`), or None if unknown."""
+    size = getattr(image_processor, "size", None)
+    if size is None:
+        return None
+    read = size.get if isinstance(size, dict) else lambda key: getattr(size, key, None)
+    if read("shortest_edge"):
+        return int(read("shortest_edge"))
+    if read("height") and read("width"):
+        return int(min(read("height"), read("width")))
+    return None
+
+
+def _shrink(image: Image.Image, edge: int | None) -> Image.Image:
+    """The image with its short side reduced to `edge` (never enlarged), in a mode that resizes smoothly."""
+    if image.mode == "1":
+        image = image.convert("L")
+    elif image.mode == "P":
+        image = image.convert("RGBA")
+    if edge is None or min(image.size) <= edge:
+        return image
+    return image.resize(resized_size(image.size, edge), Image.Resampling.BICUBIC)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
     """Convert any PIL mode to RGB; transparent areas become white like a product photo's background."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        pixels = np.asarray(image, dtype=np.float64)
+    if image.mode in _SIXTEEN_BIT:
+        pixels = np.asarray(image, dtype=np.float32)
         peak = 65535.0 if image.mode.startswith("I;16") or pixels.max() > 255 else 255.0
-        image = Image.fromarray(np.clip(pixels / peak * 255.0, 0, 255).astype(np.uint8), mode="L")
+        image = Image.fromarray(np.clip(pixels * (255.0 / peak), 0, 255).astype(np.uint8), mode="L")
     elif image.mode == "F":
         image = Image.fromarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8), mode="L")
     if image.mode == "P":
@@ -78,42 +131,47 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def decode_image(data: bytes) -> Image.Image:
-    """Decode encoded image bytes: pixel count checked before decoding, first frame, EXIF upright, RGB."""
+def decode_image(data: bytes, edge: int | None = None) -> Image.Image:
+    """Decode encoded image bytes: sizes checked before decoding, first frame, EXIF upright, RGB; with the model's
+    input size `edge`, decoded and converted with the short side reduced to it."""
     image = _open(data)
-    _check_size(image)
+    _check_size(image.size, edge)
     try:
         image.seek(0)
+        if edge is not None and image.format == "JPEG":
+            width, height = resized_size(image.size, edge)
+            image.draft("RGB", (width, height))  # decoded at a scale of 1/2, 1/4 or 1/8 that keeps ≥ edge px
         image.load()
-        image = ImageOps.exif_transpose(image)
+        image = ImageOps.exif_transpose(_shrink(image, edge))  # the resize keeps the EXIF orientation
     except (OSError, SyntaxError, ValueError) as error:
         raise InvalidImageError(_corrupt_message(error)) from error
     return _to_rgb(image)
 
 
-def load_image(image: ImageInput) -> Image.Image:
-    """Any supported image input (PIL image, bytes, file path, HxWxC array) as a checked RGB image."""
+def load_image(image: ImageInput, edge: int | None = None) -> Image.Image:
+    """Any supported image input (PIL image, bytes, file path, HxWxC array) as a checked RGB image; with `edge`,
+    its short side reduced to that size (see decode_image)."""
     if image is None:
         raise InvalidImageError("No image was given. Upload, paste or take a photo first.")
     if isinstance(image, Image.Image):
-        _check_size(image)
-        return _to_rgb(ImageOps.exif_transpose(image))
+        _check_size(image.size, edge)
+        return _to_rgb(ImageOps.exif_transpose(_shrink(image, edge)))
     if isinstance(image, np.ndarray):
         if image.ndim not in (2, 3) or image.size == 0:
             raise InvalidImageError(f"An image array must be H×W or H×W×C, got shape {image.shape}.")
+        height, width = image.shape[:2]
+        _check_size((width, height), edge)
         array = image if image.dtype == np.uint8 else np.clip(image, 0, 255).astype(np.uint8)
         if array.ndim == 3 and array.shape[2] == 1:
             array = array[:, :, 0]
-        pil = Image.fromarray(array)
-        _check_size(pil)
-        return _to_rgb(pil)
+        return _to_rgb(_shrink(Image.fromarray(array), edge))
     if isinstance(image, (str, Path)):
         path = Path(image)
         if not path.is_file():
             raise InvalidImageError(f"Image file not found: {path.name}")
         if path.stat().st_size > MAX_IMAGE_BYTES:
             raise InvalidImageError(_too_many_bytes_message(path.stat().st_size))
-        return decode_image(path.read_bytes())
+        return decode_image(path.read_bytes(), edge)
     if isinstance(image, (bytes, bytearray, memoryview)):
-        return decode_image(bytes(image))
+        return decode_image(bytes(image), edge)
     raise InvalidImageError(f"Unsupported image input of type {type(image).__name__}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -16,6 +17,7 @@ from huggingface_hub import snapshot_download
 from PIL import Image
 from transformers import AutoConfig, AutoModel, AutoProcessor, PretrainedConfig
 
+from search.catalog.images import processor_edge
 from search.encoding.onnx_export import cached_export
 from search.encoding.onnx_files import OnnxExport
 from search.encoding.onnx_runtime import OnnxTowers
@@ -206,6 +208,11 @@ class Encoder:
     @property
     def image_processor(self) -> object:
         return self.processor.image_processor
+
+    @functools.cached_property
+    def image_edge(self) -> int | None:
+        """The short side, in px, the image processor resizes photos to: they are decoded at that size."""
+        return processor_edge(self.image_processor)
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens the text has before truncation, special tokens included."""

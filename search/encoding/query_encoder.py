@@ -46,9 +46,9 @@ class QueryEncoder:
         return vector, [notice]
 
     def image(self, image: ImageInput) -> np.ndarray:
-        """A photo's vector: checked, decoded and preprocessed in the caller's thread (a bad image fails alone),
-        encoded in a batch with concurrent requests, cached by its pixels."""
-        pixels = self.encoder.preprocess([load_image(image)])[0]
+        """A photo's vector: checked, decoded at the model's input size and preprocessed in the caller's thread (a
+        bad image fails alone), encoded in a batch with concurrent requests, cached by its pixels."""
+        pixels = self.encoder.preprocess([load_image(image, self.encoder.image_edge)])[0]
         return self._images.get(digest(pixels.numpy()), lambda: self._batcher.submit("image", pixels))
 
     def cache_info(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from huggingface_hub import HfFileSystem
 from tqdm.auto import tqdm
 
 from search.bundle import ModelInfo
+from search.catalog.images import processor_edge
 from search.catalog.schema import (
     ID_COLUMN,
     IMAGE_COLUMN,
@@ -191,8 +192,8 @@ def preprocess_batch(
     rows = lookup(batch.column(ID_COLUMN).to_numpy().astype(np.int64))
     keep = rows >= 0
     records = batch.filter(pa.array(keep)).to_pylist()
-    decoded = [product_image(record, root) for record in records]
     processor = _image_processor(spec)
+    decoded = [product_image(record, root, processor_edge(processor)) for record in records]
     images = [image for image, _ in decoded] or [product_image({})[0]]
     pixels = processor(images=images, return_tensors="np")["pixel_values"].astype(np.float32)
     return {

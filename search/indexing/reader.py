@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from search.catalog.images import MAX_IMAGE_BYTES, decode_image
+from search.catalog.images import MAX_IMAGE_BYTES, decode_image, processor_edge
 from search.catalog.schema import IMAGE_COLUMN, product_text
 from search.errors import InvalidImageError
 
@@ -46,15 +46,20 @@ def stored_image(cell: object, root: Path | None) -> tuple[bytes | None, str | N
         return None, f"{name} cannot be read ({error.strerror or error})"
 
 
-def product_image(row: dict[str, Any], root: Path | None = None) -> tuple[Image.Image, str | None]:
-    """The row's decoded photo and None; when it has none that can be read, a white placeholder and the reason.
-    The placeholder only fills the batch: the build keeps such products out of the vector search."""
+def product_image(
+    row: dict[str, Any], root: Path | None = None, edge: int | None = None
+) -> tuple[Image.Image, str | None]:
+    """The row's photo decoded at the model's input size `edge`, and None; when it has none that can be read, a
+    white placeholder and the reason. The placeholder only fills the batch: the build keeps such products out of
+    the vector search, so one bad photo never stops a build."""
     data, problem = stored_image(row.get(IMAGE_COLUMN), root)
     if data is not None:
         try:
-            return decode_image(data), None
+            return decode_image(data, edge), None
         except InvalidImageError as error:
             problem = str(error)
+        except MemoryError:
+            problem = "there was not enough memory to decode the image"
     return Image.new("RGB", PLACEHOLDER_SIZE, "white"), problem
 
 
@@ -83,7 +88,8 @@ class ProductBatchSource(Dataset):
         row_numbers = [self.rows[position] for position in positions]
         columns = self.table[row_numbers]
         records = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-        decoded = [product_image(record, self.root) for record in records]
+        edge = processor_edge(self.image_processor)
+        decoded = [product_image(record, self.root, edge) for record in records]
         pixels = self.image_processor(images=[image for image, _ in decoded], return_tensors="pt")["pixel_values"]
         unreadable = {row: problem for row, (_, problem) in zip(row_numbers, decoded, strict=True) if problem}
         return row_numbers, pixels, [product_text(record) for record in records], unreadable

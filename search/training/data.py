@@ -17,6 +17,7 @@ import torch
 from PIL import ImageOps
 from torch.utils.data import DataLoader, Dataset
 
+from search.catalog.images import processor_edge
 from search.catalog.schema import ID_COLUMN, NAME_COLUMN, clean_label, label_text
 from search.errors import TrainingError
 from search.indexing.reader import product_image
@@ -125,8 +126,9 @@ class PairSource(Dataset):
         columns = self.table[rows]
         records = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
         images, valid = [], []
+        edge = processor_edge(self.image_processor)
         for row, record in zip(rows, records, strict=True):
-            image, problem = product_image(record, self.root)
+            image, problem = product_image(record, self.root, edge)
             if self.flip and np.random.default_rng([self.seed, self.epoch, row]).random() < 0.5:
                 image = ImageOps.mirror(image)
             images.append(image)

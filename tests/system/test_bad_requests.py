@@ -48,6 +48,7 @@ BAD_IMAGES = {
     "truncated.jpg": (lambda: encoded(Image.new("RGB", (300, 300), "red"), "JPEG")[:400], "corrupt or truncated"),
     "bomb.png": (lambda: bomb_png(30000, 30000), "too large"),
     "dot.png": (lambda: encoded(Image.new("RGB", (1, 1))), "too small to search with \\(1×1 px\\)"),
+    "thin.png": (lambda: encoded(Image.new("1", (8, 1_000_000), 1)), "8×1000000 px: .* at most 20:1"),
 }
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from search.catalog.images import MAX_IMAGE_BYTES, decode_image, load_image
+from search.catalog.images import MAX_IMAGE_BYTES, decode_image, load_image, processor_edge
 from search.errors import InvalidImageError
 
 
@@ -133,3 +133,76 @@ def test_jpeg_cut_inside_its_header():
     data = encode(Image.new("RGB", (300, 300), "red"), "JPEG", exif=Image.Exif().tobytes())
     with pytest.raises(InvalidImageError, match="corrupt or truncated"):
         decode_image(data[:30])
+
+
+def one_bit_png(width: int, height: int) -> bytes:
+    """A 1-bit PNG: a few KB even at a million pixels long."""
+    return encode(Image.new("1", (width, height), 1), "PNG")
+
+
+@pytest.mark.parametrize(("width", "height"), [(8, 1_000_000), (100_000, 8), (21, 440)])
+def test_thin_images_are_refused_from_the_header(width, height):
+    data = one_bit_png(width, height)
+    assert len(data) < 3_000
+    with pytest.raises(InvalidImageError, match=f"{width}×{height} px: its long side is .* at most 20:1"):
+        decode_image(data, edge=224)
+    with pytest.raises(InvalidImageError, match="at most 20:1"):
+        decode_image(data)
+
+
+def test_the_size_after_the_resize_is_bounded_for_any_model_size():
+    data = encode(Image.new("RGB", (200, 3_000), "white"), "PNG")  # 15:1, fine for a 224 px model
+    assert decode_image(data, edge=224).size == (200, 3_000)  # never enlarged here: the processor does that
+    with pytest.raises(InvalidImageError, match="200×3000 px"):
+        decode_image(data, edge=2_048)  # 2048 × 30,720 px after the resize: over 40 megapixels
+
+
+def test_sixteen_bit_greyscale_is_converted_at_the_model_size():
+    pixels = np.full((6_300, 6_300), 65535, dtype=np.uint16)
+    pixels[:, :3_150] = 0
+    decoded = decode_image(encode(Image.fromarray(pixels), "PNG", compress_level=1), edge=224)
+    assert decoded.mode == "RGB" and decoded.size == (224, 224)
+    assert decoded.getpixel((10, 100)) == (0, 0, 0) and decoded.getpixel((200, 100)) == (255, 255, 255)
+
+
+def test_one_bit_and_palette_images_are_resized_smoothly():
+    stripes = Image.new("1", (400, 400), 0)
+    stripes.paste(1, (0, 0, 400, 400), mask=Image.frombytes("1", (400, 400), bytes([0b01010101] * 20_000)))
+    decoded = decode_image(encode(stripes, "PNG"), edge=40)
+    assert decoded.size == (40, 40)
+    assert 100 < decoded.getpixel((20, 20))[0] < 155  # one-pixel stripes average to grey, not to black or white
+
+
+def test_jpegs_are_decoded_scaled_down_to_the_model_size():
+    photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (3_000, 2_000, 3), dtype=np.uint8))
+    decoded = decode_image(encode(photo, "JPEG"), edge=224)
+    assert decoded.size == (224, 336)
+
+
+def test_decoding_at_the_model_size_gives_the_processor_the_same_pixels(tiny_model):
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(tiny_model).image_processor
+    edge = processor_edge(processor)
+    photo = Image.fromarray(np.random.default_rng(1).integers(0, 255, (300, 200, 3), dtype=np.uint8))
+    data = encode(photo, "PNG")
+    full = processor(images=[decode_image(data)], return_tensors="np")["pixel_values"]
+    reduced = decode_image(data, edge)
+    assert min(reduced.size) == edge == 32
+    np.testing.assert_array_equal(processor(images=[reduced], return_tensors="np")["pixel_values"], full)
+
+
+def test_processor_edge_reads_shortest_edge_or_the_fixed_size():
+    from transformers import CLIPImageProcessorPil, SiglipImageProcessorPil
+
+    assert processor_edge(CLIPImageProcessorPil(size={"shortest_edge": 224})) == 224
+    assert processor_edge(SiglipImageProcessorPil(size={"height": 384, "width": 256})) == 256
+    assert processor_edge(object()) is None
+
+
+def test_images_given_as_objects_obey_the_same_limits():
+    with pytest.raises(InvalidImageError, match="at most 20:1"):
+        load_image(np.zeros((8, 400), dtype=np.uint8))
+    with pytest.raises(InvalidImageError, match="at most 20:1"):
+        load_image(Image.new("1", (8, 400)), edge=32)
+    assert load_image(Image.new("RGB", (320, 640)), edge=32).size == (32, 64)

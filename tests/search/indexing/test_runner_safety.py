@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import logging
 import shutil
@@ -201,19 +202,23 @@ def test_images_given_by_path_are_read_from_the_dataset(tiny_model, tmp_path, ab
 
 
 def catalog_with_unreadable_images(folder: Path) -> tuple[Path, dict[int, str]]:
-    """40 products of which 4 have no usable photo: corrupt bytes, zero bytes, no image at all, a missing file."""
+    """40 products of which 5 have no usable photo: corrupt bytes, zero bytes, no image at all, a missing file, and
+    a 1-bit PNG of 8 × 100,000 px (a few hundred bytes that the model's resize would make 40 million pixels)."""
     rows = generate_rows(SIZE)
     rows[3]["image"] = {"bytes": b"this is not a photo", "path": None}
     rows[8]["image"] = {"bytes": b"", "path": None}
     rows[12]["image"] = None
     rows[20]["image"] = {"bytes": None, "path": "images/missing.jpg"}
-    bad = {rows[row]["id"]: rows[row]["productDisplayName"] or "" for row in (3, 8, 12, 20)}
+    thin = io.BytesIO()
+    Image.new("1", (8, 100_000), 1).save(thin, format="PNG")
+    rows[14]["image"] = {"bytes": thin.getvalue(), "path": None}
+    bad = {rows[row]["id"]: rows[row]["productDisplayName"] or "" for row in (3, 8, 12, 14, 20)}
     return write_catalog(rows, folder), bad
 
 
 @pytest.fixture(scope="module")
 def unreadable_bundle(tiny_model, tmp_path_factory) -> tuple[Path, dict[int, str], str]:
-    """A bundle built from a catalog with 4 unreadable photos out of 40, allowed by --max-unreadable-share."""
+    """A bundle built from a catalog with 5 unreadable photos out of 40, allowed by --max-unreadable-share."""
     folder = tmp_path_factory.mktemp("unreadable")
     catalog, bad = catalog_with_unreadable_images(folder / "catalog")
     handler = logging.Handler()
@@ -232,7 +237,7 @@ def test_unreadable_images_are_reported_by_id(unreadable_bundle):
     _, bad, log = unreadable_bundle
     for product_id in bad:
         assert str(product_id) in log
-    assert "4 of 40" in log
+    assert "5 of 40" in log and "its long side is 12,500 times its short side" in log
 
 
 def test_unreadable_images_are_left_out_of_every_vector_search(unreadable_bundle):
@@ -275,7 +280,7 @@ def test_the_default_share_of_unreadable_images_fails_the_build(tiny_model, tmp_
     catalog, _ = catalog_with_unreadable_images(tmp_path / "catalog")
     digest = folder_digest(previous_bundle)
     assert index_build.main(build_args(catalog, tiny_model, previous_bundle)) == 1
-    assert "4 of 40 products" in caplog.text and "--max-unreadable-share" in caplog.text
+    assert "5 of 40 products" in caplog.text and "--max-unreadable-share" in caplog.text
     assert folder_digest(previous_bundle) == digest
 
 
