@@ -18,11 +18,13 @@ from search.encoding.encoder import RUNTIME_ENV, RUNTIMES
 from search.encoding.threads import set_threads
 from search.indexing.default_index import ensure_default_bundle
 from ui import build_demo, launch, limit_malloc_arenas, upload_sweep, use_own_upload_folder
-from ui.settings import UPLOAD_MAX_AGE
+from ui.fair_use import FairUse, default_trusted_proxies
+from ui.settings import FAIR_USE_BURST, FAIR_USE_PER_MINUTE, UPLOAD_MAX_AGE
 
 logger = logging.getLogger("app")
 
 TRANSLATION_OFF = {"none", "off", ""}
+SWITCH = ("on", "off")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -63,6 +65,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="threads for PyTorch, ONNX Runtime and FAISS (env SEARCH_THREADS; default: the available cores)",
     )
     parser.add_argument(
+        "--mcp-server",
+        choices=SWITCH,
+        default=os.environ.get("SEARCH_MCP_SERVER", "on"),
+        help="serve the searches as MCP tools at /gradio_api/mcp for agents (env SEARCH_MCP_SERVER; default on)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=os.environ.get("SEARCH_RATE_LIMIT", FAIR_USE_PER_MINUTE),
+        help="calls a minute each client may make to the API, MCP tools and page, 0 = no limit (env "
+        "SEARCH_RATE_LIMIT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--rate-burst",
+        type=int,
+        default=os.environ.get("SEARCH_RATE_BURST", FAIR_USE_BURST),
+        help="calls a client may make at once before the rate applies (env SEARCH_RATE_BURST; default %(default)s)",
+    )
+    parser.add_argument(
+        "--trusted-proxies",
+        type=int,
+        default=os.environ.get("SEARCH_TRUSTED_PROXIES", default_trusted_proxies()),
+        help="proxies in front of the app that append the client's address to X-Forwarded-For (env "
+        "SEARCH_TRUSTED_PROXIES; default 1 on a Hugging Face Space, else 0: the connection's address)",
+    )
+    parser.add_argument(
         "--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="env GRADIO_SERVER_NAME"
     )
     parser.add_argument(
@@ -79,12 +107,25 @@ def query_language(model: str) -> QueryLanguage | None:
     return load_query_language(model.strip())
 
 
+def fair_use(args: argparse.Namespace) -> FairUse | None:
+    """The per-client budget the arguments ask for, or None when --rate-limit is 0 (raises ValueError)."""
+    if args.rate_limit == 0:
+        logger.info("Fair use is off: no client's calls are limited")
+        return None
+    return FairUse(args.rate_limit, args.rate_burst, args.trusted_proxies)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Load the index (or the cached default one), then serve until stopped; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     if args.upload_max_age <= 0:
         logger.error("--upload-max-age must be a positive number of seconds, got %s.", args.upload_max_age)
+        return 2
+    try:
+        budget = fair_use(args)
+    except ValueError as error:
+        logger.error("%s", error)
         return 2
     limit_malloc_arenas()
     try:
@@ -99,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("%s", error)
         return 1
     use_own_upload_folder()
-    launch(build_demo(engine), args.host, args.port, upload_sweep=upload_sweep(args.upload_max_age))
+    demo = build_demo(engine)
+    sweep = upload_sweep(args.upload_max_age)
+    launch(demo, args.host, args.port, upload_sweep=sweep, fair_use=budget, mcp_server=args.mcp_server == "on")
     return 0
 
 

@@ -1,12 +1,14 @@
 """Helpers shared by the tests (fixtures live in conftest.py files): index_build arguments, a Hub cache layout,
-a free port, the client API's endpoints, the check that JSON results are the engine's and a fake Hub."""
+a free port, the client API's endpoints, the check that JSON results are the engine's, an MCP session with the app
+and a fake Hub."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from huggingface_hub.utils import filter_repo_objects
+from mcp import ClientSession
+from mcp.client.streamable_http import streamablehttp_client
 
 from search.fixtures.synthetic import FEATURES
 
@@ -29,6 +33,20 @@ ENDPOINTS = {
     "/embed",
     "/filter_choices",
 }
+
+
+def with_session(url: str, work: Callable[[ClientSession], Awaitable[Any]], headers: dict | None = None) -> Any:
+    """Run `work` in an initialised MCP session with the app at `url`."""
+
+    async def run() -> Any:
+        async with (
+            streamablehttp_client(url + "gradio_api/mcp/", headers=headers) as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return await work(session)
+
+    return asyncio.run(run())
 
 
 def build_args(catalog: Path, model: Path, out: Path, *extra: str) -> list[str]:

@@ -12,6 +12,8 @@ from search import DEFAULT_TRANSLATION_MODEL
 from search.catalog.schema import DEFAULT_DATASET
 from search.encoding.encoder import DEFAULT_MODEL, RUNTIME_ENV
 from tests.helpers import REPO
+from ui.fair_use import FairUse
+from ui.settings import FAIR_USE_BURST, FAIR_USE_PER_MINUTE
 
 INDEX_REPO = "fashion-search/fashion-product-index"
 SETTINGS_ENV = ("SEARCH_INDEX", "SEARCH_INDEX_REVISION", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT")
@@ -84,10 +86,34 @@ def test_a_port_that_is_not_a_number_is_refused(clean_env, capsys):
     assert exited.value.code == 2 and "invalid int value: 'http'" in capsys.readouterr().err
 
 
+FAIR_USE_ENV = ("SEARCH_MCP_SERVER", "SEARCH_RATE_LIMIT", "SEARCH_RATE_BURST", "SEARCH_TRUSTED_PROXIES", "SPACE_ID")
+
+
+def test_mcp_and_fair_use_are_on_by_default_and_set_by_options_or_the_environment(clean_env):
+    for name in FAIR_USE_ENV:
+        clean_env.delenv(name, raising=False)
+    args = app.parse_args([])
+    assert args.mcp_server == "on"
+    assert app.fair_use(args) == FairUse(FAIR_USE_PER_MINUTE, FAIR_USE_BURST, trusted_proxies=0)
+    clean_env.setenv("SPACE_ID", "user/fashion-product-search")
+    assert app.parse_args([]).trusted_proxies == 1  # a Space's proxy reports the client's address
+    for name, value in zip(FAIR_USE_ENV, ("off", "30", "10", "2"), strict=False):
+        clean_env.setenv(name, value)
+    args = app.parse_args([])
+    assert (args.mcp_server, args.rate_limit, args.rate_burst, args.trusted_proxies) == ("off", 30, 10, 2)
+    args = app.parse_args(["--mcp-server", "on", "--rate-limit", "0"])
+    assert args.mcp_server == "on" and app.fair_use(args) is None
+
+
+def test_a_rate_that_makes_no_budget_stops_the_app_with_a_message(clean_env, bundle_dir, caplog):
+    assert app.main(["--index", str(bundle_dir), "--rate-burst", "0"]) == 2
+    assert "The burst must be at least 1 call, got 0." in caplog.text
+
+
 def test_readme_front_matter_makes_a_valid_gradio_space():
     front_matter = (REPO / "README.md").read_text(encoding="utf-8").split("---\n")[1]
     space = yaml.safe_load(front_matter)
-    pinned = re.search(r"^gradio==(\S+)$", (REPO / "requirements.txt").read_text(), re.MULTILINE).group(1)
+    pinned = re.search(r"^gradio(?:\[\w+\])?==(\S+)$", (REPO / "requirements.txt").read_text(), re.MULTILINE).group(1)
     assert space["sdk"] == "gradio" and space["sdk_version"] == pinned == gradio.__version__
     assert (REPO / space["app_file"]).is_file() and space["python_version"].startswith("3.")
     assert {space["colorFrom"], space["colorTo"]} <= {

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,11 +90,19 @@ class RequestLimits:
     """Pure ASGI middleware: 413 for a body over its route's limit (declared or streamed), 507 when an upload
     would exceed the disk budget, and nosniff on served files and upload answers."""
 
-    def __init__(self, app: ASGIApp, body_limit: int, upload_limit: int, budget: UploadBudget | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        body_limit: int,
+        upload_limit: int,
+        budget: UploadBudget | None = None,
+        route_limits: Sequence[tuple[re.Pattern[str], int]] = (),
+    ) -> None:
         self.app = app
         self.body_limit = body_limit
         self.upload_limit = upload_limit
         self.budget = budget
+        self.route_limits = route_limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,7 +112,7 @@ class RequestLimits:
         upload = path.endswith(UPLOAD_ROUTE)
         if upload or FILE_ROUTE in path:
             send = with_nosniff(send)
-        limit = self.upload_limit if upload else self.body_limit
+        limit = self.upload_limit if upload else self.route_limit(path)
         declared = content_length(scope)
         if declared is not None and declared > limit:
             await refuse(send, 413, too_large(limit, upload))
@@ -126,6 +135,11 @@ class RequestLimits:
             await self.app(scope, receive, send)
         finally:
             self.budget.release(size)
+
+    def route_limit(self, path: str) -> int:
+        """The body limit of a route other than the upload route: the first matching `route_limits` entry's, else
+        `body_limit`."""
+        return next((limit for route, limit in self.route_limits if route.search(path)), self.body_limit)
 
 
 def content_length(scope: Scope) -> int | None:
@@ -189,14 +203,15 @@ def too_large(limit: int, upload: bool) -> str:
     return f"{what} body is too large: at most {limit / 2**20:.1f} MB are accepted."
 
 
-async def refuse(send: Send, status: int, message: str) -> None:
-    """Answer with a JSON `{"detail": message}` and close, without reading the body."""
+async def refuse(send: Send, status: int, message: str, extra_headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """Answer with a JSON `{"detail": message}` (and `extra_headers`) and close, without reading the body."""
     body = json.dumps({"detail": message}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
         (b"x-content-type-options", b"nosniff"),
+        *extra_headers,
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

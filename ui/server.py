@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 from gradio.utils import get_upload_folder
@@ -15,11 +16,16 @@ from starlette.middleware import Middleware
 
 from search import MAX_IMAGE_BYTES
 from ui.calls import ArgumentCount
+from ui.fair_use import MCP_ROUTE, FairUse, FairUseLimit, default_trusted_proxies
 from ui.limits import MULTIPART_OVERHEAD, RequestLimits, UploadBudget
+from ui.mcp_tools import SearchTools
 from ui.settings import (
     CSS_FILE,
+    FAIR_USE_BURST,
+    FAIR_USE_PER_MINUTE,
     MALLOC_ARENAS,
     MAX_REQUEST_BYTES,
+    MCP_SERVER,
     QUEUE_SIZE,
     SEARCH_CONCURRENCY,
     SESSION_CAPACITY,
@@ -31,6 +37,9 @@ from ui.settings import (
 logger = logging.getLogger(__name__)
 
 M_ARENA_MAX = -8  # glibc's mallopt() parameter number
+# The MCP endpoint takes an image as a data URI inside its JSON: its body may hold an upload in base64.
+MAX_MCP_REQUEST_BYTES = MAX_REQUEST_BYTES + 4 * MAX_IMAGE_BYTES // 3
+USE_DEFAULT: Any = object()  # launch(fair_use=...) not given: the settings' budget
 
 
 def upload_sweep(max_age: float) -> tuple[float, float]:
@@ -86,16 +95,33 @@ class UploadSweeper:
                 logger.info("Deleted %d expired uploads", deleted)
 
 
-def request_checks(demo: gr.Blocks, upload_budget: int = UPLOAD_BUDGET_BYTES) -> list[Middleware]:
+def request_checks(
+    demo: gr.Blocks, upload_budget: int = UPLOAD_BUDGET_BYTES, fair_use: FairUse | None = None
+) -> list[Middleware]:
     """The middleware in front of Gradio, outermost first: oversized bodies (JSON calls included) and uploads
-    beyond the disk budget refused, served files marked nosniff (ui.limits); calls with too few arguments
-    explained (ui.calls)."""
+    beyond the disk budget refused, served files marked nosniff (ui.limits); calls past their client's budget
+    refused (ui.fair_use, unless `fair_use` is None); calls with too few arguments explained (ui.calls)."""
     budget = UploadBudget(Path(get_upload_folder()), upload_budget)
     upload_limit = MAX_IMAGE_BYTES + MULTIPART_OVERHEAD
-    return [
-        Middleware(RequestLimits, body_limit=MAX_REQUEST_BYTES, upload_limit=upload_limit, budget=budget),
+    route_limits = [(MCP_ROUTE, MAX_MCP_REQUEST_BYTES)]
+    checks = [
+        Middleware(
+            RequestLimits,
+            body_limit=MAX_REQUEST_BYTES,
+            upload_limit=upload_limit,
+            budget=budget,
+            route_limits=route_limits,
+        ),
         Middleware(ArgumentCount, demo=demo, body_limit=MAX_REQUEST_BYTES),
     ]
+    if fair_use is not None:
+        checks.insert(1, Middleware(FairUseLimit, fair_use=fair_use, body_limit=MAX_MCP_REQUEST_BYTES))
+    return checks
+
+
+def default_fair_use() -> FairUse:
+    """The settings' budget, trusting the one proxy in front of a Hugging Face Space (none elsewhere)."""
+    return FairUse(FAIR_USE_PER_MINUTE, FAIR_USE_BURST, default_trusted_proxies())
 
 
 def launch(
@@ -105,9 +131,17 @@ def launch(
     block: bool = True,
     upload_sweep: tuple[float, float] = upload_sweep(UPLOAD_MAX_AGE),
     upload_budget: int = UPLOAD_BUDGET_BYTES,
+    fair_use: FairUse | None = USE_DEFAULT,
+    mcp_server: bool = MCP_SERVER,
 ) -> str:
-    """Serve the demo with the queue, the request limits and the upload sweep (every, age in seconds); returns its
-    URL (only after shutdown when block=True)."""
+    """Serve the demo with the queue, the request limits, fair use per client (the settings' unless given; None
+    turns it off), the MCP tools (unless `mcp_server` is false) and the upload sweep (every, age in seconds);
+    returns its URL (only after shutdown when block=True)."""
+    if fair_use is USE_DEFAULT:
+        fair_use = default_fair_use()
+    app_kwargs: dict[str, Any] = {"middleware": request_checks(demo, upload_budget, fair_use)}
+    if mcp_server:
+        app_kwargs["lifespan"] = SearchTools(demo, fair_use).lifespan
     demo.queue(default_concurrency_limit=SEARCH_CONCURRENCY, max_size=QUEUE_SIZE)
     _, url, _ = demo.launch(
         server_name=host,
@@ -118,7 +152,8 @@ def launch(
         theme=THEME,
         css_paths=CSS_FILE,
         quiet=not block,
-        app_kwargs={"middleware": request_checks(demo, upload_budget)},
+        mcp_server=mcp_server,
+        app_kwargs=app_kwargs,
     )
     sweeper = UploadSweeper(demo, *upload_sweep)
     sweeper.start()

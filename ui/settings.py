@@ -28,6 +28,13 @@ SESSION_CAPACITY = 500
 # glibc gives every thread that allocates its own malloc arena (up to 8 per core); Gradio's worker threads each
 # fragment one, which doubled the load test's memory growth (docs/RELIABILITY.md). MALLOC_ARENA_MAX, if set, wins.
 MALLOC_ARENAS = 2
+# Agents call the search endpoints as MCP tools at /gradio_api/mcp (ui.mcp_tools); app.py --mcp-server off turns it off.
+MCP_SERVER = True
+# Fair use per client (ui.fair_use): each client address may make FAIR_USE_BURST calls at once, refilled at
+# FAIR_USE_PER_MINUTE a minute; past that it gets HTTP 429 with Retry-After. A visitor of the page makes a call per
+# search, tile or chip clicked, well under one a second however fast they click through (docs/RELIABILITY.md).
+FAIR_USE_PER_MINUTE = 60.0
+FAIR_USE_BURST = 30
 # The engine's filter fields the page offers, with their labels.
 UI_FILTERS = {
     "gender": "Gender",
