@@ -19,6 +19,7 @@ import pandas as pd
 from PIL import Image
 
 from search.bundle import PRODUCTS_FILE, Bundle, check_encoder_matches, resolve_bundle
+from search.caches import BytesLRU
 from search.catalog.images import ImageInput, decode_image
 from search.catalog.schema import ID_COLUMN
 from search.encoding.encoder import Encoder
@@ -37,6 +38,7 @@ from search.query import (
     VectorQuery,
     check_product_id,
 )
+from search.ranking.duplicates import fewer_groups_notice
 from search.ranking.filters import FILTER_FIELDS, Filters
 from search.ranking.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, keyword_share
 from search.ranking.ranker import Ranker
@@ -45,10 +47,14 @@ from search.zero_shot import LabelGuesser
 
 logger = logging.getLogger(__name__)
 
-RESULT_CACHE_SIZE = 512
+# Text searches repeat (example queries, k or filters changed back and forth); their results with metadata are
+# kept up to this many bytes (docs/RELIABILITY.md measures an entry: ~25 KB at k=24, ~0.4 MB at k=100 collapsed).
+RESULT_CACHE_BYTES = 64 * 2**20
 NO_TEXT_GIVEN = "No modifying text was given, so the search used the image alone."
-# With collapse_similar, k groups are formed from this many times k ranked results (groups are mostly pairs).
+# With collapse_similar, k groups are first formed from this many times k ranked results (groups are mostly
+# pairs); while fewer than k groups come out, the search looks this many times deeper, up to COLLAPSE_MAX_DEPTH.
 COLLAPSE_DEPTH = 4
+COLLAPSE_MAX_DEPTH = 4_096
 
 
 class SearchEngine:
@@ -69,9 +75,8 @@ class SearchEngine:
         self.ranker = Ranker(bundle)
         self.filters = self.ranker.filters
         self.vectors = QueryEncoder(encoder)
-        # Whole text searches are LRU-cached by the parsed query and scope: visitors repeat them often (example
-        # queries, changing k or filters back and forth).
-        self._cached_text_search = functools.lru_cache(maxsize=RESULT_CACHE_SIZE)(self._text_search)
+        # Whole text searches are LRU-cached by the parsed query and scope, within RESULT_CACHE_BYTES.
+        self._text_searches: BytesLRU[tuple[tuple[SearchResult, ...], tuple[str, ...]]] = BytesLRU(RESULT_CACHE_BYTES)
         self._plans: dict[type, Callable[[Any, Scope], SearchResponse]] = {
             TextQuery: self._run_text,
             ImageQuery: self._run_image,
@@ -144,7 +149,7 @@ class SearchEngine:
 
     def cache_info(self) -> dict[str, Any]:
         """Hits, misses and sizes of the engine's LRU caches, by name: for monitoring (and tests)."""
-        caches = {**self.vectors.cache_info(), "text_searches": self._cached_text_search.cache_info()._asdict()}
+        caches = {**self.vectors.cache_info(), "text_searches": self._text_searches.info()}
         if self.language is not None:
             caches["query_languages"] = self.language.cache_info()
         return caches
@@ -155,7 +160,7 @@ class SearchEngine:
 
     def clear_caches(self) -> None:
         self.vectors.clear()
-        self._cached_text_search.cache_clear()
+        self._text_searches.clear()
         if self.language is not None:
             self.language.cache_clear()
 
@@ -183,11 +188,7 @@ class SearchEngine:
         if plan is None:
             raise InvalidQueryError(f"Unknown query type {type(query).__name__}.")
         query, text = self._read_language(query)
-        if scope.collapse_similar:
-            response = plan(query, scope.with_k(scope.k * COLLAPSE_DEPTH))
-            response.results = self.ranker.collapse(response.results, scope.k)
-        else:
-            response = plan(query, scope)
+        response = self._collapsed(plan, query, scope) if scope.collapse_similar else plan(query, scope)
         response.query_text = text
         language_notices = text.notices if text else ()
         response.notices = list(dict.fromkeys([*scope.notices, *language_notices, *response.notices]))
@@ -269,7 +270,7 @@ class SearchEngine:
     # --- plans, one per query kind -------------------------------------------------------------------------
 
     def _run_text(self, query: TextQuery, scope: Scope) -> SearchResponse:
-        results, notices = self._cached_text_search(query, scope)
+        results, notices = self._text_searches.get((query, scope), lambda: self._text_search(query, scope))
         return SearchResponse(list(results), list(notices))
 
     def _text_search(self, query: TextQuery, scope: Scope) -> tuple[tuple[SearchResult, ...], tuple[str, ...]]:
@@ -322,6 +323,23 @@ class SearchEngine:
         return self.ranker.by_vector(query.vector, scope, exclude_rows=query.exclude_rows)
 
     # --- helpers -------------------------------------------------------------------------------------------
+
+    def _collapsed(self, plan: Callable[[Any, Scope], SearchResponse], query: Query, scope: Scope) -> SearchResponse:
+        """k groups of near-identical results, each as its best one: the ranking is read deeper until k groups
+        form, every matching product was seen, or COLLAPSE_MAX_DEPTH results were; fewer groups are explained."""
+        depth = scope.k * COLLAPSE_DEPTH
+        while True:
+            response = plan(query, scope.with_k(depth))
+            groups = self.ranker.collapse(response.results, scope.k)
+            complete = len(response.results) < depth
+            if len(groups) == scope.k or complete or depth >= COLLAPSE_MAX_DEPTH:
+                break
+            depth = min(depth * COLLAPSE_DEPTH, COLLAPSE_MAX_DEPTH)
+        notice = fewer_groups_notice(len(groups), scope.k, len(response.results), complete)
+        if notice and sum(len(group.similar) for group in groups):
+            response.notices.append(notice)
+        response.results = groups
+        return response
 
     def _read_language(self, query: Query) -> tuple[Query, QueryText | None]:
         """A text or composed query with its text replaced by what the language step says to search (the English

@@ -25,19 +25,42 @@ class Group:
     members: tuple[int, ...]
 
 
-def group_near_identical(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> list[Group]:
-    """Groups of the ranked vectors (row 0 = best); each row joins the first earlier leader within threshold."""
+def group_near_identical(
+    vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, limit: int | None = None
+) -> list[Group]:
+    """Groups of the ranked vectors (row 0 = best); each row joins the first earlier leader within threshold.
+    With `limit`, only the first `limit` groups: a row like none of them would lead a later group, so it is left
+    out (and the cost stays rows × limit, not rows², when a search looks deep for enough groups)."""
     vectors = np.asarray(vectors, dtype=np.float32)
-    if len(vectors) == 0:
-        return []
-    similar = (vectors @ vectors.T) >= threshold
+    limit = len(vectors) if limit is None else min(limit, len(vectors))
+    leader_vectors = np.empty((limit, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32)
     leaders: list[int] = []
-    members: dict[int, list[int]] = {}
-    for position in range(len(vectors)):
-        leader = next((known for known in leaders if similar[position, known]), None)
-        if leader is None:
+    members: list[list[int]] = []
+    for position, vector in enumerate(vectors):
+        if leaders:
+            near = np.flatnonzero(leader_vectors[: len(leaders)] @ vector >= threshold)
+            if len(near):
+                members[near[0]].append(position)
+                continue
+        if len(leaders) < limit:
+            leader_vectors[len(leaders)] = vector
             leaders.append(position)
-            members[position] = []
-        else:
-            members[leader].append(position)
-    return [Group(leader, tuple(members[leader])) for leader in leaders]
+            members.append([])
+    return [Group(leader, tuple(folded)) for leader, folded in zip(leaders, members, strict=True)]
+
+
+def fewer_groups_notice(groups: int, wanted: int, candidates: int, complete: bool) -> str | None:
+    """Why collapsing near-identical results left fewer than the `wanted` groups, or None when it did not."""
+    if groups >= wanted:
+        return None
+    folded = candidates - groups
+    if complete:
+        return (
+            f"Only {groups} different photo{'s' if groups != 1 else ''} among the {candidates:,} matching products: "
+            f"the other {folded:,} are near-identical photos, folded into them (“+N similar”)."
+        )
+    return (
+        f"Only {groups} different photo{'s' if groups != 1 else ''} among the best {candidates:,} results: the other "
+        f"{folded:,} are near-identical photos, folded into them (“+N similar”). Turn off folding similar results, "
+        "or narrow the search with filters, to see more."
+    )

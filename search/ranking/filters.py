@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from search.caches import BytesLRU
 from search.catalog.ids import as_product_id, shown
 from search.catalog.products import ProductTable
 from search.catalog.schema import LABEL_COLUMNS, YEAR_COLUMN
@@ -15,6 +14,9 @@ from search.errors import InvalidQueryError
 from search.ranking.index import RowSelector
 
 FILTER_FIELDS = (*LABEL_COLUMNS, YEAR_COLUMN)
+# Selectors of recent filter combinations: ~1.1 bytes per product each (49 KB at 44k products, 1.1 MB at 1M), so a
+# bound in bytes keeps hundreds at 44k and tens at a million; clients choose the combinations.
+SELECTOR_CACHE_BYTES = 64 * 2**20
 Filters = Mapping[str, str | int | Iterable[str | int] | None]
 FilterKey = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -59,9 +61,10 @@ def normalise_filters(filters: Filters | None) -> FilterKey:
 
 
 class FilterCompiler:
-    """Turns filters into row selectors; each column's labels are coded once, selectors are LRU-cached."""
+    """Turns filters into row selectors; each column's labels are coded once, selectors are LRU-cached within
+    `cache_bytes`."""
 
-    def __init__(self, products: ProductTable, cache_size: int = 256) -> None:
+    def __init__(self, products: ProductTable, cache_bytes: int = SELECTOR_CACHE_BYTES) -> None:
         self._codes: dict[str, np.ndarray] = {}
         self._choices: dict[str, list[str]] = {}
         for name in FILTER_FIELDS:
@@ -70,9 +73,7 @@ class FilterCompiler:
             # The narrowest integer type that holds the codes: 1 byte per product for most fields, not 8.
             self._codes[name] = np.asarray(codes).astype(np.min_scalar_type(len(uniques)))
             self._choices[name] = [str(value) for value in uniques]
-        self._cache: OrderedDict[FilterKey, RowSelector] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._cache: BytesLRU[RowSelector] = BytesLRU(cache_bytes)
 
     def choices(self, name: str) -> list[str]:
         """The labels of a field present in the catalog, sorted, without the empty label."""
@@ -82,19 +83,17 @@ class FilterCompiler:
         """The selector for normalised filters (see `normalise_filters`), or None when they constrain nothing."""
         if not key:
             return None
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
+        return self._cache.get(key, lambda: self._compile(key))
+
+    def cache_info(self) -> dict[str, int]:
+        """Hits, misses, entries and bytes of the selector cache."""
+        return self._cache.info()
+
+    def _compile(self, key: FilterKey) -> RowSelector:
         allowed = np.ones(len(next(iter(self._codes.values()))), dtype=bool)
         for name, values in key:
             allowed &= np.isin(self._codes[name], self._code_list(name, values))
-        selector = RowSelector(allowed)
-        with self._lock:
-            self._cache[key] = selector
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return selector
+        return RowSelector(allowed)
 
     def _code_list(self, name: str, values: tuple[str, ...]) -> list[int]:
         known = self._choices[name]

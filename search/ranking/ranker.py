@@ -71,7 +71,7 @@ class Ranker:
         vectors = self.index.vectors(np.array([result.row for result in results], dtype=np.int64))
         return [
             replace(results[group.leader], similar=tuple(results[member].product_id for member in group.members))
-            for group in group_near_identical(vectors)[:k]
+            for group in group_near_identical(vectors, limit=k)
         ]
 
     def keyword_index(self) -> KeywordIndex:

@@ -7,12 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+import index_build
+import search.engine as engine_module
 from search import QueryLanguage, QueryText, SearchEngine
 from search.errors import InvalidImageError, InvalidQueryError
+from search.fixtures.synthetic import generate_rows
 from search.language import LanguageDetector
 from search.query import MAX_K
 from search.ranking.duplicates import DEFAULT_THRESHOLD
 from search.zero_shot import MIN_MARGIN
+from tests.helpers import build_args, write_catalog
 
 
 def brute_force_ids(engine, vector, k, allowed=None):
@@ -217,8 +221,21 @@ def test_the_result_cache_is_keyed_by_the_cleaned_text(engine):
     engine.clear_caches()
     first = engine.search_text("navy  blue\tjeans", k=5)
     again = engine.search_text(" navy blue jeans\u200b", k=5)
-    assert engine.cache_info()["text_searches"] == {"hits": 1, "misses": 1, "maxsize": 512, "currsize": 1}
+    info = engine.cache_info()["text_searches"]
+    assert (info["hits"], info["misses"], info["currsize"]) == (1, 1, 1)
     assert again.ids == first.ids
+
+
+def test_the_result_cache_is_bounded_by_bytes(engine, monkeypatch):
+    monkeypatch.setattr(engine_module, "RESULT_CACHE_BYTES", 200_000)
+    bounded = SearchEngine(engine.bundle, engine.encoder)
+    words = ["red", "blue", "shirt", "jeans", "watch", "boots", "summer", "casual"]
+    for first in words:
+        for second in words:
+            bounded.search_text(f"{first} {second}", k=24)  # ~23 KB each
+    info = bounded.cache_info()["text_searches"]
+    assert 0 < info["bytes"] <= info["max_bytes"] == 200_000
+    assert 1 < info["currsize"] < len(words) ** 2
 
 
 def test_unhashable_text_is_explained(engine):
@@ -396,3 +413,55 @@ def test_the_same_photo_is_encoded_once(engine):
     assert again.ids == first.ids
     engine.search_image(engine.product_photo_bytes(int(engine.products.ids[6])), k=5)
     assert engine.cache_info()["image_vectors"]["misses"] == 2
+
+
+@pytest.fixture(scope="module")
+def shared_photo_engine(tiny_model, tmp_path_factory) -> SearchEngine:
+    """400 products of which the first 200 (all of them "Boys") share one photo."""
+    folder = tmp_path_factory.mktemp("shared-photo")
+    rows = generate_rows(400, seed=3)
+    shared = rows[0]["image"]
+    for row in rows[:200]:
+        row["image"], row["gender"] = dict(shared), "Boys"
+    for row in rows[200:]:
+        row["gender"] = "Men" if row["gender"] == "Boys" else row["gender"]
+    catalog = write_catalog(rows, folder / "catalog")
+    assert index_build.main(build_args(catalog, tiny_model, folder / "out")) == 0
+    return SearchEngine.load(folder / "out")
+
+
+def test_collapse_similar_reads_deeper_until_it_has_k_groups(shared_photo_engine):
+    engine = shared_photo_engine
+    shared, other = int(engine.products.ids[0]), int(engine.products.ids[300])
+    for response in (
+        engine.search_image(engine.product_photo_bytes(shared), k=24, collapse_similar=True),
+        engine.more_like_this(shared, k=24, collapse_similar=True),
+        engine.more_like_this(other, k=24, collapse_similar=True),
+        engine.search_text("shirt", k=24, semantic_weight=1.0, collapse_similar=True),
+    ):
+        assert len(response) == 24 and not any("Only" in notice for notice in response.notices)
+        assert len(set(response.ids)) == 24
+    folded = engine.search_image(engine.product_photo_bytes(shared), k=24, collapse_similar=True).results[0]
+    assert len(folded.similar) == 199
+
+
+def test_fewer_groups_than_k_are_explained(shared_photo_engine, monkeypatch):
+    engine = shared_photo_engine
+    photo = engine.product_photo_bytes(int(engine.products.ids[0]))
+    boys = engine.search_image(photo, k=24, filters={"gender": "Boys"}, collapse_similar=True)
+    assert len(boys) == 1 and len(boys.results[0].similar) == 199
+    assert "Only 1 different photo among the 200 matching products: the other 199" in boys.notices[-1]
+    monkeypatch.setattr(engine_module, "COLLAPSE_MAX_DEPTH", 96)
+    capped = engine.more_like_this(int(engine.products.ids[1]), k=24, collapse_similar=True)
+    assert len(capped) < 24 and "among the best 96 results" in capped.notices[-1]
+
+
+def test_every_matching_product_is_a_result_or_folded_into_one(shared_photo_engine):
+    engine = shared_photo_engine
+    filters = {"gender": "Girls"}
+    plain = engine.search_text("shirt", k=100, filters=filters, semantic_weight=1.0)
+    collapsed = engine.search_text("shirt", k=100, filters=filters, semantic_weight=1.0, collapse_similar=True)
+    assert len(plain) < 100
+    assert sorted(collapsed.ids + [i for r in collapsed for i in r.similar]) == sorted(plain.ids)
+    folded = len(plain) - len(collapsed)
+    assert (folded > 0) == any(f"among the {len(plain)} matching products" in n for n in collapsed.notices)

@@ -38,3 +38,13 @@ def test_a_result_joins_its_first_near_identical_leader_only():
 
 def test_no_results_no_groups():
     assert group_near_identical(np.zeros((0, 4))) == []
+
+
+def test_a_limit_keeps_the_first_groups_exactly():
+    rng = np.random.default_rng(0)
+    distinct = rng.standard_normal((30, 8)).astype(np.float32)
+    distinct /= np.linalg.norm(distinct, axis=1, keepdims=True)
+    vectors = distinct[rng.integers(0, 30, 500)]
+    everything = group_near_identical(vectors)
+    assert group_near_identical(vectors, limit=7) == everything[:7]
+    assert group_near_identical(vectors, limit=100) == everything

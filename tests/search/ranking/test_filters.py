@@ -45,3 +45,16 @@ def test_choices_are_the_catalog_labels_and_unknown_values_list_them(products):
     assert compiler.choices("gender") == sorted(set(products.frame.gender) - {""})
     with pytest.raises(InvalidQueryError, match="No product has baseColour 'Purpel'. Known values: Beige, Black"):
         compiler.selector(normalise_filters({"baseColour": "Purpel"}))
+
+
+def test_the_selector_cache_is_bounded_by_bytes_whatever_the_catalog_size():
+    large = ProductTable.from_rows(generate_rows(20_000, seed=6))
+    compiler = FilterCompiler(large, cache_bytes=500_000)
+    colours, types = compiler.choices("baseColour"), compiler.choices("articleType")
+    keys = [normalise_filters({"baseColour": c, "articleType": t}) for c in colours for t in types]
+    for key in keys:
+        compiler.selector(key)
+    info = compiler.cache_info()
+    assert 0 < info["bytes"] <= 500_000 and info["currsize"] < len(keys)
+    assert info["bytes"] / info["currsize"] > 20_000  # a byte per product and a bit per product: ~22.5 KB each
+    assert compiler.selector(keys[-1]) is compiler.selector(keys[-1])  # the most recent are kept
