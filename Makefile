@@ -33,12 +33,15 @@ unit: $(STAMP)
 app: $(STAMP)
 	$(BIN)/python app.py
 
+# docs/ARCHITECTURE.md, "How the rules are enforced": style, import contracts, types.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -97,7 +97,7 @@ def run(count: int, dim: int, queries: int, work: Path, seed: int = 0, types: tu
         disk_mb = memory_mb + (index.exact.nbytes / 2**20 if index.exact is not None else 0.0)
         logger.info("Built %s in %.1fs (%.0f MB)", candidate.spec.type, build_seconds, memory_mb)
         for value in candidate.sweep or (None,):
-            if value is not None:
+            if value is not None and candidate.sweep_param is not None:
                 params = {**index.spec.params, candidate.sweep_param: value}
                 index = VectorIndex(index.index, replace(index.spec, params=params), index.exact)
             for name, selector in masks.items():
@@ -157,7 +157,7 @@ def flat_codecs(count: int, dim: int, queries: int, work: Path, seed: int = 0) -
         build_seconds = time.perf_counter() - started
         for ef in (64, 128, 256) if name.startswith("hnsw") else (None,):
             if ef is not None:
-                index.hnsw.efSearch = ef
+                faiss.ParameterSpace().set_index_parameter(index, "efSearch", ef)
             found = index.search(probes, K)[1]
             exact = found if exact is None else exact
             recall = float(np.mean([len(set(a) & set(b)) / K for a, b in zip(exact, found, strict=True)]))
@@ -175,6 +175,8 @@ def flat_codecs(count: int, dim: int, queries: int, work: Path, seed: int = 0) -
     engine_index = VectorIndex.build(vectors, IndexSpec(type="flat"))
     build_seconds = time.perf_counter() - started
     found = np.stack([engine_index.search(probe, K)[1][0] for probe in probes])
+    if exact is None:
+        raise RuntimeError("No FAISS index was built to take the exact neighbours from.")
     recall = float(np.mean([len(set(a) & set(b)) / K for a, b in zip(exact, found, strict=True)]))
     stats = percentiles(time_each(lambda q: engine_index.search(q, K), list(probes)))
     report.add(

@@ -50,6 +50,12 @@ def app_supported() -> bool:
     return APP.is_file() and "--index" in APP.read_text() and "--port" in APP.read_text()
 
 
+def stderr_tail(process: subprocess.Popen[bytes]) -> str:
+    """The end of an exited process's standard error, as text."""
+    data = process.stderr.read() if process.stderr is not None else b""
+    return data[-2000:].decode(errors="replace")
+
+
 def app(bundle: Path, timeout: float = 180.0) -> dict[str, float]:
     """Seconds from launching app.py to its first answer through gradio_client, and peak RSS (polled)."""
     from gradio_client import Client
@@ -70,7 +76,7 @@ def app(bundle: Path, timeout: float = 180.0) -> dict[str, float]:
         while client is None:
             peak = max(peak, peak_rss_mb(watched))
             if process.poll() is not None:
-                raise RuntimeError(f"app.py exited with code {process.returncode}: {process.stderr.read()[-2000:]}")
+                raise RuntimeError(f"app.py exited with code {process.returncode}: {stderr_tail(process)}")
             if time.perf_counter() - started > timeout:
                 raise TimeoutError(f"app.py did not answer within {timeout:.0f}s")
             try:

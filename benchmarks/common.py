@@ -7,7 +7,7 @@ import os
 import platform
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +28,7 @@ def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
     }
 
 
-def time_each(call: Callable[[Any], object], inputs: Iterable[Any], warmup: int = 2) -> list[float]:
+def time_each(call: Callable[..., object], inputs: Iterable[Any], warmup: int = 2) -> list[float]:
     """Milliseconds of `call(x)` for every x, after `warmup` untimed calls on the first input."""
     inputs = list(inputs)
     for _ in range(warmup):
@@ -41,7 +41,22 @@ def time_each(call: Callable[[Any], object], inputs: Iterable[Any], warmup: int 
     return samples
 
 
-def throughput(call: Callable[[], int], min_seconds: float = 0.0, repeats: int = 1) -> dict[str, float]:
+def interleaved(calls: Mapping[str, Callable[..., object]], repeats: int, warmup: int = 0) -> dict[str, list[float]]:
+    """Milliseconds of every call for i in warmup..warmup+repeats-1, the calls taking turns so that each sees the
+    same neighbours on a shared machine; `warmup` untimed rounds (i = 0, 1, ...) first."""
+    for i in range(warmup):
+        for call in calls.values():
+            call(i)
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for i in range(warmup, warmup + repeats):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call(i)
+            samples[name].append((time.perf_counter() - started) * 1000.0)
+    return samples
+
+
+def throughput(call: Callable[..., int], min_seconds: float = 0.0, repeats: int = 1) -> dict[str, float]:
     """Items per second of `call()` (which returns how many items it handled), best of `repeats` runs.
 
     Best-of rather than mean: on a shared machine the fastest run is the one least disturbed by neighbours.

@@ -56,7 +56,7 @@ def random_clip(spec: dict[str, Any], device: str, dtype: torch.dtype) -> CLIPMo
     torch.manual_seed(0)
     with torch.device(device):
         model = CLIPModel(config)
-    return model.to(dtype).eval()
+    return model.to(dtype).eval()  # type: ignore[arg-type]  # transformers' decorator hides `to`'s signature
 
 
 def product_photos(count: int, seed: int = 0) -> list[bytes]:
@@ -139,7 +139,7 @@ def pipeline(photos: list[bytes], processor: Any, model: CLIPModel, args: argpar
         PhotoBatches(photos, processor),
         batch_size=args.batch_size,
         num_workers=workers,
-        collate_fn=whole_batch,
+        collate_fn=whole_batch,  # type: ignore[arg-type]  # __getitems__ gives it the whole batch, not a list
         pin_memory=args.device.startswith("cuda"),
         prefetch_factor=4 if workers else None,
         persistent_workers=False,

@@ -53,6 +53,8 @@ AMP = {"fp16": torch.float16, "bf16": torch.bfloat16}
 def training_loss() -> ModuleType:
     """search/training/loss.py itself, loaded from its file (it needs only torch; the package needs much more)."""
     spec = importlib.util.spec_from_file_location("finetune_training_loss", LOSS_FILE)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{LOSS_FILE} is not a loadable Python file.")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

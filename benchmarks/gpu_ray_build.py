@@ -115,7 +115,10 @@ def main() -> None:
     # over one file starts the worker processes and loads the image processor in each).
     def decode(paths: list[str]) -> int:
         decoded = catalog_dataset((paths, None), None).map_batches(
-            preprocess_batch, batch_format="pyarrow", fn_kwargs={"spec": spec, "lookup": everything}, num_cpus=1
+            preprocess_batch,  # type: ignore[arg-type]  # fn_kwargs give its other arguments
+            batch_format="pyarrow",
+            fn_kwargs={"spec": spec, "lookup": everything},
+            num_cpus=1,
         )
         return sum(len(batch["row"]) for batch in decoded.iter_batches(batch_size=None, batch_format="numpy"))
 
@@ -126,7 +129,7 @@ def main() -> None:
 
     # 2. The encoder alone on the GPU, preprocessed pixels and product names already in memory.
     encoder = spec.load()
-    side = encoder.image_processor.crop_size["height"]
+    side = encoder.preprocess([Image.new("RGB", (60, 80))]).shape[-1]
     pixels = torch.rand(args.batch_size, 3, side, side)
     names = [f"Generated product {i}" for i in range(args.batch_size)]
     encoder.encode_pixels(pixels), encoder.encode_text(names)

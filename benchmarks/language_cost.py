@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import torch
+from transformers import MarianMTModel
 
-from benchmarks.common import Report, percentiles
+from benchmarks.common import Report, interleaved, percentiles
 from benchmarks.fixtures import text_queries
 from search.bundle import Bundle
 from search.engine import SearchEngine
@@ -42,7 +42,7 @@ def translator_folder(config: str, root: Path) -> Path:
 def fixed_length(translator: Translator, tokens: int = OUTPUT_TOKENS) -> Translator:
     """Make every translation exactly `tokens` long: end-of-sentence is forbidden before, and certain after."""
     with torch.no_grad():
-        translator.model.final_logits_bias[..., translator.tokenizer.eos_token_id] = 1e4
+        cast(MarianMTModel, translator.model).final_logits_bias[..., translator.tokenizer.eos_token_id] = 1e4
     translator.model.generation_config.min_new_tokens = tokens
     return translator
 
@@ -51,17 +51,6 @@ def foreign_queries() -> list[str]:
     """The hand-written non-English queries of benchmarks/data (17 languages)."""
     queries = json.loads(QUERIES.read_text(encoding="utf-8"))["queries"]
     return [text for language, texts in queries.items() if language != "en" for text in texts]
-
-
-def interleaved(calls: dict[str, Callable[[int], object]], repeats: int) -> dict[str, list[float]]:
-    """Milliseconds of each call for i in 0..repeats-1, the calls taking turns so all see the same neighbours."""
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    for i in range(repeats):
-        for name, call in calls.items():
-            started = time.perf_counter()
-            call(i)
-            samples[name].append((time.perf_counter() - started) * 1000.0)
-    return samples
 
 
 def run(bundle_folder: Path, model: Path, translator_config: str, work: Path, repeats: int) -> Report:

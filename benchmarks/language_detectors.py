@@ -110,6 +110,8 @@ CANDIDATES: dict[str, tuple[str, Callable[[list[str]], Scorer]]] = {
 def package_mib(module: str) -> float:
     """Installed size of a module's folder (its bundled models included)."""
     spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ImportError(f"{module} is not installed.")
     folder = Path(spec.origin).parent
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) / 2**20
 
@@ -131,7 +133,7 @@ def evaluate(name: str, languages: list[str], queries: dict[str, list[str]], nam
             began = time.perf_counter()
             scores = scorer(text)
             timings.append((time.perf_counter() - began) * 1e6)
-            top = max(scores, key=scores.get) if scores else "und"
+            top = max(scores, key=lambda code: scores[code]) if scores else "und"
             decisions[language].append((top, scores.get(top, 0.0)))
     memory = (process.memory_info().rss - before) / 2**20
     foreign = [(language, found) for language, found in decisions.items() if language not in ("en", "names")]

@@ -39,7 +39,12 @@ from benchmarks.fixtures import REPO_ROOT, SHARED_PHOTOS, model_folder, photo_se
 
 logger = logging.getLogger("benchmarks.load")
 
-FILTERS = ({}, {"gender": ["Men"]}, {"masterCategory": "Apparel"}, {"gender": ["Women"], "season": "Summer"})
+FILTERS: tuple[dict[str, str | list[str]], ...] = (
+    {},
+    {"gender": ["Men"]},
+    {"masterCategory": "Apparel"},
+    {"gender": ["Women"], "season": "Summer"},
+)
 TEXTS = ("black leather boots for men", "red summer dress", "blue denim jeans", "white sneakers", "gold watch")
 KINDS = ("text", "hybrid", "image", "composed", "similar")
 PHOTOS_PER_ANSWER = 4  # result photos downloaded after each answer, as a page shows its first tiles

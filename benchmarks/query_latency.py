@@ -94,6 +94,8 @@ def stages(engine: SearchEngine, photos: PhotoSet, repeats: int) -> Report:
     vectors = encoder.encode_text(texts[:8])
     selector = engine.filters.selector(normalise_filters({"gender": "Men"}))
     narrow = engine.filters.selector(normalise_filters(NARROW_FILTER))
+    if selector is None or narrow is None:
+        raise RuntimeError("The benchmark's filters must constrain the catalog.")
     rows = index.search(vectors[0], K)[1][0]
 
     def add(name: str, samples: list[float]) -> None:

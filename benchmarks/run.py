@@ -154,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         engine = SearchEngine.load(bundle)
         eager = Encoder.load(str(model), device="cpu", runtime="torch")
         record(runtime.queries(engine, eager, full_photos, sizes.query_repeats))
-        export = engine.encoder.towers.export
+        towers = engine.encoder.towers
+        if not isinstance(towers, OnnxTowers):
+            raise RuntimeError("The runtime benchmark needs the engine on ONNX Runtime (the CPU default).")
+        export = towers.export
         record(runtime.threads(eager, lambda count, spin: OnnxTowers.load(export, count, spin), sizes.query_repeats))
         del engine, eager
     if "language" in chosen:

@@ -4,14 +4,13 @@ setting (threads × busy-waiting) that the default in search.encoding.threads co
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import Report, percentiles
+from benchmarks.common import Report, interleaved, percentiles
 from benchmarks.fixtures import PhotoSet, text_queries
 from search.catalog.images import load_image
 from search.encoding.encoder import Encoder
@@ -23,20 +22,6 @@ logger = logging.getLogger(__name__)
 K = 24
 TEXT = "black leather boots for men"
 TARGETS = {"text": 0.4, "image": 0.65, "image + text": 0.6}
-
-
-def interleaved(calls: dict[str, Callable[[int], object]], repeats: int) -> dict[str, list[float]]:
-    """Milliseconds of every call for i in 1..repeats, the calls taking turns so that each sees the same
-    neighbours on a shared machine; one untimed warm-up round (i = 0) first."""
-    for call in calls.values():
-        call(0)
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    for i in range(1, repeats + 1):
-        for name, call in calls.items():
-            started = time.perf_counter()
-            call(i)
-            samples[name].append((time.perf_counter() - started) * 1000.0)
-    return samples
 
 
 def queries(engine: SearchEngine, eager: Encoder, photos: PhotoSet, repeats: int) -> Report:
@@ -68,6 +53,7 @@ def queries(engine: SearchEngine, eager: Encoder, photos: PhotoSet, repeats: int
             "image + text": lambda i: engine.search_composed(images[repeats + 1 + i], composed[i], 0.5, K),
         },
         repeats,
+        warmup=1,
     )
     for kind, target in TARGETS.items():
         before = percentiles(samples[f"eager {kind}"])["p50_ms"]
@@ -102,14 +88,14 @@ def threads(eager: Encoder, export_towers: Callable[[int, bool], OnnxTowers], re
     pixels = np.random.default_rng(0).standard_normal((1, *eager.preprocess([blank]).shape[1:]), np.float32)
     settings = [(count, spin) for count in (1, 2) for spin in (False, True)]
     towers = {setting: export_towers(*setting) for setting in settings}
-    calls: dict[str, Callable[[int], object]] = {}
+    calls: dict[str, Callable[..., object]] = {}
     for (count, spin), tower in towers.items():
         calls[f"onnx {count} {spin} text"] = lambda _, t=tower: t.text_features(tokens)
         calls[f"onnx {count} {spin} image"] = lambda _, t=tower: t.image_features(pixels)
     for count in (1, 2):
         calls[f"torch {count} False text"] = lambda _, c=count: _with_torch_threads(c, eager.encode_text, [TEXT])
         calls[f"torch {count} False image"] = lambda _, c=count: _with_torch_threads(c, eager.encode_pixels, pixels)
-    samples = interleaved(calls, repeats)
+    samples = interleaved(calls, repeats, warmup=1)
     for runtime, count, spin in [*(("onnx", c, s) for c, s in settings), ("torch", 1, False), ("torch", 2, False)]:
         key = f"{runtime} {count} {spin}"
         image = percentiles(samples[f"{key} image"])

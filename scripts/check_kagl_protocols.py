@@ -27,7 +27,7 @@ from search.evaluate.metrics import DEPTH, mean_metrics, query_metrics
 from search.evaluate.protocols import LABEL_PROTOCOLS, Query, build_protocols
 from search.ranking.keyword import DEFAULT_SETTINGS, KeywordIndex, keyword_text
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "name+labels, stemmed (bundle default)": {},
     "name+labels, no stemming": {"stemmer": None},
     "name only, stemmed": {"fields": [NAME_COLUMN]},
@@ -100,7 +100,7 @@ def judge_keyword(frame: pd.DataFrame, truth: dict[str, dict[str, set[int]]], se
         per_query, timings = [], []
         for query in queries:
             began = time.perf_counter()
-            scores, ranked = index.search(query.text, DEPTH)
+            scores, ranked = index.search(query.text or "", DEPTH)
             timings.append((time.perf_counter() - began) * 1000)
             per_query.append(query_metrics(ranked.tolist(), query.relevant, scores.tolist()))
         rows.append(

@@ -38,10 +38,10 @@ from search.query import (
     VectorQuery,
     check_product_id,
 )
+from search.ranker import Ranker
 from search.ranking.duplicates import fewer_groups_notice
 from search.ranking.filters import FILTER_FIELDS, Filters
 from search.ranking.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, keyword_share
-from search.ranking.ranker import Ranker
 from search.results import SearchResponse, SearchResult
 from search.zero_shot import LabelGuesser
 

@@ -5,10 +5,12 @@ validated twice and a cache key is always a checked, canonical value."""
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from numbers import Real
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -103,7 +105,7 @@ def check_vector(vector: object, dim: int) -> np.ndarray:
     if isinstance(vector, np.ndarray):
         if vector.dtype.kind not in "iuf":
             raise InvalidQueryError(f"The embedding must be a flat list of {dim} numbers, got {vector.dtype} values.")
-        values: object = vector
+        values: np.ndarray | list[Any] | tuple[Any, ...] = vector
     elif isinstance(vector, (list, tuple)):
         values = vector
     else:
@@ -241,8 +243,6 @@ def check_image(image: object) -> ImageInput:
     """The image input itself when its type is one the decoder reads; None and other types are refused."""
     if image is None:
         raise InvalidImageError("No image was given. Upload, paste or take a photo first.")
-    if not isinstance(image, (Image.Image, bytes, bytearray, memoryview, str, np.ndarray)) and not hasattr(
-        image, "__fspath__"
-    ):
+    if not isinstance(image, (Image.Image, bytes, bytearray, memoryview, str, os.PathLike, np.ndarray)):
         raise InvalidImageError(f"Unsupported image input of type {type(image).__name__}.")
     return image

@@ -43,11 +43,11 @@ def signatures(demo: gr.Blocks) -> tuple[dict[str, Signature], dict[int, Signatu
         names = tuple(inspect.signature(fn.fn).parameters) if fn.fn is not None else ()
         if len(names) != len(fn.inputs):
             names = tuple(f"input {number}" for number in range(1, len(fn.inputs) + 1))
-        public = bool(fn.api_name) and fn.api_visibility != "private"
-        signature = Signature(f"/{fn.api_name}" if public else "This event", names)
+        api_name = fn.api_name if fn.api_visibility != "private" else None
+        signature = Signature(f"/{api_name}" if api_name else "This event", names)
         by_index[index] = signature
-        if public:
-            by_name[fn.api_name] = signature
+        if api_name:
+            by_name[api_name] = signature
     return by_name, by_index
 
 
@@ -83,7 +83,7 @@ class ArgumentCount:
             self._signatures = signatures(self.demo)
         by_name, by_index = self._signatures
         if path.endswith(QUEUE_JOIN):
-            return lambda body: by_index.get(body.get("fn_index")) if isinstance(body.get("fn_index"), int) else None
+            return lambda body: by_index.get(index) if isinstance(index := body.get("fn_index"), int) else None
         named = NAMED_CALL.search(path)
         if named is None:
             return None

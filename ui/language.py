@@ -17,7 +17,7 @@ def translation_model(engine: SearchEngine) -> str | None:
 def searched_phrase(typed: str, text: QueryText | None, notes: tuple[str, ...], limit: int) -> str:
     """`“what was searched”` (cut to `limit` characters) with notes in brackets, the first saying which language
     it was translated from or that it was searched as typed in another language."""
-    if text is not None and text.translated:
+    if text is not None and text.language is not None and text.translated:
         notes = (f"translated from {text.language.name}", *notes)
     elif text is not None and text.language is not None and not text.language.is_english:
         notes = (f"{text.language.name}, as typed", *notes)
@@ -28,7 +28,7 @@ def searched_phrase(typed: str, text: QueryText | None, notes: tuple[str, ...], 
 def language_button(text: QueryText | None, can_translate: bool) -> gr.Button:
     """Shown after a translated search (search the original) and after a non-English one searched as typed when a
     model can translate it (search the translation); hidden for English, texts without letters and photos."""
-    if text is not None and text.translated:
+    if text is not None and text.language is not None and text.translated:
         return gr.Button(SEARCH_ORIGINAL, visible=True)
     if can_translate and text is not None and text.language is not None and not text.language.is_english:
         return gr.Button(SEARCH_TRANSLATION, visible=True)

@@ -216,8 +216,9 @@ class Page:
         """A tab selected: its own last search shown again with the filters as they are now, or, before its first
         search, an empty gallery and what to do in the status line."""
         viewing = searches.viewing(tab)
-        if viewing.current is not None:
-            return self.search(tab, viewing, lambda: viewing.current, k, filter_values)
+        current = viewing.current
+        if current is not None:
+            return self.search(tab, viewing, lambda: current, k, filter_values)
         return (
             gr.update(value=[], selected_index=None),
             TAB_PROMPTS[tab],
@@ -278,14 +279,13 @@ class Page:
         parsing or running) leaves the page as it is and is said next to the tab's input."""
         try:
             query = parse()
-            return self.show(searches.searched(tab, query), k, *filter_values)
+            return self.show(searches.searched(tab, query), query, k, *filter_values)
         except InvalidQueryError as error:
             return self.input_mistake(tab, str(error))
 
-    def show(self, searches: TabSearches, k: int, *filter_values: list[str]) -> tuple:
-        """Run the search of the tab in view and show its results, its messages in its own status line and its
-        label chips; the tab's input message is cleared."""
-        query = searches.current
+    def show(self, searches: TabSearches, query: Query, k: int, *filter_values: list[str] | None) -> tuple:
+        """Run `query`, the search of the tab in view, and show its results, its messages in its own status line and
+        its label chips; the tab's input message is cleared."""
         filters = filters_from(filter_values)
         response = self.engine.search(query, Scope.parse(k, filters, collapse_similar=True))
         gallery = [(self.photos.path(result.product_id), caption(result)) for result in response.results]

@@ -29,8 +29,8 @@ from pydantic import (
 from pydantic.dataclasses import dataclass
 
 from search.errors import BundleError, BundleMismatchError
-from search.ranking.analysis import ANALYZER
-from search.ranking.index import INDEX_TYPES
+from search.ranking.analysis import AnalyzerName
+from search.ranking.index import IndexType
 from search.version import __version__
 
 FORMAT_VERSION = 1
@@ -42,7 +42,6 @@ Positive = Annotated[int, Field(ge=1)]
 Count = Annotated[int, Field(ge=0)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Text = Annotated[str, Field(min_length=1)]
-IndexType = Literal[INDEX_TYPES]
 
 
 def relative_path(value: str) -> str:
@@ -141,7 +140,7 @@ class KeywordInfo:
     vocabulary_size: Count
     library_version: str = ""
     # search.ranking.analysis; None for a bundle built before it, whose queries are tokenized as its products were.
-    analyzer: Literal[ANALYZER] | None = None
+    analyzer: AnalyzerName | None = None
 
 
 @dataclass(config=_STRICT)

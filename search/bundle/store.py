@@ -68,9 +68,9 @@ class Bundle:
                 != photos.files
             ):
                 raise BundleError(f"The manifest's components.photos.files ({photos.files}) is not what was written.")
-            if self.keyword is not None:
+            if self.keyword is not None and self.manifest.components.keyword is not None:
                 self.keyword.save(staging / self.manifest.components.keyword.folder)
-            if self.onnx is not None:
+            if self.onnx is not None and self.manifest.components.onnx is not None:
                 copy_export(self.onnx, staging / self.manifest.components.onnx.folder)
             (staging / CARD_FILE).write_text(dataset_card(self.manifest), encoding="utf-8")
             files = {
@@ -149,7 +149,7 @@ class Bundle:
         info, model = self.manifest.components.onnx, self.manifest.model
         if (self.onnx is None) != (info is None):
             raise BundleError("The manifest's components.onnx and the ONNX export must be given together.")
-        if self.onnx is None:
+        if self.onnx is None or info is None:
             return
         if not self.onnx.matches(model.id, model.revision):
             raise BundleError(

@@ -10,6 +10,7 @@ palette images are converted after the resize), so a small file never costs the 
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ MIN_IMAGE_SIDE = 8
 MAX_ASPECT_RATIO = 20
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I")
 
-ImageInput = Image.Image | bytes | str | Path | np.ndarray
+ImageInput = Image.Image | bytes | bytearray | memoryview | str | os.PathLike[str] | np.ndarray
 
 
 def _open(data: bytes) -> Image.Image:
@@ -165,7 +166,7 @@ def load_image(image: ImageInput, edge: int | None = None) -> Image.Image:
         if array.ndim == 3 and array.shape[2] == 1:
             array = array[:, :, 0]
         return _to_rgb(_shrink(Image.fromarray(array), edge))
-    if isinstance(image, (str, Path)):
+    if isinstance(image, (str, os.PathLike)):
         path = Path(image)
         if not path.is_file():
             raise InvalidImageError(f"Image file not found: {path.name}")

@@ -18,9 +18,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 logger = logging.getLogger(__name__)
 
-BatchFunction = Callable[[list[Any]], Sequence[Any]]
+BatchFunction = Callable[[list[Any]], Sequence[Any] | np.ndarray]
 
 
 @dataclass

@@ -10,12 +10,14 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 from huggingface_hub import snapshot_download
 from PIL import Image
-from transformers import AutoConfig, AutoModel, AutoProcessor, PretrainedConfig
+from transformers import AutoConfig, AutoModel, AutoProcessor, PretrainedConfig, PreTrainedTokenizerBase
+from transformers.image_processing_utils import BaseImageProcessor
 
 from search.catalog.images import processor_edge
 from search.encoding.onnx_export import cached_export
@@ -116,7 +118,18 @@ def max_text_tokens(config: PretrainedConfig) -> int:
     return int(getattr(text_config, "max_position_embeddings", 77))
 
 
-def tokenize(tokenizer: object, model_type: str, max_tokens: int, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+class Processor(Protocol):
+    """What the code uses of a CLIP-family processor (AutoProcessor's return type is untyped)."""
+
+    tokenizer: PreTrainedTokenizerBase
+    image_processor: BaseImageProcessor
+
+    def save_pretrained(self, save_directory: str | os.PathLike[str]) -> object: ...
+
+
+def tokenize(
+    tokenizer: PreTrainedTokenizerBase, model_type: str, max_tokens: int, texts: Sequence[str]
+) -> dict[str, torch.Tensor]:
     """Token ids for a batch, truncated to `max_tokens`; padded to the longest text, or to `max_tokens` for the
     families trained with fixed-length text."""
     padding = "max_length" if model_type in _FIXED_LENGTH_TEXT else True
@@ -133,7 +146,7 @@ class Encoder:
     def __init__(
         self,
         towers: TorchTowers | OnnxTowers,
-        processor: object,
+        processor: Processor,
         config: PretrainedConfig,
         ref: ModelRef,
         device: str,
@@ -202,11 +215,11 @@ class Encoder:
         return self.towers.logit_scale or 1 / 0.07
 
     @property
-    def tokenizer(self) -> object:
+    def tokenizer(self) -> PreTrainedTokenizerBase:
         return self.processor.tokenizer
 
     @property
-    def image_processor(self) -> object:
+    def image_processor(self) -> BaseImageProcessor:
         return self.processor.image_processor
 
     @functools.cached_property
@@ -248,7 +261,7 @@ def model_export(name: str, revision: str | None = None, trust_remote_code: bool
     return _cached_export(ref, processor, config, trust_remote_code)
 
 
-def _load_processor(ref: ModelRef, trust_remote_code: bool) -> tuple[PretrainedConfig, object]:
+def _load_processor(ref: ModelRef, trust_remote_code: bool) -> tuple[PretrainedConfig, Processor]:
     """The model's configuration and processor (tokenizer + image processor): all a bundled export needs."""
     try:
         config = AutoConfig.from_pretrained(ref.path, trust_remote_code=trust_remote_code)
@@ -272,7 +285,9 @@ def _load_model(ref: ModelRef, dtype: torch.dtype, trust_remote_code: bool) -> t
     return model.eval()
 
 
-def _cached_export(ref: ModelRef, processor: object, config: PretrainedConfig, trust_remote_code: bool) -> OnnxExport:
+def _cached_export(
+    ref: ModelRef, processor: Processor, config: PretrainedConfig, trust_remote_code: bool
+) -> OnnxExport:
     """The cached ONNX export of this snapshot; the PyTorch model is loaded only to make it."""
     tokens = tokenize(processor.tokenizer, getattr(config, "model_type", ""), max_text_tokens(config), _EXAMPLE_TEXTS)
     blank = [Image.new("RGB", (60, 80), colour) for colour in ("white", "navy")]

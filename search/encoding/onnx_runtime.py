@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
@@ -15,6 +16,9 @@ import onnxruntime as ort
 from search.encoding.onnx_files import OnnxExport
 from search.encoding.threads import thread_count
 from search.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +63,11 @@ class OnnxTowers:
         """The exported model's learned temperature (recorded at export)."""
         return self.export.info.get("logit_scale")
 
-    def text_features(self, tokens: Mapping[str, np.ndarray]) -> np.ndarray:
+    def text_features(self, tokens: Mapping[str, torch.Tensor | np.ndarray]) -> np.ndarray:
         """Features of tokenised texts; token arrays the graph does not take are left out."""
         feed = {name: np.asarray(tokens[name], dtype=np.int64) for name in self.text_inputs}
         return self.text.run(None, feed)[0]
 
-    def image_features(self, pixel_values: np.ndarray) -> np.ndarray:
+    def image_features(self, pixel_values: torch.Tensor | np.ndarray) -> np.ndarray:
         """Features of preprocessed pixel values (batch, channels, height, width)."""
         return self.image.run(None, {"pixel_values": np.asarray(pixel_values, dtype=np.float32)})[0]

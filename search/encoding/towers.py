@@ -7,6 +7,7 @@ are the model's projected embeddings before L2 normalisation (the encoder normal
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol, cast
 
 import numpy as np
 import torch
@@ -15,11 +16,34 @@ import torch
 TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def features(output: torch.Tensor | object) -> torch.Tensor:
+class PooledOutput(Protocol):
+    pooler_output: torch.Tensor
+
+
+class FeatureModel(Protocol):
+    """The two methods every CLIP-family model (CLIP, SigLIP, ALIGN...) has and no transformers base class declares
+    (the encoder's loader refuses a model without them)."""
+
+    def get_text_features(self, input_ids: torch.Tensor, **tokens: torch.Tensor) -> torch.Tensor | PooledOutput: ...
+
+    def get_image_features(self, pixel_values: torch.Tensor) -> torch.Tensor | PooledOutput: ...
+
+
+def features(output: torch.Tensor | PooledOutput) -> torch.Tensor:
     """Transformers 5 returns an output object from get_*_features; older versions a tensor."""
     if isinstance(output, torch.Tensor):
         return output
     return output.pooler_output
+
+
+def text_features(model: torch.nn.Module, input_ids: torch.Tensor, **tokens: torch.Tensor) -> torch.Tensor:
+    """A CLIP-family model's text features (projected, before normalisation)."""
+    return features(cast(FeatureModel, model).get_text_features(input_ids=input_ids, **tokens))
+
+
+def image_features(model: torch.nn.Module, pixel_values: torch.Tensor) -> torch.Tensor:
+    """A CLIP-family model's image features (projected, before normalisation)."""
+    return features(cast(FeatureModel, model).get_image_features(pixel_values=pixel_values))
 
 
 def logit_scale(model: torch.nn.Module) -> float | None:
@@ -43,7 +67,7 @@ class TextTower(torch.nn.Module):
     ) -> torch.Tensor:
         given = {"attention_mask": attention_mask, "token_type_ids": token_type_ids}
         extra = {name: tensor for name, tensor in given.items() if tensor is not None}
-        return features(self.model.get_text_features(input_ids=input_ids, **extra))
+        return text_features(self.model, input_ids, **extra)
 
 
 class ImageTower(torch.nn.Module):
@@ -54,7 +78,7 @@ class ImageTower(torch.nn.Module):
         self.model = model
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return features(self.model.get_image_features(pixel_values=pixel_values))
+        return image_features(self.model, pixel_values)
 
 
 class TorchTowers:

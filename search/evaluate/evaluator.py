@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from tqdm.auto import tqdm
 
 from search.catalog.images import decode_image
 from search.catalog.schema import product_text
 from search.encoding.vectors import mix, mix_label
 from search.engine import SearchEngine
+from search.errors import CatalogError
 from search.evaluate.metrics import DEPTH, mean_metrics, query_metrics
 from search.evaluate.protocols import COMPOSED, IMAGE, TEXT, Protocol, Query, build_protocols, protocol_names
 from search.evaluate.report import Report, machine_info, recommend, write_report
@@ -91,7 +93,7 @@ class Evaluator:
         todo = sorted({int(row) for row in rows} - set(self._image_vectors))
         for start in tqdm(range(0, len(todo), self.config.batch_size), desc="Encoding query images", leave=False):
             batch = todo[start : start + self.config.batch_size]
-            images = [decode_image(self.engine.products.image_bytes(row)) for row in batch]
+            images = [self._photo(row) for row in batch]
             self._image_vectors.update(zip(batch, self.engine.encoder.encode_images(images), strict=True))
         return np.stack([self._image_vectors[int(row)] for row in rows])
 
@@ -125,12 +127,12 @@ class Evaluator:
         allowed = self.selector.allowed if self.selector else None
         rankings = []
         for text, skip in zip(texts, exclude, strict=True):
-            scores, rows = self.engine.keyword.search(text, DEPTH + 1, allowed)
+            scores, rows = self.engine.ranker.keyword_index().search(text, DEPTH + 1, allowed)
             rankings.append(trim(Ranking(scores=scores, rows=rows), skip))
         return rankings
 
     def candidates(self, docs: Documents, queries: np.ndarray, texts: Sequence[str]) -> list[Candidates]:
-        searcher = HybridSearcher(docs.index, self.engine.keyword, docs.vectors)
+        searcher = HybridSearcher(docs.index, self.engine.ranker.keyword_index(), docs.vectors)
         return searcher.candidates(queries, texts, self.selector)
 
     # --- protocols ------------------------------------------------------------------------------------------
@@ -161,12 +163,12 @@ class Evaluator:
                 if has_keyword:
                     self.hybrid(protocol, queries, docs, text_vectors, texts, exclude, image_weight=0.0)
         elif protocol.kind == IMAGE:
-            image_vectors = self.encode_product_images(exclude)
+            image_vectors = self.encode_product_images(image_rows(queries))
             for docs in documents:
                 rankings = self.dense(docs, image_vectors, exclude)
                 self.score(protocol, queries, docs.label, "dense", rankings, None, image_weight=1.0)
         elif protocol.kind == COMPOSED:
-            image_vectors = self.encode_product_images(exclude)
+            image_vectors = self.encode_product_images(image_rows(queries))
             text_vectors = self.encode_texts(texts, f"Encoding {protocol.name} texts")
             for docs in documents:
                 for weight in self.config.image_weights:
@@ -265,8 +267,12 @@ class Evaluator:
                 }
             )
 
-    def _photo(self, row: int) -> Any:
-        return decode_image(self.engine.products.image_bytes(row))
+    def _photo(self, row: int) -> Image.Image:
+        """A query product's stored photo, decoded as an uploaded one would be."""
+        data = self.engine.products.image_bytes(row)
+        if data is None:
+            raise CatalogError(f"Row {row} is the photo of an image query but the catalog has no image for it.")
+        return decode_image(data)
 
 
 def trim(ranking: Ranking, exclude: int | None) -> Ranking:
@@ -306,3 +312,8 @@ def evaluate(engine: SearchEngine, config: EvalConfig) -> Report:
     if config.out:
         write_report(report, Path(config.out))
     return report
+
+
+def image_rows(queries: Sequence[Query]) -> list[int]:
+    """The rows of the query photos of an image or composed protocol (each of its queries has one)."""
+    return [q.image_row for q in queries if q.image_row is not None]

@@ -127,9 +127,13 @@ def composed_protocol(frame: pd.DataFrame, change: str, queries: int | None = 20
     return protocol
 
 
+def _label_builder(column: str) -> Callable[[pd.DataFrame, int | None, int], Protocol]:
+    return lambda frame, n, seed: label_protocol(frame, column, n, seed)
+
+
 BUILDERS: dict[str, Callable[[pd.DataFrame, int | None, int], Protocol]] = {
     TEXT: text_protocol,
-    **{name: (lambda frame, n, seed, name=name: label_protocol(frame, name, n, seed)) for name in LABEL_PROTOCOLS},
+    **{name: _label_builder(name) for name in LABEL_PROTOCOLS},
     "image-articleType": lambda frame, n, seed: image_protocol(frame, ["articleType"], n, seed),
     "image-articleType-baseColour": lambda frame, n, seed: image_protocol(
         frame, ["articleType", "baseColour"], n, seed

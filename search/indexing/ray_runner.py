@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -255,12 +255,15 @@ class ShardAssembler:
 
 def encoded_batches(
     catalog: ray.data.Dataset, spec: EncoderSpec, lookup: RowLookup, root: Path | None = None
-) -> Iterator[dict[str, np.ndarray]]:
+) -> Iterable[dict[str, np.ndarray]]:
     """The pipeline: preprocess in CPU tasks, encode in an actor pool, stream the vectors back to the driver."""
     encoders = encoder_count(spec)
     logger.info("Ray: %d %s encoder(s), batch %d per device", encoders, spec.device, spec.batch_size)
     vectors = catalog.map_batches(
-        preprocess_batch, batch_format="pyarrow", fn_kwargs={"spec": spec, "lookup": lookup, "root": root}, num_cpus=1
+        preprocess_batch,  # type: ignore[arg-type]  # fn_kwargs give its other arguments
+        batch_format="pyarrow",
+        fn_kwargs={"spec": spec, "lookup": lookup, "root": root},
+        num_cpus=1,
     ).map_batches(
         EncodeActor,
         fn_constructor_kwargs={"spec": spec},
@@ -282,6 +285,8 @@ def catalog_dataset(source: tuple[list[str], Any] | None, table: datasets.Datase
     if source is not None:
         files, filesystem = source
         return ray.data.read_parquet(files, columns=READ_COLUMNS, filesystem=filesystem)
+    if table is None:
+        raise ValueError("catalog_dataset needs the catalog's parquet files or its loaded table.")
     logger.info("The catalog is not stored as parquet: the cluster gets this machine's copy (parquet scales).")
     return ray.data.from_arrow(table.select_columns(READ_COLUMNS).with_format("arrow")[:])
 

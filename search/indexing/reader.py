@@ -115,7 +115,7 @@ def batch_loader(
         batch_size=batch_size,
         shuffle=False,
         num_workers=num_workers,
-        collate_fn=_as_collated,
+        collate_fn=_as_collated,  # type: ignore[arg-type]  # __getitems__ gives it the whole batch, not a list
         pin_memory=pin_memory,
         persistent_workers=False,
         prefetch_factor=4 if num_workers > 0 else None,

@@ -29,7 +29,6 @@ from search.bundle import (
     onnx_info,
 )
 from search.bundle import code_version as current_code_version
-from search.catalog.ids import as_product_id
 from search.catalog.photos import PHOTOS_FOLDER, ROWS_PER_FILE
 from search.catalog.products import ProductTable
 from search.catalog.schema import ID_COLUMN, IMAGE_COLUMN, CatalogSource, load_catalog
@@ -269,9 +268,9 @@ def stored_photos(catalog: pa.Table, root: Path | None, unreadable: Unreadable) 
     return catalog.set_column(catalog.schema.get_field_index(IMAGE_COLUMN), IMAGE_COLUMN, photos)
 
 
-def product_ids(table: datasets.Dataset, rows: list[int]) -> list[int | None]:
-    """The product ids of some rows (for messages)."""
-    return [as_product_id(value) for value in table.select_columns([ID_COLUMN]).select(rows).to_dict()[ID_COLUMN]]
+def product_ids(table: datasets.Dataset, rows: list[int]) -> list[int]:
+    """The product ids of some rows (for messages; `load_catalog` checked that every id is one)."""
+    return [int(value) for value in table.select_columns([ID_COLUMN]).select(rows).to_dict()[ID_COLUMN]]
 
 
 def photos_info(products: ProductTable, config: BuildConfig) -> PhotosInfo | None:

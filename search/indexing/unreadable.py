@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from search.errors import CatalogError
 from search.indexing.reader import Unreadable
@@ -21,7 +21,7 @@ class UnreadableImages:
     their words and filters only. More than `max_share` of the catalog means the images (or their paths) are
     wrong, and the build fails before anything is written."""
 
-    def __init__(self, num_rows: int, max_share: float, product_ids: Callable[[list[int]], list[object]]) -> None:
+    def __init__(self, num_rows: int, max_share: float, product_ids: Callable[[list[int]], Sequence[object]]) -> None:
         self.num_rows = num_rows
         self.max_share = max_share
         self.allowed = math.floor(max_share * num_rows + 1e-9)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, GenerationMixin, PreTrainedTokenizerBase
 
 from search.encoding.encoder import ModelRef, default_device, resolve_model
 from search.errors import ModelLoadError
@@ -44,7 +44,12 @@ class Translator:
     """Translates texts into English with one seq2seq model in inference mode."""
 
     def __init__(
-        self, model: torch.nn.Module, tokenizer: object, ref: ModelRef, device: str, num_beams: int = DEFAULT_BEAMS
+        self,
+        model: GenerationMixin,
+        tokenizer: PreTrainedTokenizerBase,
+        ref: ModelRef,
+        device: str,
+        num_beams: int = DEFAULT_BEAMS,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer

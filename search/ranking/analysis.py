@@ -21,9 +21,11 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterable
+from typing import Literal
 
 # Recorded in the keyword index settings: a bundle built without it is queried exactly as it was built.
-ANALYZER = "fashion-compounds-v1"
+AnalyzerName = Literal["fashion-compounds-v1"]
+ANALYZER: AnalyzerName = "fashion-compounds-v1"
 # bm25s's default pattern without the two-letter minimum: "t", "v" and "3" are words of this catalog.
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 # Separates the fields of a product's keyword text: no pair of words is joined across two fields.
@@ -71,7 +73,7 @@ def phrases(text: str) -> list[list[tuple[str, bool]]]:
 
 def compounds(texts: Iterable[str], stem: Stem) -> set[str]:
     """The stems a catalog writes as one word: every word, and every hyphenated pair joined ("tshirt")."""
-    found = set()
+    found: set[str] = set()
     for text in texts:
         for words in phrases(text):
             found.update(stem(word) for word, _ in words)

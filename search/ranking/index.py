@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import faiss
 import numpy as np
@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 # and k-means over short sub-vectors (IVF-PQ training) slower still. Single queries never reach BLAS.
 faiss.cvar.distance_compute_blas_threshold = 20
 
-INDEX_TYPES = ("flat", "hnsw", "ivfpq", "ivfsq8")
+IndexType = Literal["flat", "hnsw", "ivfpq", "ivfsq8"]
+INDEX_TYPES: tuple[IndexType, ...] = get_args(IndexType)
 # The FAISS class each type is built as; a loaded file must be exactly that class.
 FAISS_CLASSES = {
     "flat": faiss.IndexFlatIP,
@@ -62,7 +63,7 @@ MIN_TRAIN_POINTS = 65_536
 class IndexSpec:
     """Which FAISS index to build and its parameters; recorded in the bundle manifest."""
 
-    type: str = "flat"
+    type: IndexType = "flat"
     params: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -89,7 +90,7 @@ class IndexSpec:
         return {"type": self.type, "metric": "inner_product", "params": dict(self.params)}
 
 
-def auto_type(num_products: int) -> str:
+def auto_type(num_products: int) -> IndexType:
     """The index type `auto` picks for a catalog of this size."""
     if num_products <= FLAT_MAX_PRODUCTS:
         return "flat"
@@ -136,11 +137,13 @@ class VectorIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
         params = spec.params
+        index: faiss.Index
         if spec.type == "flat":
             index = faiss.IndexFlatIP(dim)
         elif spec.type == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, params["M"], faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = params["efConstruction"]
+            hnsw = faiss.IndexHNSWFlat(dim, params["M"], faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = params["efConstruction"]
+            index = hnsw
         elif spec.type == "ivfpq":
             quantizer = faiss.IndexFlatIP(dim)
             index = faiss.IndexIVFPQ(
@@ -157,7 +160,7 @@ class VectorIndex:
             raise ValueError(f"Unknown index type '{spec.type}'")
         index.add(vectors)
         if spec.type in IVF_TYPES:
-            index.make_direct_map()
+            faiss.extract_index_ivf(index).make_direct_map()
         return cls(index, spec, vectors if spec.type in IVF_TYPES else None, without_vectors)
 
     @classmethod
@@ -193,9 +196,9 @@ class VectorIndex:
 
     def _apply_search_params(self) -> None:
         if self.spec.type == "hnsw":
-            self.index.hnsw.efSearch = self.spec.params["efSearch"]
+            faiss.ParameterSpace().set_index_parameter(self.index, "efSearch", self.spec.params["efSearch"])
         elif self.spec.type in IVF_TYPES:
-            self.index.nprobe = self.spec.params["nprobe"]
+            faiss.ParameterSpace().set_index_parameter(self.index, "nprobe", self.spec.params["nprobe"])
 
     @property
     def dim(self) -> int:
@@ -204,7 +207,7 @@ class VectorIndex:
     def __len__(self) -> int:
         return self.index.ntotal
 
-    def has_vector(self, rows: np.ndarray) -> np.ndarray:
+    def has_vector(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         """For each row, whether its product has a vector (False for rows whose photo could not be read)."""
         rows = np.asarray(rows, dtype=np.int64)
         return self._searchable.allowed[rows] if self._searchable is not None else np.ones(len(rows), dtype=bool)
@@ -285,14 +288,15 @@ class VectorIndex:
         return RowSelector(allowed.allowed & self._searchable.allowed)
 
     def _params(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
+        # faiss's stubs lack the keyword constructors its Python wrappers add (they also keep `sel` alive).
         if self.spec.type == "hnsw":
-            return faiss.SearchParametersHNSW(sel=selector, efSearch=self.spec.params["efSearch"])
+            return faiss.SearchParametersHNSW(sel=selector, efSearch=self.spec.params["efSearch"])  # type: ignore[attr-defined]
         if self.spec.type in IVF_TYPES:
-            return faiss.SearchParametersIVF(sel=selector, nprobe=self.spec.params["nprobe"])
-        return faiss.SearchParameters(sel=selector)
+            return faiss.SearchParametersIVF(sel=selector, nprobe=self.spec.params["nprobe"])  # type: ignore[call-arg]
+        return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
 
-def fp16_copy(flat: faiss.IndexFlat, chunk: int = 65_536) -> faiss.IndexScalarQuantizer:
+def fp16_copy(flat: faiss.Index, chunk: int = 65_536) -> faiss.IndexScalarQuantizer:
     """An fp16 scalar-quantised copy of a flat index's vectors (ids = rows), filled a chunk at a time so that at
     most one chunk of fp32 vectors is held besides the index."""
     copy = faiss.IndexScalarQuantizer(flat.d, faiss.ScalarQuantizer.QT_fp16, flat.metric_type)

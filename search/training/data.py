@@ -161,7 +161,7 @@ def batch_stream(
         source,
         batch_sampler=[list(batch) for batch in batches],
         num_workers=num_workers,
-        collate_fn=_as_batch,
+        collate_fn=_as_batch,  # type: ignore[arg-type]  # __getitems__ gives it the whole batch, not a list
         pin_memory=pin_memory,
         prefetch_factor=2 if num_workers > 0 else None,
     )

@@ -50,7 +50,9 @@ class EvalSettings:
     num_workers: int
 
 
-def write_heldout_catalog(table: datasets.Dataset, rows: Sequence[int], root: Path | None, folder: Path) -> Path:
+def write_heldout_catalog(
+    table: datasets.Dataset, rows: Sequence[int] | np.ndarray, root: Path | None, folder: Path
+) -> Path:
     """The held-out products as a catalog folder (`save_to_disk`), written once per run, whole or not at all.
     Photos go in as bytes: a path relative to the source catalog's folder (`root`) would not resolve from here."""
     if folder.exists():
@@ -68,7 +70,7 @@ def _embedded(cell: object, root: Path | None) -> dict[str, Any] | None:
     return None if data is None else {"bytes": data, "path": None}
 
 
-def rows_digest(rows: Sequence[int]) -> str:
+def rows_digest(rows: Sequence[int] | np.ndarray) -> str:
     """Identifies a held-out set, so a cached report is reused only for the same products."""
     return hashlib.sha256(np.asarray(rows, dtype=np.int64).tobytes()).hexdigest()[:16]
 

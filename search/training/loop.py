@@ -15,12 +15,14 @@ from types import FrameType
 from typing import Any
 
 import datasets
+import numpy as np
 import torch
 from torch.nn.functional import normalize
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from search.encoding.encoder import Encoder
+from search.encoding.towers import image_features, text_features
 from search.errors import TrainingError
 from search.training.checkpoint import CheckpointStore, TrainingState, rng_state, set_rng_state
 from search.training.config import FinetuneConfig, TextField
@@ -73,10 +75,11 @@ class StopRequest:
 
 def logit_scale(model: torch.nn.Module) -> torch.Tensor:
     """The model's learnt logit scale (CLIP, SigLIP: exp of a parameter; ALIGN: 1 / temperature)."""
-    if isinstance(getattr(model, "logit_scale", None), torch.nn.Parameter):
-        return model.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE)
-    if isinstance(getattr(model, "temperature", None), torch.nn.Parameter):
-        return 1.0 / model.temperature
+    scale, temperature = getattr(model, "logit_scale", None), getattr(model, "temperature", None)
+    if isinstance(scale, torch.nn.Parameter):
+        return scale.exp().clamp(max=MAX_LOGIT_SCALE)
+    if isinstance(temperature, torch.nn.Parameter):
+        return 1.0 / temperature
     return torch.tensor(DEFAULT_LOGIT_SCALE)
 
 
@@ -95,18 +98,20 @@ def batch_loss(
     """The batch's multi-field loss; every field's distinct texts go through the text tower in one call."""
     model, device = encoder.model, encoder.device
     valid = batch.valid.tolist()
-    spans, texts, indices = [], [], []
+    spans: list[tuple[int, int]] = []
+    texts: list[str] = []
+    indices: list[torch.Tensor] = []
     for text_field in fields:
         unique, index = unique_texts(batch.texts[text_field.name], valid)
         spans.append((len(texts), len(texts) + len(unique)))
         texts.extend(unique)
         indices.append(index.to(device))
     with autocast:
-        image = model.get_image_features(pixel_values=batch.pixel_values.to(device, non_blocking=True)).pooler_output
+        image = image_features(model, batch.pixel_values.to(device, non_blocking=True))
         text = image[:0]  # a batch whose products lack every field has no text to encode
         if texts:
             tokens = {name: tensor.to(device) for name, tensor in encoder.tokenize(texts).items()}
-            text = model.get_text_features(**tokens).pooler_output
+            text = text_features(model, **tokens)
     image, text = normalize(image.float(), dim=-1), normalize(text.float(), dim=-1)
     terms = [
         FieldTerm(text[start:end], index, f.weight)
@@ -124,7 +129,7 @@ class Trainer:
         config: FinetuneConfig,
         encoder: Encoder,
         table: datasets.Dataset,
-        rows: Sequence[int],
+        rows: Sequence[int] | np.ndarray,
         store: CheckpointStore,
         root: Path | None = None,
     ) -> None:

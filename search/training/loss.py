@@ -50,4 +50,7 @@ def multi_field_loss(image: torch.Tensor, terms: Sequence[FieldTerm], logit_scal
     if not present:
         return image.sum() * 0.0
     total = sum(term.weight for term in present)
-    return sum(term.weight * info_nce(image, term.text, term.index, logit_scale) for term in present) / total
+    terms_sum = sum(
+        (term.weight * info_nce(image, term.text, term.index, logit_scale) for term in present), image.new_zeros(())
+    )
+    return terms_sum / total

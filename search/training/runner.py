@@ -14,11 +14,12 @@ import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import datasets
 import numpy as np
 import torch
+from transformers import PreTrainedModel
 
 from search.bundle import code_version
 from search.catalog.schema import CatalogSource, load_catalog
@@ -74,7 +75,7 @@ def train_model(
         return finished
     encoder = Encoder.load(config.model, config.model_revision, config.device, "float32", runtime="torch")
     state = Trainer(config, encoder, table, split.train, store, source.root).train()
-    encoder.model.save_pretrained(config.out)
+    cast(PreTrainedModel, encoder.model).save_pretrained(config.out)  # what AutoModel loaded
     encoder.processor.save_pretrained(config.out)
     store.finish(state)
     return state

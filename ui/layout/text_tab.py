@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import gradio as gr
+from gradio.helpers import Examples
 
 from search import RAW_TEXT_LIMIT
 from ui.layout.filters import FiltersPanel
@@ -27,7 +28,7 @@ class TextTab:
     message: gr.Markdown
     semantic_weight: gr.Slider
     button: gr.Button
-    examples: gr.Examples
+    examples: Examples
 
     def connect(self, page: Page, results: ResultsPanel, filters: FiltersPanel) -> None:
         """Search on the button, Enter and an example; moving the slider re-runs a typed query."""

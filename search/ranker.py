@@ -92,7 +92,8 @@ class Ranker:
         self, vector: np.ndarray, text: str, keyword_weight: float, k: int, selector: RowSelector | None
     ) -> SearchResponse:
         """Fused ranking over the union of the dense and keyword candidates, exact within the filters."""
-        self.keyword_index()
+        if self.hybrid is None:
+            raise InvalidQueryError(NO_KEYWORD_INDEX)
         candidates = self.hybrid.candidates(vector[None, :], [text], selector, depth=max(k, self.hybrid.depth))[0]
         scores, rows = candidates.rank(keyword_weight, k)
         return SearchResponse(self.results(rows, scores))
