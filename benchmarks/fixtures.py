@@ -18,7 +18,7 @@ from PIL import Image
 from search.bundle import Bundle, Components, DatasetInfo, KeywordInfo, Manifest, is_bundle, read_manifest
 from search.catalog.products import ProductTable
 from search.encoding.encoder import Encoder
-from search.fixtures.random_model import save_random_clip
+from search.fixtures.random_model import saved_random_clip
 from search.fixtures.synthetic import COLOURS, GENDERS, generate_rows, jpeg_bytes, product_photo
 from search.indexing import index_info, model_info
 from search.ranking.index import IndexSpec, VectorIndex
@@ -33,12 +33,8 @@ SYNTHETIC_DATASET_ID = "synthetic-clustered-vectors"
 
 
 def model_folder(config: str, root: Path) -> Path:
-    """A saved random-weight CLIP of a config in search/configs (built once, then reused)."""
-    folder = root / "models" / config
-    if not (folder / "model.safetensors").is_file():
-        logger.info("Saving a random-weight %s to %s", config, folder)
-        save_random_clip(config, folder)
-    return folder
+    """A saved random-weight CLIP of a config in search/fixtures/configs (built once, then reused)."""
+    return saved_random_clip(config, root / "models" / config)
 
 
 @dataclass(frozen=True)

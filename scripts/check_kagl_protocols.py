@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scripts.common import add_ground_truth_argument, missing_reference_data, write_report
 from search.catalog.schema import LABEL_COLUMNS, NAME_COLUMN, clean_label
 from search.evaluate.metrics import DEPTH, mean_metrics, query_metrics
-from search.evaluate.protocols import LABEL_PROTOCOLS, Query, build_protocols
+from search.evaluate.protocols import LABEL_PROTOCOLS, JudgedQuery, build_protocols
 from search.ranking.keyword import DEFAULT_SETTINGS, KeywordIndex, keyword_text
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -76,14 +77,14 @@ def check_reproduction(frame: pd.DataFrame, truth: dict[str, dict[str, set[int]]
     return checks
 
 
-def kagl_queries(frame: pd.DataFrame, truth: dict[str, dict[str, set[int]]], task: str) -> list[Query]:
+def kagl_queries(frame: pd.DataFrame, truth: dict[str, dict[str, set[int]]], task: str) -> list[JudgedQuery]:
     """KAGL's own queries with their relevant rows in `frame` (products outside it dropped)."""
     row_of = {int(item): row for row, item in enumerate(frame["id"])}
     queries = []
     for text, items in truth[task].items():
         relevant = frozenset(row_of[item] for item in items if item in row_of)
         if relevant:
-            queries.append(Query(relevant, text=text))
+            queries.append(JudgedQuery(relevant, text=text))
     return queries
 
 
@@ -118,11 +119,10 @@ def judge_keyword(frame: pd.DataFrame, truth: dict[str, dict[str, set[int]]], se
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ground-truth", type=Path, default=Path("../shared/data/kagl-ground-truth"))
+    add_ground_truth_argument(parser)
     parser.add_argument("--out", type=Path, default=Path("build/kagl-check.json"))
     args = parser.parse_args(argv)
-    if not args.ground_truth.is_dir():
-        print(f"KAGL ground truth not found at {args.ground_truth}", file=sys.stderr)
+    if missing_reference_data(args.ground_truth):
         return 2
     truth = load_ground_truth(args.ground_truth)
     frame = kagl_catalog(truth)
@@ -152,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\nKeyword (BM25) search judged with the real KAGL queries:")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_report(report, args.out)
     print(f"\nWrote {args.out}")
     identical = all(c["identical"] == c["kagl_queries"] for c in report["reproduction"].values())
     return 0 if identical else 1

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import datasets
 
+from scripts.common import SHARED_DATA, missing_reference_data
 from scripts.shared_catalog import PARQUET_FILE, shared_catalog
 from search.catalog.schema import NAME_COLUMN
 from search.fixtures.random_model import save_random_clip
@@ -50,13 +51,12 @@ def real_catalog(data: Path, everything: bool = False) -> datasets.Dataset:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--out", type=Path, default=Path("build/real-bundle"))
     parser.add_argument("--model", choices=MODELS, default=MODELS[0], help="random-weight architecture")
     parser.add_argument("--all", action="store_true", help="every photo, not only the products KAGL names")
     args = parser.parse_args(argv)
-    if not (args.data / "product-images").is_dir() or not (args.data / "kagl-ground-truth").is_dir():
-        print(f"{args.data} lacks product-images/ or kagl-ground-truth/ (see its README.md)", file=sys.stderr)
+    if missing_reference_data(args.data / "product-images", args.data / "kagl-ground-truth"):
         return 2
     out = args.out.resolve()
     catalog = real_catalog(args.data, args.all)

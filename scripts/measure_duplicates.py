@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import logging
 import os
 import sys
@@ -29,8 +28,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from scripts.common import SHARED_PHOTOS, model_folder, write_report
 from search.encoding.encoder import Encoder
-from search.fixtures.random_model import CONFIG_DIR, save_random_clip
+from search.fixtures.random_model import CONFIG_DIR
 
 logger = logging.getLogger("measure_duplicates")
 
@@ -110,8 +110,7 @@ def model_cosines(
         chosen.update(pairs.ravel().tolist())
     rows = np.array(sorted(chosen))
     with tempfile.TemporaryDirectory() as folder:
-        source = Path(model) if Path(model).is_dir() else save_random_clip(model, Path(folder) / model)
-        encoder = Encoder.load(str(source), device="cpu")
+        encoder = Encoder.load(str(model_folder(model, Path(folder))), device="cpu")
         vectors = np.zeros((len(paths), encoder.dim), dtype=np.float32)
         vectors[rows] = encode(encoder, [paths[row] for row in rows])
     result = {name: percentiles(np.einsum("ij,ij->i", vectors[p[:, 0]], vectors[p[:, 1]])) for name, p in bands.items()}
@@ -126,7 +125,7 @@ def model_cosines(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=Path, default=Path("../shared/data/product-images"))
+    parser.add_argument("--photos", type=Path, default=SHARED_PHOTOS)
     parser.add_argument("--models", nargs="*", default=["clip-tiny"], help="random config names or model folders")
     parser.add_argument("--sample", type=int, default=1000, help="photos sampled besides those in a band")
     parser.add_argument("--seed", type=int, default=0)
@@ -159,9 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Unknown model '{model}': give a model folder or a config in {CONFIG_DIR}", file=sys.stderr)
             return 2
         report["models"][model] = model_cosines(model, paths, distances, identical, args.sample, args.seed)
-    print(json.dumps(report, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_report(report, args.out, echo=True)
     return 0
 
 

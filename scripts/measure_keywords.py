@@ -19,7 +19,6 @@ products). Query groups, each judged by R@10, P@10, MRR and nDCG@10 against the 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from scripts.check_kagl_protocols import kagl_catalog, load_ground_truth
+from scripts.common import add_ground_truth_argument, missing_reference_data, write_report
 from search.catalog.schema import NAME_COLUMN
 from search.evaluate.metrics import DEPTH, query_metrics
 from search.ranking.keyword import DEFAULT_SETTINGS, KEYWORD_FIELDS, KeywordIndex, keyword_text
@@ -146,11 +146,10 @@ def judge(frame: pd.DataFrame, queries: list[LabelQuery], settings: dict[str, An
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ground-truth", type=Path, default=Path("../shared/data/kagl-ground-truth"))
+    add_ground_truth_argument(parser)
     parser.add_argument("--out", type=Path, default=Path("build/keywords.json"))
     args = parser.parse_args(argv)
-    if not args.ground_truth.is_dir():
-        print(f"KAGL ground truth not found at {args.ground_truth}", file=sys.stderr)
+    if missing_reference_data(args.ground_truth):
         return 2
     frame = kagl_catalog(load_ground_truth(args.ground_truth))
     queries = label_queries(frame) + colour_type_queries(frame) + name_queries(frame)
@@ -179,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     pivot["change"] = pivot[after] - pivot[before]
     print("\nLargest P@10 changes per query:")
     print(pivot.sort_values("change").iloc[np.r_[0:10, -25:0]].to_string(float_format=lambda v: f"{v:.2f}"))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
+    write_report(report, args.out)
     print(f"\nWrote {args.out}")
     return 0
 

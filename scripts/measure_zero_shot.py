@@ -13,7 +13,6 @@ runner-up): coverage = share of photos whose guess is shown, precision = share o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -26,8 +25,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from scripts.check_kagl_protocols import kagl_catalog, load_ground_truth
+from scripts.common import SHARED_PHOTOS, add_ground_truth_argument, missing_reference_data, model_folder, write_report
 from search.encoding.encoder import Encoder
-from search.fixtures.random_model import save_random_clip
 from search.zero_shot import PROMPTS, LabelGuesser
 
 MARGINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -58,8 +57,8 @@ def evaluate(guesser: LabelGuesser, vectors: np.ndarray, truth: dict[str, list[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ground-truth", type=Path, default=Path("../shared/data/kagl-ground-truth"))
-    parser.add_argument("--images", type=Path, default=Path("../shared/data/product-images"))
+    add_ground_truth_argument(parser)
+    parser.add_argument("--images", type=Path, default=SHARED_PHOTOS)
     parser.add_argument("--model", default="clip-tiny", help="a random config name or a model folder")
     parser.add_argument("--photos", type=int, default=2000, help="photos sampled (seeded)")
     parser.add_argument("--seed", type=int, default=0)
@@ -71,8 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("build/zero-shot.json"))
     args = parser.parse_args(argv)
-    if not args.ground_truth.is_dir() or not args.images.is_dir():
-        print(f"Reference data not found at {args.ground_truth} / {args.images}", file=sys.stderr)
+    if missing_reference_data(args.ground_truth, args.images):
         return 2
     frame = kagl_catalog(load_ground_truth(args.ground_truth)).set_index("id")
     paths = [p for p in sorted(args.images.glob("*.jpg")) if int(p.stem) in frame.index]
@@ -84,8 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     choices = {field: sorted(label for label in frame[field].unique() if label) for field in PROMPTS}
     truth = {field: [frame.at[int(p.stem), field] for p in paths] for field in PROMPTS}
     with tempfile.TemporaryDirectory() as folder:
-        source = args.model if Path(args.model).is_dir() else save_random_clip(args.model, Path(folder) / "model")
-        encoder = Encoder.load(str(source), device="cpu")
+        encoder = Encoder.load(str(model_folder(args.model, Path(folder))), device="cpu")
         guesser = LabelGuesser.build(encoder.encode_text, choices, scale=encoder.logit_scale)
         vectors = np.concatenate(
             [
@@ -102,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "prompts": PROMPTS,
         "fields": evaluate(guesser, vectors, truth),
     }
-    print(json.dumps(report, indent=2))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_report(report, args.out, echo=True)
     return 0
 
 

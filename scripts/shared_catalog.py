@@ -15,6 +15,7 @@ import datasets
 import pandas as pd
 
 from scripts.check_kagl_protocols import kagl_catalog, load_ground_truth
+from scripts.common import SHARED_DATA, missing_reference_data
 from search.catalog.schema import CATALOG_COLUMNS, IMAGE_COLUMN, NAME_COLUMN
 from search.fixtures.synthetic import FEATURES
 
@@ -36,11 +37,10 @@ def shared_catalog(data: Path) -> datasets.Dataset:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--out", type=Path, default=Path("build/shared-catalog"))
     args = parser.parse_args(argv)
-    if not (args.data / "product-images").is_dir():
-        print(f"No product-images/ folder in {args.data}", file=sys.stderr)
+    if missing_reference_data(args.data / "product-images", args.data / "kagl-ground-truth"):
         return 2
     catalog = shared_catalog(args.data)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ui.limits import ASGIApp, Receive, Scope, Send, read_body, refuse, replay, too_large
+from ui.limits import ASGIApp, AsgiScope, Receive, Send, read_body, refuse, replay, too_large
 
 # Routes whose body is {"data": [...]} for a named endpoint, and the page's route, whose body names the event.
 NAMED_CALL = re.compile(r"/gradio_api/(?:call|run|api)/(?P<name>[^/]+)/?$")
@@ -61,7 +61,7 @@ class ArgumentCount:
         self.body_limit = body_limit
         self._signatures: tuple[dict[str, Signature], dict[int, Signature]] | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         lookup = self._lookup(path) if scope["type"] == "http" and scope.get("method") == "POST" else None
         if lookup is None:

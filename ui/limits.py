@@ -14,19 +14,15 @@ import os
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import anyio
+from starlette.types import ASGIApp, Message, Receive, Send
+from starlette.types import Scope as AsgiScope  # the ASGI connection scope, not search.Scope
 
 logger = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UPLOAD_ROUTE = "/upload"
 FILE_ROUTE = "/file="
@@ -104,7 +100,7 @@ class RequestLimits:
         self.budget = budget
         self.route_limits = route_limits
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -142,7 +138,7 @@ class RequestLimits:
         return next((limit for route, limit in self.route_limits if route.search(path)), self.body_limit)
 
 
-def content_length(scope: Scope) -> int | None:
+def content_length(scope: AsgiScope) -> int | None:
     """The declared body size, or None when the request does not declare one (e.g. chunked)."""
     for name, value in scope.get("headers", ()):
         if name == b"content-length":

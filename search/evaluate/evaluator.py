@@ -24,7 +24,7 @@ from search.encoding.vectors import mix, mix_label
 from search.engine import SearchEngine
 from search.errors import CatalogError
 from search.evaluate.metrics import DEPTH, mean_metrics, query_metrics
-from search.evaluate.protocols import COMPOSED, IMAGE, TEXT, Protocol, Query, build_protocols, protocol_names
+from search.evaluate.protocols import COMPOSED, IMAGE, TEXT, JudgedQuery, Protocol, build_protocols, protocol_names
 from search.evaluate.report import Report, machine_info, recommend, write_report
 from search.ranking.hybrid import FUSION_METHODS, Candidates, HybridSearcher, keyword_share
 from search.ranking.index import IndexSpec, Ranking, RowSelector, VectorIndex
@@ -181,7 +181,7 @@ class Evaluator:
     def hybrid(
         self,
         protocol: Protocol,
-        queries: list[Query],
+        queries: list[JudgedQuery],
         docs: Documents,
         vectors: np.ndarray,
         texts: Sequence[str],
@@ -203,7 +203,7 @@ class Evaluator:
     def score(
         self,
         protocol: Protocol,
-        queries: list[Query],
+        queries: list[JudgedQuery],
         doc: str,
         method: str,
         rankings: list[Ranking],
@@ -314,6 +314,6 @@ def evaluate(engine: SearchEngine, config: EvalConfig) -> Report:
     return report
 
 
-def image_rows(queries: Sequence[Query]) -> list[int]:
+def image_rows(queries: Sequence[JudgedQuery]) -> list[int]:
     """The rows of the query photos of an image or composed protocol (each of its queries has one)."""
     return [q.image_row for q in queries if q.image_row is not None]

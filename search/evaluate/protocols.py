@@ -28,7 +28,7 @@ TEXT, IMAGE, COMPOSED = "text", "image", "composed"
 
 
 @dataclass(frozen=True)
-class Query:
+class JudgedQuery:
     """One query: its text and/or the row whose photo is the query image, and the relevant rows."""
 
     relevant: frozenset[int]
@@ -43,7 +43,7 @@ class Protocol:
     name: str
     kind: str
     description: str
-    queries: list[Query] = field(default_factory=list)
+    queries: list[JudgedQuery] = field(default_factory=list)
     skipped: int = 0
 
 
@@ -71,7 +71,7 @@ def text_protocol(frame: pd.DataFrame, queries: int | None = 2000, seed: int = 0
     protocol = Protocol(TEXT, TEXT, "product name → every product with exactly that name")
     for position in _sample(len(names), queries, seed):
         name = names[position]
-        protocol.queries.append(Query(frozenset(by_name[name].tolist()), text=name[0]))
+        protocol.queries.append(JudgedQuery(frozenset(by_name[name].tolist()), text=name[0]))
     return protocol
 
 
@@ -81,7 +81,7 @@ def label_protocol(frame: pd.DataFrame, column: str, queries: int | None = None,
     labels = sorted(by_label)
     protocol = Protocol(column, TEXT, f"{column} label text → every product carrying it")
     for position in _sample(len(labels), queries, seed):
-        protocol.queries.append(Query(frozenset(by_label[labels[position]].tolist()), text=labels[position][0]))
+        protocol.queries.append(JudgedQuery(frozenset(by_label[labels[position]].tolist()), text=labels[position][0]))
     return protocol
 
 
@@ -95,7 +95,7 @@ def image_protocol(frame: pd.DataFrame, columns: Sequence[str], queries: int | N
     for row in _sample(len(frame), queries, seed):
         relevant = frozenset(groups.get(tuple(labels.iloc[row]), np.array([], dtype=int)).tolist()) - {int(row)}
         if relevant:
-            protocol.queries.append(Query(relevant, image_row=int(row)))
+            protocol.queries.append(JudgedQuery(relevant, image_row=int(row)))
         else:
             protocol.skipped += 1
     return protocol
@@ -123,7 +123,7 @@ def composed_protocol(frame: pd.DataFrame, change: str, queries: int | None = 20
             continue
         target = choices[int(rng.integers(len(choices)))]
         relevant = frozenset(groups[(gender, kept, target)].tolist())
-        protocol.queries.append(Query(relevant, text=target, image_row=int(row)))
+        protocol.queries.append(JudgedQuery(relevant, text=target, image_row=int(row)))
     return protocol
 
 

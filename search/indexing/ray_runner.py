@@ -24,6 +24,7 @@ import ray.data
 import torch
 from huggingface_hub import HfFileSystem
 from tqdm.auto import tqdm
+from transformers.image_processing_utils import BaseImageProcessor
 
 from search.bundle import ModelInfo
 from search.catalog.images import processor_edge
@@ -176,7 +177,7 @@ class RowLookup:
 
 
 @functools.cache
-def _image_processor(spec: EncoderSpec) -> Any:
+def _image_processor(spec: EncoderSpec) -> BaseImageProcessor:
     """The model's image processor, loaded once per worker process (Ray reuses workers across tasks)."""
     from transformers import AutoProcessor
 

@@ -10,6 +10,7 @@ import datasets
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+from transformers.image_processing_utils import BaseImageProcessor
 
 from search.catalog.images import MAX_IMAGE_BYTES, decode_image, processor_edge
 from search.catalog.schema import IMAGE_COLUMN, product_text
@@ -74,7 +75,11 @@ class ProductBatchSource(Dataset):
     """
 
     def __init__(
-        self, table: datasets.Dataset, rows: Sequence[int], image_processor: Any, root: Path | None = None
+        self,
+        table: datasets.Dataset,
+        rows: Sequence[int],
+        image_processor: BaseImageProcessor,
+        root: Path | None = None,
     ) -> None:
         self.table = table
         self.rows = list(rows)
@@ -103,7 +108,7 @@ def _as_collated(batch: ProductBatch) -> ProductBatch:
 def batch_loader(
     table: datasets.Dataset,
     rows: Sequence[int],
-    image_processor: Any,
+    image_processor: BaseImageProcessor,
     batch_size: int,
     num_workers: int,
     pin_memory: bool,

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import ImageOps
 from torch.utils.data import DataLoader, Dataset
+from transformers.image_processing_utils import BaseImageProcessor
 
 from search.catalog.images import processor_edge
 from search.catalog.schema import ID_COLUMN, NAME_COLUMN, clean_label, label_text
@@ -105,7 +106,7 @@ class PairSource(Dataset):
         self,
         table: datasets.Dataset,
         fields: Sequence[TextField],
-        image_processor: Any,
+        image_processor: BaseImageProcessor,
         flip: bool,
         seed: int,
         epoch: int,

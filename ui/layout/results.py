@@ -45,7 +45,7 @@ class ResultsPanel:
 
     @property
     def search_options(self) -> dict[str, Any]:
-        """Event options of every page search: the outputs of ui.page (Page.OUTPUTS), in the search concurrency
+        """Event options of every page search: the outputs of ui.page (OUTPUTS), in the search concurrency
         group, and kept out of the client API."""
         return {
             "outputs": [
