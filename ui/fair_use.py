@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ui.calls import NAMED_CALL, QUEUE_JOIN
-from ui.limits import ASGIApp, Receive, Scope, Send, read_body, refuse, replay, too_large
+from ui.limits import ASGIApp, AsgiScope, Receive, Send, read_body, refuse, replay, too_large
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def retry_after(wait: float) -> int:
     return max(1, math.ceil(wait))
 
 
-def header(scope: Scope, name: bytes) -> str | None:
+def header(scope: AsgiScope, name: bytes) -> str | None:
     """The value of a request header (the first when repeated), or None."""
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
@@ -126,7 +126,7 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def client_address(scope: Scope, trusted_proxies: int) -> str:
+def client_address(scope: AsgiScope, trusted_proxies: int) -> str:
     """The client's address for its budget (see the module docstring): an IPv4 address, an IPv6 /64 network,
     LOOPBACK for the machine itself, or the raw text when it is no address."""
     forwarded = header(scope, b"x-forwarded-for") if trusted_proxies else None
@@ -183,7 +183,7 @@ class FairUseLimit:
         self.body_limit = body_limit
         self.budgets = budgets or ClientBudgets(fair_use)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return

@@ -97,12 +97,15 @@ def processor_edge(image_processor: Any) -> int | None:
     size = getattr(image_processor, "size", None)
     if size is None:
         return None
-    read = size.get if isinstance(size, dict) else lambda key: getattr(size, key, None)
-    if read("shortest_edge"):
-        return int(read("shortest_edge"))
-    if read("height") and read("width"):
-        return int(min(read("height"), read("width")))
-    return None
+
+    def read(key: str) -> int | None:
+        value = size.get(key) if isinstance(size, dict) else getattr(size, key, None)
+        return int(value) if value else None
+
+    edge, height, width = read("shortest_edge"), read("height"), read("width")
+    if edge:
+        return edge
+    return min(height, width) if height and width else None
 
 
 def _shrink(image: Image.Image, edge: int | None) -> Image.Image:
