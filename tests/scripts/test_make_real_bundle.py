@@ -62,4 +62,5 @@ def test_gender_is_read_from_the_name_where_it_says_it():
 
 def test_a_folder_without_the_reference_data_is_refused(tmp_path, capsys):
     assert main(["--data", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
-    assert "lacks product-images/ or kagl-ground-truth/" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert f"Reference data not found at {tmp_path / 'product-images'}, {tmp_path / 'kagl-ground-truth'}" in said
