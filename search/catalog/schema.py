@@ -65,7 +65,7 @@ def validate_columns(columns: list[str]) -> None:
         )
 
 
-def clean_label(value: Any) -> str:
+def clean_label(value: object) -> str:
     """A metadata label as a stripped string; missing values (None, NaN) become ''."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -81,12 +81,12 @@ def clean_year(value: Any) -> int | None:
     return None if math.isnan(year) else int(year)
 
 
-def label_text(row: Mapping[str, Any]) -> str:
+def label_text(row: Mapping[str, object]) -> str:
     """The labels a shopper would type for the product ("Men Navy Blue Tshirts"); '' when it has none."""
     return " ".join(word for word in (clean_label(row.get(column)) for column in LABEL_TEXT_COLUMNS) if word)
 
 
-def product_text(row: Mapping[str, Any]) -> str:
+def product_text(row: Mapping[str, object]) -> str:
     """Text that describes a product to the text encoder: its name, else its labels."""
     return clean_label(row.get(NAME_COLUMN)) or label_text(row) or "product"
 

@@ -39,7 +39,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
-def keyword_text(record: Mapping[str, Any], fields: Sequence[str] = KEYWORD_FIELDS) -> str:
+def keyword_text(record: Mapping[str, object], fields: Sequence[str] = KEYWORD_FIELDS) -> str:
     """The text a product is found by: its name and labels, missing ones skipped, fields kept apart so that the
     analysis joins no words across two of them."""
     return FIELD_SEPARATOR.join(value for value in (clean_label(record.get(name)) for name in fields) if value)

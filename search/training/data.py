@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import datasets
 import numpy as np
@@ -64,7 +63,7 @@ def split_rows(table: datasets.Dataset, heldout_share: float, seed: int) -> Spli
     return split
 
 
-def field_text(record: Mapping[str, Any], text_field: TextField) -> str:
+def field_text(record: Mapping[str, object], text_field: TextField) -> str:
     """The product's text for one field; '' when the product lacks it (that term then skips the product)."""
     if text_field.name == LABELS_FIELD:
         return label_text(record)
