@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import gradio as gr
-from gradio.helpers import Examples
 
 from search import RAW_TEXT_LIMIT
 from ui.layout.filters import FiltersPanel
@@ -28,7 +27,7 @@ class TextTab:
     message: gr.Markdown
     semantic_weight: gr.Slider
     button: gr.Button
-    examples: Examples
+    examples: gr.helpers.Examples  # what gr.Examples(...) returns
 
     def connect(self, page: Page, results: ResultsPanel, filters: FiltersPanel) -> None:
         """Search on the button, Enter and an example; moving the slider re-runs a typed query."""
