@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from search.bundle import Bundle, Components, DatasetInfo, KeywordInfo, Manifest, is_bundle, read_manifest
+from search.bundle.probe import document_vectors, sample_rows
 from search.catalog.products import ProductTable
 from search.encoding.encoder import Encoder
 from search.fixtures.random_model import saved_random_clip
@@ -30,6 +31,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "product-images"
 DATASET_IMAGE_SIZE = (60, 80)
 SYNTHETIC_DATASET_ID = "synthetic-clustered-vectors"
+# The products the engine's load probe samples (search.bundle.probe) get their real vectors; the rest are drawn.
+SYNTHETIC_DOCUMENT = "synthetic clustered vectors (probe sample encoded)"
 
 
 def model_folder(config: str, root: Path) -> Path:
@@ -100,7 +103,8 @@ def _unit(vectors: np.ndarray, inplace: bool = False) -> np.ndarray:
 
 
 def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
-    """A real bundle (write_bundle, products table, manifest with the model's probe) over clustered vectors.
+    """A real bundle (write_bundle, products table, manifest with the model's probe) over clustered vectors, but
+    for the few products the engine's load probe re-encodes (search.bundle.probe), which hold their real vectors.
 
     Encoding `count` product photos on 2 CPU cores would take far longer than the queries being measured, and
     query latency does not depend on what the stored vectors are, only on how many there are and the index.
@@ -114,20 +118,25 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
             and existing.model.id == str(model)
             and (existing.index.type, dict(existing.index.params)) == (spec.type, spec.params)
             and existing.components.keyword is not None
+            and existing.index.document == SYNTHETIC_DOCUMENT
         ):
             return out
     logger.info("Writing a synthetic %d-product bundle to %s", count, out)
     encoder = Encoder.load(str(model))
     rows = generate_rows(count, seed)
-    index = VectorIndex.build(clustered_vectors(count, encoder.dim, seed), spec)
+    products = ProductTable.from_rows(rows)
+    vectors = clustered_vectors(count, encoder.dim, seed)
+    probed = sample_rows(np.ones(count, dtype=bool), products)
+    vectors[probed] = document_vectors(products, encoder, probed, 1.0)  # what the engine's load probe re-encodes
+    index = VectorIndex.build(vectors, spec)
     keyword = KeywordIndex.build([keyword_text(row) for row in rows])
     manifest = Manifest(
         model=model_info(encoder),
         dataset=DatasetInfo(id=SYNTHETIC_DATASET_ID, revision=None, split="train", num_rows=count),
-        index=replace(index_info(spec, 1.0), document="synthetic clustered vectors"),
+        index=replace(index_info(spec, 1.0), document=SYNTHETIC_DOCUMENT),
         components=Components(keyword=KeywordInfo(**keyword.describe())),
     )
-    return Bundle(manifest, index, ProductTable.from_rows(rows), keyword).save(out)
+    return Bundle(manifest, index, products, keyword).save(out)
 
 
 @dataclass(frozen=True)

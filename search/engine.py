@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from search.bundle import PRODUCTS_FILE, Bundle, check_encoder_matches, resolve_bundle
+from search.bundle import PRODUCTS_FILE, Bundle, resolve_bundle
+from search.bundle.probe import check_bundle_encoder
 from search.caches import BytesLRU
 from search.catalog.images import ImageInput, decode_image
 from search.catalog.schema import ID_COLUMN
@@ -104,8 +105,7 @@ class SearchEngine:
         model = bundle.manifest.model
         if encoder is None:
             encoder = Encoder.load(model.id, model.revision, device, runtime=runtime, onnx_export=bundle.onnx)
-        probe = encoder.encode_text([model.probe.text])[0]
-        check_encoder_matches(model, encoder.ref.name, encoder.dim, probe)
+        check_bundle_encoder(bundle, encoder)
         logger.info("Loaded bundle %s: %d products, model %s", folder, bundle.num_products, model.id)
         return cls(bundle, encoder, folder, language)
 

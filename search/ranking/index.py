@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -182,6 +182,7 @@ class VectorIndex:
         if index.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise BundleError(f"The FAISS index file {path.name} does not use inner product, which the engine needs.")
         if spec.type not in IVF_TYPES:
+            check_finite(index_chunks(index), path.name)
             return cls(index, spec, None, without_vectors)
         faiss.extract_index_ivf(index).make_direct_map()
         return cls(index, spec, load_exact(exact_path, index.ntotal, index.d, spec.type), without_vectors)
@@ -318,6 +319,7 @@ def load_exact(path: Path | None, rows: int, dim: int, index_type: str) -> np.nd
             f"The exact vectors file {path.name} holds {exact.dtype} {exact.shape}; the index needs float32 "
             f"({rows}, {dim})."
         )
+    check_finite(file_chunks(path, exact.offset, rows, dim), path.name)
     return exact
 
 
@@ -345,3 +347,41 @@ class RowSelector:
         self.count = int(self.allowed.sum())
         self._bitmap = np.packbits(self.allowed, bitorder="little")
         self.selector = faiss.IDSelectorBitmap(len(self.allowed), faiss.swig_ptr(self._bitmap))
+
+
+# Rows read at a time when stored vectors are checked (32 MB of 512-d float32).
+CHECK_CHUNK_ROWS = 16_384
+
+
+def check_finite(chunks: Iterator[tuple[int, np.ndarray]], name: str) -> None:
+    """Refuse stored vectors holding NaN or infinite values (chunks of rows from their first row), naming the
+    first rows: such a vector scores NaN against every query, and a tampered file can hold any bytes."""
+    listed: list[int] = []
+    count = 0
+    for start, chunk in chunks:
+        rows = np.flatnonzero(~np.isfinite(chunk.sum(axis=1, dtype=np.float64)))
+        count += len(rows)
+        listed += (rows[: 5 - len(listed)] + start).tolist()
+    if count:
+        raise BundleError(
+            f"{name} holds {count:,} vector(s) with NaN or infinite values (rows {', '.join(map(str, listed))}"
+            f"{' …' if count > len(listed) else ''}): it is corrupt or was not written by a build. Rebuild the bundle."
+        )
+
+
+def index_chunks(index: faiss.Index, chunk: int = CHECK_CHUNK_ROWS) -> Iterator[tuple[int, np.ndarray]]:
+    """The vectors a flat or HNSW index holds, a chunk of rows at a time."""
+    for start in range(0, index.ntotal, chunk):
+        yield start, index.reconstruct_n(start, min(chunk, index.ntotal - start))
+
+
+def file_chunks(
+    path: Path, offset: int, rows: int, dim: int, chunk: int = CHECK_CHUNK_ROWS
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The float32 rows of a .npy file read a chunk at a time with plain reads: the memory map the engine serves
+    from is not paged in whole by the check."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        for start in range(0, rows, chunk):
+            count = min(chunk, rows - start)
+            yield start, np.frombuffer(handle.read(count * dim * 4), dtype=np.float32).reshape(count, dim)
