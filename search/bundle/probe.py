@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
 from search.bundle.manifest import check_encoder_matches
 from search.catalog.images import decode_image
@@ -77,11 +78,19 @@ def sample_rows(with_vector: np.ndarray, products: ProductTable, size: int = SAM
     return np.asarray(rows[:size], dtype=np.int64)
 
 
+def stored_photo(products: ProductTable, row: int, edge: int | None) -> Image.Image:
+    """A product's stored photo decoded as the encoder reads it; a missing photo is refused like an unreadable one."""
+    data = products.image_bytes(row)
+    if data is None:
+        raise InvalidImageError(f"product row {row} has no stored photo")
+    return decode_image(data, edge)
+
+
 def document_vectors(products: ProductTable, encoder: Encoder, rows: np.ndarray, image_weight: float) -> np.ndarray:
     """The document vectors the encoder gives these products from their stored photos and texts, as a build
     makes them (search.encoding.vectors.mix with the bundle's doc_image_weight)."""
     try:
-        images = [decode_image(products.image_bytes(row), encoder.image_edge) for row in rows.tolist()]
+        images = [stored_photo(products, row, encoder.image_edge) for row in rows.tolist()]
     except InvalidImageError as error:
         raise BundleMismatchError(
             f"A stored photo of a product with a vector cannot be decoded ({error}): the bundle's products table "
