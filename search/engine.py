@@ -142,6 +142,10 @@ class SearchEngine:
         """The product's photo exactly as stored (encoded), or None when the catalog had none."""
         return self.products.image_bytes(self._row_of(product_id))
 
+    def result_photo_bytes(self, result: SearchResult) -> bytes | None:
+        """A search result's photo exactly as stored, read at the row the search found it in (no id lookup)."""
+        return self.products.image_bytes(result.row)
+
     def product_image(self, product_id: object) -> Image.Image | None:
         """The product's stored photo, decoded, or None when the catalog had none."""
         data = self.product_photo_bytes(product_id)

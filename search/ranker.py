@@ -67,11 +67,12 @@ class Ranker:
         return SearchResponse(results, [] if results else [NO_KEYWORD_MATCH])
 
     def collapse(self, results: list[SearchResult], k: int) -> list[SearchResult]:
-        """The first k groups of near-identical results (stored vectors), each as its best result."""
+        """The first k groups of near-identical (stored vectors) or same-name results, each as its best result."""
         vectors = self.index.vectors(np.array([result.row for result in results], dtype=np.int64))
+        names = [result.name for result in results]
         return [
             replace(results[group.leader], similar=tuple(results[member].product_id for member in group.members))
-            for group in group_near_identical(vectors, limit=k)
+            for group in group_near_identical(vectors, limit=k, names=names)
         ]
 
     def keyword_index(self) -> KeywordIndex:

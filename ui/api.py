@@ -15,7 +15,7 @@ from search import (
 )
 from ui.messages import api_errors
 from ui.photo_files import ProductImages
-from ui.settings import SEARCH_GROUP
+from ui.settings import COLLAPSE_SIMILAR, SEARCH_GROUP
 from ui.uploads import uploaded_path
 
 
@@ -32,13 +32,13 @@ class SearchApi:
         k: int = DEFAULT_K,
         filters: dict[str, Any] | None = None,
         semantic_weight: float | None = None,
-        collapse_similar: bool = False,
+        collapse_similar: bool = COLLAPSE_SIMILAR,
         translate: bool = True,
     ) -> dict[str, Any]:
         """Products matching a text description, best first; semantic_weight 1 = CLIP only, 0 = keywords only,
-        none = the default mix (0.5 when the index has keywords). collapse_similar folds near-identical results
-        into one ("similar" lists the folded ids). A text in another language is searched by its English
-        translation unless translate is false."""
+        none = the default mix (0.3 when the index has keywords). collapse_similar (default true, as on the page)
+        folds near-identical and same-name results into one ("similar" lists the folded ids); false returns every
+        product. A text in another language is searched by its English translation unless translate is false."""
         response = self.engine.search_text(
             text, k, filters, semantic_weight, translate=translate, collapse_similar=collapse_similar
         )
@@ -49,7 +49,7 @@ class SearchApi:
         image: FileData,
         k: int = DEFAULT_K,
         filters: dict[str, Any] | None = None,
-        collapse_similar: bool = False,
+        collapse_similar: bool = COLLAPSE_SIMILAR,
     ) -> dict[str, Any]:
         """Products that look like the image, best first, and "labels": the guessed article type and colour of
         the photo, each with its probability ("score") and whether it is clearly ahead ("confident")."""
@@ -62,13 +62,22 @@ class SearchApi:
         image_weight: float = DEFAULT_IMAGE_WEIGHT,
         k: int = DEFAULT_K,
         filters: dict[str, Any] | None = None,
-        collapse_similar: bool = False,
+        collapse_similar: bool = COLLAPSE_SIMILAR,
         translate: bool = True,
+        semantic_weight: float | None = None,
     ) -> dict[str, Any]:
-        """Products like the image, changed as the text says; image_weight 0 = text only, 1 = image only. A text
-        in another language is searched by its English translation unless translate is false."""
+        """Products like the image, changed as the text says; image_weight 0 = text only, 1 = image only.
+        semantic_weight weighs the text's meaning against its exact words as in /search_text (none = the default
+        mix). A text in another language is searched by its English translation unless translate is false."""
         response = self.engine.search_composed(
-            uploaded_path(image), text, image_weight, k, filters, translate=translate, collapse_similar=collapse_similar
+            uploaded_path(image),
+            text,
+            image_weight,
+            k,
+            filters,
+            semantic_weight,
+            translate=translate,
+            collapse_similar=collapse_similar,
         )
         return self._json(response)
 
@@ -77,7 +86,7 @@ class SearchApi:
         product_id: int,
         k: int = DEFAULT_K,
         filters: dict[str, Any] | None = None,
-        collapse_similar: bool = False,
+        collapse_similar: bool = COLLAPSE_SIMILAR,
     ) -> dict[str, Any]:
         """Products nearest to a catalog product (by its stored vector), the product itself excluded."""
         return self._json(self.engine.more_like_this(product_id, k, filters, collapse_similar))
@@ -87,7 +96,7 @@ class SearchApi:
         embedding: list[float],
         k: int = DEFAULT_K,
         filters: dict[str, Any] | None = None,
-        collapse_similar: bool = False,
+        collapse_similar: bool = COLLAPSE_SIMILAR,
     ) -> dict[str, Any]:
         """Products nearest to a raw embedding of the index's dimension (e.g. one returned by /embed)."""
         return self._json(self.engine.search_vector(embedding, k, filters, collapse_similar=collapse_similar))
@@ -128,7 +137,7 @@ class SearchApi:
                     "name": result.name,
                     "score": result.score,
                     "metadata": result.metadata,
-                    "image": FileData(path=self.photos.path(result.product_id)).model_dump(),
+                    "image": FileData(path=self.photos.of(result)).model_dump(),
                     "similar": list(result.similar),
                 }
                 for result in response.results

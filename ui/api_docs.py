@@ -57,8 +57,9 @@ ARGUMENTS = {
         "(keywords). Leave out to let the search choose."
     ),
     "collapse_similar": (
-        "True folds near-identical products (e.g. one design in several listings) into one result; the result's "
-        "'similar' lists the ids folded into it."
+        "True (the default, as on the page) folds near-identical products (e.g. one design in several listings) "
+        "and products sold under one name (a size or colour run) into one result; the result's 'similar' lists "
+        "the ids folded into it. False returns every product."
     ),
     "translate": "False searches a non-English text as typed instead of by its English translation.",
 }

@@ -5,12 +5,13 @@ import gradio as gr
 from search import SearchEngine
 from ui.api import SearchApi, register_endpoints
 from ui.examples import catalog_examples
-from ui.layout.composed_tab import composed_tab
+from ui.layout.composed_tab import ComposedTab, composed_tab
 from ui.layout.filters import filters_panel
 from ui.layout.header import header
-from ui.layout.image_tab import image_tab
+from ui.layout.image_tab import ImageTab, image_tab
 from ui.layout.results import results_panel
-from ui.layout.text_tab import text_tab
+from ui.layout.screen import Screen
+from ui.layout.text_tab import TextTab, text_tab
 from ui.page import Page
 from ui.photo_files import ProductImages
 
@@ -24,17 +25,24 @@ def build_demo(engine: SearchEngine) -> gr.Blocks:
         header(engine)
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320), gr.Tabs(elem_id="tabs"):
-                tabs = (
-                    text_tab(engine.default_semantic_weight),
+                text, image, composed = (
+                    text_tab(engine.default_semantic_weight, examples.queries),
                     image_tab(examples.images),
                     composed_tab(examples.composed),
                 )
             with gr.Column(scale=3, min_width=320):
                 filters = filters_panel(engine.filter_choices())
-                results = results_panel([tab.message for tab in tabs])
-        for tab in tabs:
-            tab.connect(page, results, filters)
-        results.connect(page, filters)
+                results = results_panel()
+        tabs: dict[str, TextTab | ImageTab | ComposedTab] = {"text": text, "image": image, "composed": composed}
+        screen = Screen(
+            results,
+            filters,
+            messages={name: tab.message for name, tab in tabs.items()},
+            photos={"image": image.image, "composed": composed.image},
+        )
+        for tab in tabs.values():
+            tab.connect(page, screen)
+        screen.connect(page)
         filters.connect(demo)
         register_endpoints(SearchApi(engine, photos))
     return demo

@@ -1,8 +1,6 @@
 """How the page shows a query's language: the text searched and the language it was translated from, and the
 button that searches a translated text as typed (or a text searched as typed translated)."""
 
-import gradio as gr
-
 from search import QueryText, SearchEngine
 
 SEARCH_ORIGINAL = "Search the original text instead"
@@ -25,11 +23,12 @@ def searched_phrase(typed: str, text: QueryText | None, notes: tuple[str, ...], 
     return f"“{searched[:limit]}”" + (f" ({'; '.join(notes)})" if notes else "")
 
 
-def language_button(text: QueryText | None, can_translate: bool) -> gr.Button:
-    """Shown after a translated search (search the original) and after a non-English one searched as typed when a
-    model can translate it (search the translation); hidden for English, texts without letters and photos."""
+def language_button_label(text: QueryText | None, can_translate: bool) -> str | None:
+    """The language button's label after a translated search (search the original) and after a non-English one
+    searched as typed when a model can translate it (search the translation); None (hidden) for English, texts
+    without letters and photos."""
     if text is not None and text.language is not None and text.translated:
-        return gr.Button(SEARCH_ORIGINAL, visible=True)
+        return SEARCH_ORIGINAL
     if can_translate and text is not None and text.language is not None and not text.language.is_english:
-        return gr.Button(SEARCH_TRANSLATION, visible=True)
-    return gr.Button(visible=False)
+        return SEARCH_TRANSLATION
+    return None

@@ -5,12 +5,13 @@ import shutil
 import tempfile
 import uuid
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
-from search import InvalidImageError, SearchEngine, decode_image
+from search import InvalidImageError, SearchEngine, SearchResult, decode_image
 from ui.settings import ASSETS, PLACEHOLDER
 
 BROWSER_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
@@ -32,17 +33,21 @@ class ProductImages:
         gr.set_static_paths([self.folder])
         self._paths: dict[int, str | None] = {}
 
-    def path(self, product_id: int) -> str:
-        """The file of the product's photo (a placeholder when the catalog has none or it cannot be read)."""
-        return self.photo(product_id) or self._placeholder()
+    def of(self, result: SearchResult) -> str:
+        """The file of a search result's photo, read at the result's own row (a placeholder when it has none)."""
+        return self._photo(result.product_id, lambda: self.engine.result_photo_bytes(result)) or self._placeholder()
 
     def photo(self, product_id: int) -> str | None:
-        """The file of the product's own photo, or None when the catalog has none or it cannot be read."""
+        """The file of a catalog product's own photo, or None when the catalog has none or it cannot be read."""
+        return self._photo(product_id, lambda: self.engine.product_photo_bytes(product_id))
+
+    def _photo(self, product_id: int, read: Callable[[], bytes | None]) -> str | None:
+        """The product's photo file, written from `read()` the first time (and again if it was deleted)."""
         if product_id in self._paths:
             known = self._paths[product_id]
             if known is None or Path(known).is_file():
                 return known
-        data = self.engine.product_photo_bytes(product_id)
+        data = read()
         self._paths[product_id] = self._write(str(product_id), data) if data else None
         return self._paths[product_id]
 

@@ -35,6 +35,9 @@ MCP_SERVER = True
 # search, tile or chip clicked, well under one a second however fast they click through (docs/RELIABILITY.md).
 FAIR_USE_PER_MINUTE = 60.0
 FAIR_USE_BURST = 30
+# Page and client API alike fold near-identical and same-name results (a size or colour run) into one result that
+# lists the others ("similar"); an API client passes collapse_similar=false for every product.
+COLLAPSE_SIMILAR = True
 # The engine's filter fields the page offers, with their labels.
 UI_FILTERS = {
     "gender": "Gender",

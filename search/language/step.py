@@ -104,6 +104,6 @@ def load_query_language(
     try:
         translator = Translator.load(model, revision, device, num_beams)
     except Exception as error:  # any failure (Hub, files, memory, device) leaves search working untranslated
-        logger.warning("Queries will not be translated: %s", error)
-        return QueryLanguage(detector, None, f"the translation model {model} could not be loaded")
+        logger.warning("Queries will not be translated: the translation model %s could not be loaded: %s", model, error)
+        return QueryLanguage(detector, None, "the translation model could not be loaded")
     return QueryLanguage(detector, translator)

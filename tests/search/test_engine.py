@@ -9,7 +9,7 @@ import pytest
 
 import index_build
 import search.engine as engine_module
-from search import QueryLanguage, QueryText, SearchEngine
+from search import NAME_COLUMN, QueryLanguage, QueryText, SearchEngine
 from search.errors import InvalidImageError, InvalidQueryError
 from search.fixtures.synthetic import generate_rows
 from search.language import LanguageDetector
@@ -340,11 +340,25 @@ def test_collapse_similar_folds_identical_photos_into_the_best_one(engine):
     leader = next(r for r in collapsed if first in (r.product_id, *r.similar))
     assert twin in (leader.product_id, *leader.similar) and len({leader.product_id, *leader.similar}) > 1
     vectors = {r.product_id: engine.index.vectors(np.array([r.row]))[0] for r in plain}
+    names = {r.product_id: r.name for r in plain}
     leaders = [engine.index.vectors(np.array([r.row]))[0] for r in collapsed]
     similarity = np.stack(leaders) @ np.stack(leaders).T
     assert (similarity[np.triu_indices(len(leaders), 1)] < DEFAULT_THRESHOLD).all()
     for result, vector in zip(collapsed, leaders, strict=True):
-        assert all(vectors[m] @ vector >= DEFAULT_THRESHOLD for m in result.similar if m in vectors)
+        assert all(
+            vectors[m] @ vector >= DEFAULT_THRESHOLD or names[m] == result.name for m in result.similar if m in vectors
+        )
+
+
+def test_collapse_similar_folds_a_run_of_products_with_one_name(engine):
+    counts = engine.catalog_labels([NAME_COLUMN])[NAME_COLUMN].value_counts()
+    name = next(name for name, count in counts.items() if name and count > 1)
+    plain = engine.search_keyword(name, k=20)
+    run = [r.product_id for r in plain if r.name == name]
+    assert len(run) > 1
+    collapsed = engine.search_keyword(name, k=20, collapse_similar=True)
+    folded = [r for r in collapsed if r.name == name]
+    assert len(folded) == 1 and set(run) <= {folded[0].product_id, *folded[0].similar}
 
 
 def test_collapse_similar_must_be_a_boolean(engine):
@@ -450,7 +464,7 @@ def test_fewer_groups_than_k_are_explained(shared_photo_engine, monkeypatch):
     photo = engine.product_photo_bytes(int(engine.products.ids[0]))
     boys = engine.search_image(photo, k=24, filters={"gender": "Boys"}, collapse_similar=True)
     assert len(boys) == 1 and len(boys.results[0].similar) == 199
-    assert "Only 1 different photo among the 200 matching products: the other 199" in boys.notices[-1]
+    assert "Only 1 distinct product among the 200 matching products: the other 199" in boys.notices[-1]
     monkeypatch.setattr(engine_module, "COLLAPSE_MAX_DEPTH", 96)
     capped = engine.more_like_this(int(engine.products.ids[1]), k=24, collapse_similar=True)
     assert len(capped) < 24 and "among the best 96 results" in capped.notices[-1]

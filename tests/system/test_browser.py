@@ -23,9 +23,12 @@ from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K, RAW_TEXT_LIMIT, SearchEngine
 from search.query import MAX_TEXT_CHARS
 from tests.helpers import free_port
 from ui import build_demo, launch
+from ui.examples import catalog_examples
 from ui.language import SEARCH_ORIGINAL, SEARCH_TRANSLATION
-from ui.page import TAB_PROMPTS, caption
+from ui.photo_files import ProductImages
 from ui.settings import ASSETS, UI_FILTERS
+from ui.state import TAB_PROMPTS
+from ui.wording import caption
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -147,20 +150,21 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
 
 def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
     page = open_page(browser, app_url, DESKTOP)
-    page.get_by_role("button", name="white sneakers").click()
-    expect_results(
-        page, "for “white sneakers”", engine.search_text("white sneakers", k=DEFAULT_K, collapse_similar=True)
-    )
+    example = catalog_examples(engine, ProductImages(engine)).queries[0]
+    page.get_by_role("button", name=example).click()
+    expect_results(page, f"for “{example}”", engine.search_text(example, k=DEFAULT_K, collapse_similar=True))
 
     choose_filter(page, "gender", "Women")
-    filtered = engine.search_text("white sneakers", k=DEFAULT_K, filters={"gender": ["Women"]}, collapse_similar=True)
+    filtered = engine.search_text(example, k=DEFAULT_K, filters={"gender": ["Women"]}, collapse_similar=True)
     expect_results(page, "Gender: Women", filtered)
 
     page.locator("#semantic-weight input[type=range]").fill("0.4")
     mixed = engine.search_text(
-        "white sneakers", k=DEFAULT_K, filters={"gender": ["Women"]}, semantic_weight=0.4, collapse_similar=True
+        example, k=DEFAULT_K, filters={"gender": ["Women"]}, semantic_weight=0.4, collapse_similar=True
     )
-    expect_results(page, "meaning weight 0.40", mixed)
+    expect_results(page, "Gender: Women", mixed)
+    page.locator("#about-fold").get_by_text("About this search").click()
+    expect(page.locator("#about")).to_contain_text("Balance: exact words 60% · meaning 40%")
 
 
 def test_image_upload_searches_by_the_photo(browser, app_url, engine):
@@ -207,12 +211,12 @@ def test_image_and_text_with_the_weight_slider(browser, app_url, engine):
     expected = engine.search_composed(
         photo, "same style but in blue", DEFAULT_IMAGE_WEIGHT, k=DEFAULT_K, collapse_similar=True
     )
-    expect_results(page, f"photo weight {DEFAULT_IMAGE_WEIGHT:.2f}", expected)
+    expect_results(page, "for your photo + “same style but in blue”", expected)
 
     weight = 0.2 if DEFAULT_IMAGE_WEIGHT > 0.5 else 0.8
     page.locator("#image-weight input[type=range]").fill(str(weight))
     moved = engine.search_composed(photo, "same style but in blue", weight, k=DEFAULT_K, collapse_similar=True)
-    expect_results(page, f"photo weight {weight:.2f}", moved)
+    expect_results(page, "for your photo + “same style but in blue”", moved)
 
 
 def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, screenshots):
@@ -345,7 +349,8 @@ def test_desktop_keeps_results_count_and_filters_in_view(browser, app_url, engin
     expect(page.locator("#results .thumbnail-item").first).to_be_in_viewport(ratio=1)
 
     page.locator("#semantic-weight input[type=range]").fill("0")  # exact words only: nothing contains "zzzqqq"
-    expect(page.locator("#status")).to_contain_text("(meaning weight 0.00)")
+    page.locator("#about-fold").get_by_text("About this search").click()
+    expect(page.locator("#about")).to_contain_text("exact words 100%")
     page.locator("#text-query textarea").fill("zzzqqq")
     page.locator("#text-query textarea").press("Enter")
     status = page.locator("#status")

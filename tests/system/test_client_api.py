@@ -33,7 +33,7 @@ def test_only_the_named_endpoints_are_public(client):
 def test_text_endpoint_with_filters(client, engine):
     filters = {"gender": ["Men", "Boys"], "masterCategory": "Apparel"}
     payload = client.predict("red shirt", k=6, filters=filters, api_name="/search_text")
-    assert_same_results(payload, engine.search_text("red shirt", k=6, filters=filters), engine)
+    assert_same_results(payload, engine.search_text("red shirt", k=6, filters=filters, collapse_similar=True), engine)
     assert all(r["metadata"]["gender"] in {"Men", "Boys"} for r in payload["results"])
 
 
@@ -41,27 +41,47 @@ def test_text_endpoint_with_filters(client, engine):
 def test_text_endpoint_keyword_and_hybrid(client, engine, semantic_weight):
     filters = {"masterCategory": "Apparel"}
     payload = client.predict("red shirt", 6, filters, semantic_weight, api_name="/search_text")
-    expected = engine.search_text("red shirt", k=6, filters=filters, semantic_weight=semantic_weight)
+    expected = engine.search_text(
+        "red shirt", k=6, filters=filters, semantic_weight=semantic_weight, collapse_similar=True
+    )
     assert_same_results(payload, expected, engine)
     assert payload["results"]
 
 
 def test_image_endpoint_finds_the_photographed_product(client, engine, photo):
     payload = client.predict(handle_file(str(photo)), k=5, api_name="/search_image")
-    assert_same_results(payload, engine.search_image(photo, k=5), engine)
+    assert_same_results(payload, engine.search_image(photo, k=5, collapse_similar=True), engine)
     assert int(engine.products.ids[17]) in [r["id"] for r in payload["results"]]
 
 
 def test_composed_endpoint(client, engine, photo):
     payload = client.predict(handle_file(str(photo)), "same but in red", 0.3, 7, {"season": "Summer"},
                              api_name="/search_composed")  # fmt: skip
-    assert_same_results(payload, engine.search_composed(photo, "same but in red", 0.3, 7, {"season": "Summer"}), engine)
+    expected = engine.search_composed(photo, "same but in red", 0.3, 7, {"season": "Summer"}, collapse_similar=True)
+    assert_same_results(payload, expected, engine)
+    keywords = client.predict(handle_file(str(photo)), "red shirt", 0.2, 6, semantic_weight=0.0,
+                              api_name="/search_composed")  # fmt: skip
+    expected = engine.search_composed(photo, "red shirt", 0.2, 6, None, 0.0, collapse_similar=True)
+    assert_same_results(keywords, expected, engine)
+
+
+def test_every_search_endpoint_folds_similar_results_by_default_as_the_page_does(client, engine):
+    counts = engine.catalog_labels(["productDisplayName"])["productDisplayName"].value_counts()
+    name = next(name for name, count in counts.items() if name and count > 1)
+    folded = client.predict(name, 20, None, 0.0, api_name="/search_text")
+    assert [r["name"] for r in folded["results"]].count(name) == 1
+    every = client.predict(name, 20, None, 0.0, collapse_similar=False, api_name="/search_text")
+    assert [r["name"] for r in every["results"]].count(name) == counts[name]
+    for endpoint in ("/search_text", "/search_image", "/search_composed", "/more_like_this", "/search_embedding"):
+        parameters = client.view_api(print_info=False, return_format="dict")["named_endpoints"][endpoint]["parameters"]
+        collapse = next(p for p in parameters if p["parameter_name"] == "collapse_similar")
+        assert collapse["parameter_default"] is True, endpoint
 
 
 def test_more_like_this_endpoint(client, engine):
     product_id = int(engine.products.ids[42])
     payload = client.predict(product_id, k=4, api_name="/more_like_this")
-    assert_same_results(payload, engine.more_like_this(product_id, k=4), engine)
+    assert_same_results(payload, engine.more_like_this(product_id, k=4, collapse_similar=True), engine)
     assert product_id not in [r["id"] for r in payload["results"]]
 
 
@@ -75,7 +95,8 @@ def test_embed_text_and_image_then_search_by_embedding(client, engine, photo):
     np.testing.assert_allclose(image["embedding"], engine.embed_image(photo), atol=1e-6)
     assert image["input"] == "image"
     payload = client.predict(text["embedding"], k=5, filters={"usage": "Casual"}, api_name="/search_embedding")
-    assert_same_results(payload, engine.search_vector(expected, k=5, filters={"usage": "Casual"}), engine)
+    expected_results = engine.search_vector(expected, k=5, filters={"usage": "Casual"}, collapse_similar=True)
+    assert_same_results(payload, expected_results, engine)
 
 
 def test_filter_choices_endpoint(client, engine):
@@ -135,14 +156,16 @@ def multilingual_client(multilingual_engine, tmp_path_factory):
 
 def test_a_foreign_text_over_the_wire_is_translated_unless_asked_not_to(multilingual_client, multilingual_engine):
     payload = multilingual_client.predict("áo sơ mi nam màu đỏ", 6, api_name="/search_text")
-    expected = multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6)
+    expected = multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6, collapse_similar=True)
     assert_same_results(payload, expected, multilingual_engine)
     assert payload["translated"] and payload["searched_text"] == expected.query_text.searched
     assert payload["language"]["code"] == "vi" and payload["language"]["name"] == "Vietnamese"
     as_typed = multilingual_client.predict("áo sơ mi nam màu đỏ", 6, translate=False, api_name="/search_text")
     assert (as_typed["translated"], as_typed["searched_text"]) == (False, "áo sơ mi nam màu đỏ")
     assert_same_results(
-        as_typed, multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6, translate=False), multilingual_engine
+        as_typed,
+        multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6, translate=False, collapse_similar=True),
+        multilingual_engine,
     )
 
 

@@ -21,7 +21,7 @@ def assert_json_of(payload: dict, expected, engine) -> None:
 def test_text_search_with_filters_and_weight(api, engine):
     filters = {"gender": ["Men", "Boys"], "masterCategory": "Apparel"}
     payload = api.search_text("red shirt", 6, filters, 0.4)
-    assert_json_of(payload, engine.search_text("red shirt", 6, filters, 0.4), engine)
+    assert_json_of(payload, engine.search_text("red shirt", 6, filters, 0.4, collapse_similar=True), engine)
     assert payload["results"]
 
 
@@ -32,9 +32,30 @@ def test_large_k_is_clamped_with_the_engines_notice(api):
 
 def test_image_and_composed_search_read_the_upload(api, engine, upload, photo):
     stored = upload(photo)
-    assert_json_of(api.search_image(stored, k=5), engine.search_image(photo, k=5), engine)
-    expected = engine.search_composed(photo, "same but in red", 0.3, 7, {"season": "Summer"})
+    assert_json_of(api.search_image(stored, k=5), engine.search_image(photo, k=5, collapse_similar=True), engine)
+    expected = engine.search_composed(photo, "same but in red", 0.3, 7, {"season": "Summer"}, collapse_similar=True)
     assert_json_of(api.search_composed(stored, "same but in red", 0.3, 7, {"season": "Summer"}), expected, engine)
+
+
+def test_composed_search_takes_the_texts_semantic_weight(api, engine, upload, photo):
+    stored = upload(photo)
+    ranked = []
+    for weight in (0.0, 1.0):
+        expected = engine.search_composed(photo, "red shirt", 0.2, 6, None, weight, collapse_similar=True)
+        payload = api.search_composed(stored, "red shirt", 0.2, 6, semantic_weight=weight)
+        assert_json_of(payload, expected, engine)
+        ranked.append([result["id"] for result in payload["results"]])
+    assert ranked[0] != ranked[1], "the weight changes the ranking"
+
+
+def test_the_api_folds_similar_results_by_default_as_the_page_does(api, engine):
+    counts = engine.catalog_labels(["productDisplayName"])["productDisplayName"].value_counts()
+    name = next(name for name, count in counts.items() if name and count > 1)
+    folded = api.search_text(name, 20, None, 0.0)
+    assert [r["name"] for r in folded["results"]].count(name) == 1
+    every = api.search_text(name, 20, None, 0.0, collapse_similar=False)
+    assert [r["name"] for r in every["results"]].count(name) == counts[name]
+    assert all(r["similar"] == [] for r in every["results"])
 
 
 @pytest.mark.parametrize("call", ["search_image", "search_composed", "embed"])
@@ -47,10 +68,12 @@ def test_server_paths_are_refused_by_every_image_endpoint(api, photo, call):
 
 def test_more_like_this_and_search_by_embedding(api, engine):
     product_id = int(engine.products.ids[42])
-    assert_json_of(api.more_like_this(product_id, k=4), engine.more_like_this(product_id, k=4), engine)
+    assert_json_of(
+        api.more_like_this(product_id, k=4), engine.more_like_this(product_id, k=4, collapse_similar=True), engine
+    )
     vector, _ = engine.embed_text("black leather boots")
     payload = api.search_embedding([float(v) for v in vector], 5, {"usage": "Casual"})
-    assert_json_of(payload, engine.search_vector(vector, 5, {"usage": "Casual"}), engine)
+    assert_json_of(payload, engine.search_vector(vector, 5, {"usage": "Casual"}, collapse_similar=True), engine)
 
 
 def test_embed_a_text_or_an_image(api, engine, upload, photo):
@@ -96,7 +119,7 @@ def test_responses_say_the_language_and_the_text_searched(api, upload, photo):
 
 def test_a_foreign_text_is_searched_translated_or_as_typed(multilingual_api, multilingual_engine):
     payload = multilingual_api.search_text("áo sơ mi nam màu đỏ", 6, None, 0.5)
-    expected = multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6, None, 0.5)
+    expected = multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6, None, 0.5, collapse_similar=True)
     assert_json_of(payload, expected, multilingual_engine)
     assert payload["translated"] and payload["searched_text"] == expected.query_text.searched
     assert payload["language"]["code"] == "vi" and payload["language"]["name"] == "Vietnamese"
@@ -104,7 +127,7 @@ def test_a_foreign_text_is_searched_translated_or_as_typed(multilingual_api, mul
     as_typed = multilingual_api.search_text("áo sơ mi nam màu đỏ", 6, None, 0.5, translate=False)
     assert_json_of(
         as_typed,
-        multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6, None, 0.5, translate=False),
+        multilingual_engine.search_text("áo sơ mi nam màu đỏ", 6, None, 0.5, translate=False, collapse_similar=True),
         multilingual_engine,
     )
     assert (as_typed["translated"], as_typed["searched_text"]) == (False, "áo sơ mi nam màu đỏ")
@@ -116,7 +139,7 @@ def test_a_foreign_text_is_searched_translated_or_as_typed(multilingual_api, mul
 def test_a_foreign_photo_plus_text_is_translated(multilingual_api, multilingual_engine, upload, photo):
     stored = upload(photo)
     payload = multilingual_api.search_composed(stored, "robe d'été rouge", 0.3, 7)
-    expected = multilingual_engine.search_composed(photo, "robe d'été rouge", 0.3, 7)
+    expected = multilingual_engine.search_composed(photo, "robe d'été rouge", 0.3, 7, collapse_similar=True)
     assert_json_of(payload, expected, multilingual_engine)
     assert payload["translated"] and payload["language"]["code"] == "fr"
     as_typed = multilingual_api.search_composed(stored, "robe d'été rouge", 0.3, 7, None, translate=False)

@@ -6,14 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from ui.examples import COMPOSED_EXAMPLES, IMAGE_EXAMPLES, MAJOR_SHARE, Examples, catalog_examples, change_text
+from ui.examples import (
+    COMPOSED_EXAMPLES,
+    IMAGE_EXAMPLES,
+    MAJOR_SHARE,
+    TEXT_EXAMPLES,
+    Examples,
+    catalog_examples,
+    change_text,
+)
 from ui.photo_files import ProductImages
 from ui.settings import ASSETS
 
 
 @pytest.fixture
 def labels(engine):
-    return engine.catalog_labels(["masterCategory", "articleType", "baseColour"])
+    return engine.catalog_labels(["masterCategory", "articleType", "baseColour", "gender"])
 
 
 def picked_ids(examples: Examples) -> list[int]:
@@ -78,6 +86,27 @@ def test_change_text_skips_the_products_own_colour():
 def test_a_catalog_without_photos_falls_back_to_the_drawn_pictures(engine, tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "product_photo_bytes", lambda product_id: None)
     examples = catalog_examples(engine, ProductImages(engine, tmp_path))
-    assert examples == Examples.drawn()
+    assert examples == Examples.drawn(examples.queries) and examples.queries
     assert all(Path(path).parent == ASSETS and Path(path).is_file() for path in examples.images)
     assert all(Path(path).is_file() and text for path, text in examples.composed)
+
+
+def test_example_queries_name_colours_and_article_types_the_catalog_has(engine, photos, labels):
+    queries = catalog_examples(engine, photos).queries
+    assert len(set(queries)) == len(queries) == TEXT_EXAMPLES
+    kinds = []
+    for query in queries:
+        named = labels[
+            [
+                query.startswith(f"{colour} {kind}".lower())
+                for colour, kind in zip(labels.baseColour, labels.articleType, strict=True)
+            ]
+        ]
+        assert not named.empty, f"{query!r} names a colour and an article type of the catalog together"
+        if query.endswith((" for men", " for women")):
+            gender = query.rsplit(" ", 1)[1].capitalize()
+            assert (named["gender"] == gender).any()
+        kinds.append(named["articleType"].iloc[0])
+        assert engine.search_keyword(query, k=1).results, "the catalog's own words find products"
+    assert len(set(kinds)) == len(kinds), "one query per article type"
+    assert any(query.endswith((" for men", " for women")) for query in queries)

@@ -1,6 +1,6 @@
-"""The page's handlers called as functions: what the gallery, the status line and the details panel show, each
-tab's immutable last query that filters and the number of results re-run, and input mistakes said calmly next to
-the tab's input."""
+"""The page's handlers called as functions: the views they return (what the gallery, the status line, "About this
+search" and the details panel show), each tab's immutable last query that filters and the number of results re-run,
+and input mistakes said calmly next to the tab's input."""
 
 import dataclasses
 from pathlib import Path
@@ -18,14 +18,16 @@ from search import (
     SearchEngine,
     SimilarQuery,
     TextQuery,
-    VectorQuery,
 )
 from search.errors import ModelLoadError
 from search.language import LanguageDetector
 from ui.language import SEARCH_ORIGINAL, SEARCH_TRANSLATION
 from ui.messages import UNEXPECTED, as_markdown_text, page_errors
-from ui.page import OUTPUTS, TAB_PROMPTS, TABS, Page, TabSearches, caption, chips, describe
+from ui.page import CHIP_GONE, Page, photo_chips
 from ui.settings import UI_FILTERS
+from ui.state import TAB_PROMPTS, TabSearches
+from ui.views import DetailsView, MistakeView, PromptView, ResultsView, Tile
+from ui.wording import caption
 
 NO_FILTERS = [None] * len(UI_FILTERS)
 VIETNAMESE = "áo sơ mi nam màu đỏ"
@@ -47,136 +49,116 @@ def same_query(stored, expected) -> bool:
     return type(stored) is type(expected) and dataclasses.astuple(stored) == dataclasses.astuple(expected)
 
 
-def assert_shows(page: Page, outputs: tuple, expected, status: str, query, button: str | None = None) -> None:
-    """The gallery holds the engine's results with near-identical ones folded (photo file; name, article type and
-    colour, no score), no tile selected; the status line says `status`, the shown ids and the stored query of the
-    tab in view follow (the status as Markdown shows it), the details panel is hidden, the language button shows
-    `button` (or is hidden) and the tab's input message is cleared."""
-    gallery, shown_status, ids, searches, details, *_ = outputs
-    language = language_of(outputs)
-    stored_query = searches.current
-    assert gallery["selected_index"] is None
-    assert gallery["value"] == [(page.photos.path(r.product_id), caption(r)) for r in expected]
-    for result, (_, shown) in zip(expected, gallery["value"], strict=True):
-        assert shown.startswith(" · ".join(p for p in (result.name, result.metadata["articleType"]) if p))
-        assert result.metadata["baseColour"] in shown and f"{result.score:.2f}" not in shown.split(" · ")
-    assert shown_status.startswith(f"**{len(expected)} results** ") and as_markdown_text(status) in shown_status
-    assert " ms" in shown_status and ids == expected.ids
-    assert same_query(stored_query, query)
-    assert details.visible is False
-    if button is None:
-        assert language.visible is False, "English and photo searches offer no language button"
-    else:
-        assert language.visible is True and language.value == button
-    assert message_of(outputs, searches.tab).visible is False
-
-
-def language_of(outputs: tuple):
-    """The language button's output."""
-    return outputs[OUTPUTS - len(TABS) - 1]
-
-
-def message_of(outputs: tuple, tab: str):
-    """The input message output of one tab (gr.skip() leaves it as it is)."""
-    return outputs[OUTPUTS - len(TABS) + TABS.index(tab)]
-
-
-def assert_input_mistake(outputs: tuple, tab: str, message: str) -> None:
-    """Nothing changes but the tab's input message, which says what to do; the other tabs' messages stay."""
-    assert outputs[: OUTPUTS - len(TABS)] == (gr.skip(),) * (OUTPUTS - len(TABS))
-    shown = message_of(outputs, tab)
-    assert shown.visible is True and message in shown.value
-    assert all(message_of(outputs, other) == gr.skip() for other in TABS if other != tab)
+def assert_shows(page: Page, view, expected, status: str, query, button: str | None = None) -> None:
+    """The view shows the engine's results with near-identical and same-name ones folded, each tile its photo
+    (read at the result's row) and caption (no score); the status line says `status` (as Markdown shows it) and
+    how many results, never the weights or the time (those are in "About this search"); the stored query of the
+    tab in view follows; the language button shows `button` (or is hidden)."""
+    assert isinstance(view, ResultsView)
+    assert view.results == tuple(expected.results)
+    assert view.tiles == tuple(Tile(page.photos.of(r), caption(r)) for r in expected)
+    for result, tile in zip(expected, view.tiles, strict=True):
+        assert tile.caption.startswith(result.name) and f"{result.score:.2f}" not in tile.caption
+        assert Path(tile.photo).read_bytes() == page.engine.product_photo_bytes(result.product_id)
+    count = f"**{len(expected.results)} result{'' if len(expected.results) == 1 else 's'}** "
+    assert view.status.startswith(count) and as_markdown_text(status) in view.status
+    assert " ms" not in view.status and "weight" not in view.status
+    assert f"Time: {expected.elapsed_ms:,.0f}".split(":")[0] in view.about
+    assert same_query(view.searches.current, query)
+    assert view.language == button
 
 
 def test_text_search_shows_the_engines_results(page, engine):
-    outputs = page.text_ui(FRESH, "red shirt", DEFAULT_SEMANTIC_WEIGHT, DEFAULT_K, *NO_FILTERS)
+    view = page.text_ui(FRESH, "red shirt", DEFAULT_SEMANTIC_WEIGHT, DEFAULT_K, *NO_FILTERS)
     expected = engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True)
-    assert_shows(page, outputs, expected, "for “red shirt”", TextQuery("red shirt", DEFAULT_SEMANTIC_WEIGHT))
+    assert_shows(page, view, expected, "for “red shirt”", TextQuery("red shirt", DEFAULT_SEMANTIC_WEIGHT))
+    assert view.searches.tab == "text" and view.filters == {} and view.chips == ()
 
 
-def test_filters_and_weight_are_applied_and_named_in_the_status(page, engine):
-    outputs = page.text_ui(
-        FRESH, "white sneakers", 0.4, 12, *filter_values(gender=["Women"], season=["Summer", "Fall"])
-    )
+def test_filters_are_named_in_the_status_and_the_weight_in_about(page, engine):
+    view = page.text_ui(FRESH, "white sneakers", 0.4, 12, *filter_values(gender=["Women"], season=["Summer", "Fall"]))
     filters = {"gender": ["Women"], "season": ["Summer", "Fall"]}
     expected = engine.search_text("white sneakers", 12, filters, 0.4, collapse_similar=True)
-    status = "for “white sneakers” (meaning weight 0.40) · Gender: Women; Season: Summer, Fall"
-    assert_shows(page, outputs, expected, status, TextQuery("white sneakers", 0.4))
+    status = "for “white sneakers” · Gender: Women; Season: Summer, Fall"
+    assert_shows(page, view, expected, status, TextQuery("white sneakers", 0.4))
+    assert view.filters == filters
+    assert "Balance: exact words 60% · meaning 40%" in view.about and engine.model_id.split("/")[-1] in view.about
 
 
 def test_the_status_shows_the_query_as_typed_not_as_markup(page):
-    _, status, *_ = page.text_ui(FRESH, "<b>black</b> *boots*", 1.0, 3, *NO_FILTERS)
-    assert r"for “&lt;b&gt;black&lt;/b&gt; \*boots\*”" in status
+    view = page.text_ui(FRESH, "<b>black</b> *boots*", 1.0, 3, *NO_FILTERS)
+    assert r"for “&lt;b&gt;black&lt;/b&gt; \*boots\*”" in view.status
+
+
+def test_one_result_is_one_result(page, engine):
+    view = page.text_ui(FRESH, "shirt", 1.0, 1, *NO_FILTERS)
+    assert view.status.startswith("**1 result** for")
 
 
 def test_the_last_query_reruns_with_new_filters_and_k(page, engine):
-    searches = page.text_ui(FRESH, "red shirt", 0.6, DEFAULT_K, *NO_FILTERS)[3]
-    query = searches.current
-    outputs = page.rerun_ui(searches, 5, *filter_values(masterCategory=["Apparel"]))
+    searches = page.text_ui(FRESH, "red shirt", 0.6, DEFAULT_K, *NO_FILTERS).searches
+    view = page.rerun_ui(searches, 5, *filter_values(masterCategory=["Apparel"]))
     expected = engine.search_text("red shirt", 5, {"masterCategory": ["Apparel"]}, 0.6, collapse_similar=True)
-    assert_shows(page, outputs, expected, "Category: Apparel", query)
+    assert_shows(page, view, expected, "Category: Apparel", searches.current)
 
 
 def test_notices_are_part_of_the_status_line_of_their_search(page):
-    gallery, status, *_ = page.text_ui(FRESH, "shirt", 1.0, 1000, *NO_FILTERS)
-    assert 0 < len(gallery["value"]) <= 100 and "k=1000 was reduced to 100" in status
+    view = page.text_ui(FRESH, "shirt", 1.0, 1000, *NO_FILTERS)
+    assert 0 < len(view.tiles) <= 100 and "k=1000 was reduced to 100" in view.status
 
 
-def test_nothing_to_search_leaves_the_page_as_it_is(page):
-    unchanged = (gr.skip(),) * OUTPUTS
-    assert page.text_on_change(FRESH, "   ", 0.5, DEFAULT_K, *NO_FILTERS) == unchanged
-    assert page.image_ui(FRESH, None, DEFAULT_K, *NO_FILTERS) == unchanged
-    assert page.composed_on_change(FRESH, None, "in red", 0.5, DEFAULT_K, *NO_FILTERS) == unchanged
-    assert page.rerun_ui(FRESH, DEFAULT_K, *NO_FILTERS) == unchanged
+def test_nothing_to_search_changes_nothing(page):
+    assert page.text_on_change(FRESH, "   ", 0.5, DEFAULT_K, *NO_FILTERS) is None
+    assert page.image_ui(FRESH, None, DEFAULT_K, *NO_FILTERS) is None
+    assert page.composed_on_change(FRESH, None, "in red", 0.5, DEFAULT_K, *NO_FILTERS) is None
+    assert page.rerun_ui(FRESH, DEFAULT_K, *NO_FILTERS) is None
 
 
 def test_moving_the_slider_reruns_a_typed_query(page, engine):
-    outputs = page.text_on_change(FRESH, "red shirt", 0.3, 6, *NO_FILTERS)
-    assert_shows(
-        page,
-        outputs,
-        engine.search_text("red shirt", 6, None, 0.3, collapse_similar=True),
-        "meaning weight 0.30",
-        outputs[3].current,
-    )
+    view = page.text_on_change(FRESH, "red shirt", 0.3, 6, *NO_FILTERS)
+    expected = engine.search_text("red shirt", 6, None, 0.3, collapse_similar=True)
+    assert_shows(page, view, expected, "for “red shirt”", TextQuery("red shirt", 0.3))
 
 
 def test_photo_and_photo_plus_text_searches(page, engine, upload, photo):
     stored = upload(photo)
-    outputs = page.image_ui(FRESH, stored, 8, *NO_FILTERS)
-    assert_shows(
-        page,
-        outputs,
-        engine.search_image(photo, k=8, collapse_similar=True),
-        "similar to your photo",
-        ImageQuery(stored["path"]),
-    )
-    outputs = page.composed_ui(FRESH, stored, "in red", 0.3, 8, *NO_FILTERS)
+    view = page.image_ui(FRESH, stored, 8, *NO_FILTERS)
+    expected = engine.search_image(photo, k=8, collapse_similar=True)
+    assert_shows(page, view, expected, "similar to your photo", ImageQuery(stored["path"]))
+    view = page.composed_ui(FRESH, stored, "in red", 0.3, 8, *NO_FILTERS)
     query = ComposedQuery(stored["path"], "in red", 0.3)
     expected = engine.search_composed(photo, "in red", 0.3, 8, collapse_similar=True)
-    assert_shows(page, outputs, expected, "for your photo + “in red” (photo weight 0.30)", query)
-    outputs = page.composed_on_change(FRESH, stored, None, DEFAULT_IMAGE_WEIGHT, 8, *NO_FILTERS)
-    assert outputs[1].split("** ")[1].startswith("for your photo ·"), "no text: the photo alone"
+    assert_shows(page, view, expected, "for your photo + “in red”", query)
+    assert "Balance: text 70% · photo 30%" in view.about
+    view = page.composed_on_change(FRESH, stored, None, DEFAULT_IMAGE_WEIGHT, 8, *NO_FILTERS)
+    assert view.status.split("** ")[1].startswith("for your photo"), "no text: the photo alone"
 
 
-def test_input_mistakes_are_said_next_to_the_tabs_input(page, photo, upload):
-    assert_input_mistake(page.text_ui(FRESH, "  ", 0.5, DEFAULT_K, *NO_FILTERS), "text", "the text is empty")
-    outputs = page.image_ui(FRESH, {"path": str(photo)}, DEFAULT_K, *NO_FILTERS)
-    assert_input_mistake(outputs, "image", "must be uploaded as files")
-    outputs = page.composed_ui(FRESH, None, "in red", 0.5, DEFAULT_K, *NO_FILTERS)
-    assert_input_mistake(outputs, "composed", "No image was given")
-    not_a_photo = upload(Path(__file__))
-    assert_input_mistake(page.image_ui(FRESH, not_a_photo, DEFAULT_K, *NO_FILTERS), "image", "image")
-    outputs = page.text_ui(FRESH, "<b>x</b>", 0.5, 0, *NO_FILTERS)
-    assert_input_mistake(outputs, "text", r"k \(the number of results\) must be at least 1")
+def assert_mistake(view, tab: str, message: str) -> None:
+    """An input mistake of `tab` saying `message`; nothing else changes."""
+    assert isinstance(view, MistakeView) and view.tab == tab and message in view.message and view.cleared is None
 
 
-def test_the_next_search_of_the_tab_clears_its_message(page):
-    assert message_of(page.text_ui(FRESH, "", 0.5, DEFAULT_K, *NO_FILTERS), "text").visible is True
-    outputs = page.text_ui(FRESH, "red shirt", 0.5, DEFAULT_K, *NO_FILTERS)
-    assert message_of(outputs, "text").visible is False
-    assert all(message_of(outputs, tab) == gr.skip() for tab in TABS if tab != "text")
+def test_input_mistakes_are_said_next_to_the_tabs_input(page):
+    assert_mistake(page.text_ui(FRESH, "  ", 0.5, DEFAULT_K, *NO_FILTERS), "text", "the text is empty")
+    view = page.text_ui(FRESH, "<b>x</b>", 0.5, 0, *NO_FILTERS)
+    assert_mistake(view, "text", "k (the number of results) must be at least 1")
+
+
+@pytest.mark.parametrize("tab", ["image", "composed"])
+def test_a_photo_that_is_no_image_clears_the_photo_and_takes_back_its_results(page, upload, photo, tab):
+    stored = upload(photo)
+    search = {
+        "image": lambda searches, image: page.image_ui(searches, image, DEFAULT_K, *NO_FILTERS),
+        "composed": lambda searches, image: page.composed_ui(searches, image, "in red", 0.5, DEFAULT_K, *NO_FILTERS),
+    }[tab]
+    searches = search(FRESH, stored).searches
+    assert searches.queries.keys() == {tab}
+    view = search(searches, upload(Path(__file__)))
+    assert isinstance(view, MistakeView) and view.tab == tab and "image" in view.message
+    assert view.cleared == PromptView(TabSearches(tab, {}), TAB_PROMPTS[tab])
+    missing = search(FRESH, None if tab == "composed" else {"path": str(photo)})
+    assert isinstance(missing, MistakeView) and missing.cleared is not None
 
 
 def test_other_failures_are_not_input_mistakes(page, monkeypatch):
@@ -188,48 +170,68 @@ def test_other_failures_are_not_input_mistakes(page, monkeypatch):
         page.text_ui(FRESH, "red shirt", 0.5, DEFAULT_K, *NO_FILTERS)
 
 
-def test_details_then_more_like_this(page, engine):
-    shown = engine.search_text("red shirt", k=6, collapse_similar=True)
-    chosen = shown.results[2]
-    details, image, info, product_id = page.details_ui(shown.ids, gr.SelectData(None, {"index": 2, "value": None}))
-    assert details.visible is True and product_id == chosen.product_id
-    assert image == page.photos.path(chosen.product_id)
-    assert f"<h3>{chosen.name}</h3>" in info and f"<td>{chosen.metadata['articleType']}</td>" in info
-    assert f"<th>Product id</th><td>{chosen.product_id}</td>" in info
-    outputs = page.similar_ui(FRESH, product_id, 5, *NO_FILTERS)
+def select(index: object) -> gr.SelectData:
+    return gr.SelectData(None, {"index": index, "value": None})
+
+
+def test_details_come_from_the_shown_result_then_more_like_this(page, engine, monkeypatch):
+    view = page.text_ui(FRESH, "red shirt", 1.0, 6, *NO_FILTERS)
+    chosen = view.results[2]
+    monkeypatch.setattr(engine, "product", lambda product_id: pytest.fail("no second lookup by id"))
+    details = page.details_ui(view.results, select(2))
+    monkeypatch.undo()
+    assert isinstance(details, DetailsView) and details.result == chosen
+    assert Path(details.photo).read_bytes() == engine.product_photo_bytes(chosen.product_id)
+    assert f"<h3>{chosen.name}</h3>" in details.info and f"<td>{chosen.metadata['articleType']}</td>" in details.info
+    assert f"<th>Product id</th><td>{chosen.product_id}</td>" in details.info
+    similar = page.similar_ui(view.searches, details.result, 5, *NO_FILTERS)
     expected = engine.more_like_this(chosen.product_id, k=5, collapse_similar=True)
-    assert_shows(page, outputs, expected, f"like “{chosen.name}”", SimilarQuery(chosen.product_id))
+    assert_shows(page, similar, expected, f"like “{chosen.name}”", SimilarQuery(chosen.product_id))
 
 
 def test_more_like_this_needs_a_selected_product(page):
-    assert_input_mistake(page.similar_ui(FRESH, None, DEFAULT_K, *NO_FILTERS), "text", "Select a product")
-
-
-def test_the_status_line_describes_only_the_pages_kinds_of_search(engine):
-    with pytest.raises(TypeError, match="VectorQuery"):
-        describe(VectorQuery.parse([1.0] * engine.index.dim, engine.index.dim), engine)
+    assert_mistake(page.similar_ui(FRESH, None, DEFAULT_K, *NO_FILTERS), "text", "Select a product")
 
 
 def test_messages_belong_to_their_search_and_zero_results_are_said_in_the_status(page):
-    outputs = page.text_ui(FRESH, "zzzqqq", 0.0, 5, *NO_FILTERS)
-    assert outputs[0]["value"] == [] and "No product name or label contains these words" in outputs[1]
+    view = page.text_ui(FRESH, "zzzqqq", 0.0, 5, *NO_FILTERS)
+    assert view.tiles == () and "No product name or label contains these words" in view.status
     replaced = page.text_ui(FRESH, "red shirt", 0.0, 5, *NO_FILTERS)
-    assert replaced[0]["value"] and "No product name or label" not in replaced[1]
+    assert replaced.tiles and "No product name or label" not in replaced.status
 
 
-def test_confident_label_guesses_become_chips_that_filter(page, engine, monkeypatch):
+def test_confident_label_guesses_become_chips_that_filter_and_rerun(page, engine, monkeypatch, upload, photo):
     guesser = engine.label_guesser
     monkeypatch.setattr(guesser, "margin", 0.0)  # every top guess counts as clearly ahead
-    response = engine.search_image(engine.product_image(int(engine.products.ids[0])), k=3)
-    row, *buttons = chips(response)
-    assert row.visible is True
-    for guess, button in zip(response.labels, buttons, strict=True):
-        assert button.value == f"{guess.label} · {guess.score:.0%}" and button.visible is True
-    chosen, hidden = page.apply_chip(buttons[0].value, ["Shirts"])
-    assert chosen == sorted({"Shirts", response.labels[0].label}) and hidden.visible is False
+    view = page.image_ui(FRESH, upload(photo), 6, *NO_FILTERS)
+    guesses = {guess.field: guess for guess in engine.search_image(photo, k=3).labels}
+    assert [chip.field for chip in view.chips] == ["articleType", "baseColour"]
+    for chip in view.chips:
+        assert chip.label == f"{guesses[chip.field].label} · {guesses[chip.field].score:.0%}"
+    chip = view.chips[0]
+    filtered = page.chip_ui("articleType", view.searches, chip.label, 6, *filter_values(articleType=["Watches"]))
+    wanted = sorted({"Watches", chip.value})
+    expected = engine.search_image(photo, 6, {"articleType": wanted}, collapse_similar=True)
+    assert filtered.filters == {"articleType": wanted} and filtered.results == tuple(expected.results)
+    assert [c.field for c in filtered.chips] == ["baseColour"], "a chosen chip is no longer offered"
     monkeypatch.setattr(guesser, "margin", 1.01)  # nothing is ever clearly ahead
-    row, *buttons = chips(engine.search_image(engine.product_image(int(engine.products.ids[0])), k=3))
-    assert row.visible is False and all(button.visible is False for button in buttons)
+    assert photo_chips(engine.search_image(photo, k=3), {}) == ()
+
+
+@pytest.mark.parametrize("label", [None, 7, "Tshirts", ["Tshirts · 80%"]])
+def test_a_chip_with_an_unexpected_label_is_explained(page, label):
+    searches = page.text_ui(FRESH, "shirt", 1.0, 3, *NO_FILTERS).searches
+    with pytest.raises(gr.Error, match=CHIP_GONE.split(";")[0]):
+        page_errors(page.chip_ui)("articleType", searches, label, 3, *NO_FILTERS)
+
+
+def test_a_chip_adds_its_label_to_a_single_selected_value(page):
+    searches = page.text_ui(FRESH, "shirt", 1.0, 3, *NO_FILTERS).searches
+    one = filter_values()
+    one[list(UI_FILTERS).index("articleType")] = "Shirts"
+    assert page.chip_ui("articleType", searches, "Tshirts · 82%", 3, *one).filters == {
+        "articleType": ["Shirts", "Tshirts"]
+    }
 
 
 # --- queries in other languages ---------------------------------------------------------------------------------
@@ -240,101 +242,98 @@ def multilingual_page(multilingual_engine, photos) -> Page:
     return Page(multilingual_engine, photos)
 
 
-def test_a_translated_search_says_so_and_offers_the_original(multilingual_page, multilingual_engine):
-    outputs = multilingual_page.text_ui(FRESH, VIETNAMESE, 0.6, 8, *NO_FILTERS)
+def test_a_translated_search_says_so_and_offers_the_original(multilingual_page, multilingual_engine, tiny_marian):
+    view = multilingual_page.text_ui(FRESH, VIETNAMESE, 0.6, 8, *NO_FILTERS)
     expected = multilingual_engine.search_text(VIETNAMESE, 8, None, 0.6, collapse_similar=True)
-    status = f"for “{expected.query_text.searched}” (translated from Vietnamese; meaning weight 0.60)"
-    assert_shows(multilingual_page, outputs, expected, status, TextQuery(VIETNAMESE, 0.6), SEARCH_ORIGINAL)
+    status = f"for “{expected.query_text.searched}” (translated from Vietnamese)"
+    assert_shows(multilingual_page, view, expected, status, TextQuery(VIETNAMESE, 0.6), SEARCH_ORIGINAL)
+    assert str(tiny_marian) not in view.status and f"Translated to English by `{tiny_marian.name}`" in view.about
 
 
 def test_the_language_button_switches_between_the_original_and_the_translation(multilingual_page, multilingual_engine):
-    translated = multilingual_page.text_ui(FRESH, VIETNAMESE, 1.0, 8, *NO_FILTERS)[3]
-    outputs = multilingual_page.language_ui(translated, 8, *NO_FILTERS)
+    translated = multilingual_page.text_ui(FRESH, VIETNAMESE, 1.0, 8, *NO_FILTERS).searches
+    view = multilingual_page.language_ui(translated, 8, *NO_FILTERS)
     as_typed = TextQuery(VIETNAMESE, 1.0, translate=False)
     expected = multilingual_engine.search_text(VIETNAMESE, 8, None, 1.0, translate=False, collapse_similar=True)
     status = f"for “{VIETNAMESE}” (Vietnamese, as typed)"
-    assert_shows(multilingual_page, outputs, expected, status, as_typed, SEARCH_TRANSLATION)
-    back = multilingual_page.language_ui(outputs[3], 8, *NO_FILTERS)
-    assert same_query(back[3].current, TextQuery(VIETNAMESE, 1.0)) and language_of(back).value == SEARCH_ORIGINAL
+    assert_shows(multilingual_page, view, expected, status, as_typed, SEARCH_TRANSLATION)
+    back = multilingual_page.language_ui(view.searches, 8, *NO_FILTERS)
+    assert same_query(back.searches.current, TextQuery(VIETNAMESE, 1.0)) and back.language == SEARCH_ORIGINAL
 
 
 def test_the_language_button_applies_to_text_searches_only(multilingual_page):
-    unchanged = (gr.skip(),) * OUTPUTS
-    assert multilingual_page.language_ui(FRESH, DEFAULT_K, *NO_FILTERS) == unchanged
+    assert multilingual_page.language_ui(FRESH, DEFAULT_K, *NO_FILTERS) is None
     similar = FRESH.searched("text", SimilarQuery(1))
-    assert multilingual_page.language_ui(similar, DEFAULT_K, *NO_FILTERS) == unchanged
+    assert multilingual_page.language_ui(similar, DEFAULT_K, *NO_FILTERS) is None
 
 
 def test_a_translated_photo_plus_text_search_says_so(multilingual_page, multilingual_engine, upload, photo):
     stored = upload(photo)
     weight = multilingual_engine.default_semantic_weight
-    outputs = multilingual_page.composed_ui(FRESH, stored, "robe d'été rouge", 0.3, 8, *NO_FILTERS)
+    view = multilingual_page.composed_ui(FRESH, stored, "robe d'été rouge", 0.3, 8, *NO_FILTERS)
     expected = multilingual_engine.search_composed(
         photo, "robe d'été rouge", 0.3, 8, None, weight, collapse_similar=True
     )
-    status = f"for your photo + “{expected.query_text.searched}” (translated from French; photo weight 0.30)"
+    status = f"for your photo + “{expected.query_text.searched}” (translated from French)"
     query = ComposedQuery(stored["path"], "robe d'été rouge", 0.3, weight)
-    assert_shows(multilingual_page, outputs, expected, status, query, SEARCH_ORIGINAL)
+    assert_shows(multilingual_page, view, expected, status, query, SEARCH_ORIGINAL)
 
 
 def test_without_a_translation_model_no_button_and_the_reason_is_told(engine, photos):
-    language = QueryLanguage(LanguageDetector(), None, "the translation model x could not be loaded")
+    language = QueryLanguage(LanguageDetector(), None, "the translation model could not be loaded")
     page = Page(SearchEngine(engine.bundle, engine.encoder, language=language), photos)
-    outputs = page.text_ui(FRESH, VIETNAMESE, 1.0, 5, *NO_FILTERS)
-    assert as_markdown_text(f"for “{VIETNAMESE}” (Vietnamese, as typed)") in outputs[1]
-    assert as_markdown_text("the translation model x could not be loaded") in outputs[1]
-    assert language_of(outputs).visible is False
+    view = page.text_ui(FRESH, VIETNAMESE, 1.0, 5, *NO_FILTERS)
+    assert as_markdown_text(f"for “{VIETNAMESE}” (Vietnamese, as typed)") in view.status
+    assert as_markdown_text("the translation model could not be loaded") in view.status
+    assert view.language is None
 
 
 def test_filters_rerun_the_search_of_the_tab_in_view(page, engine, upload, photo):
     stored = upload(photo)
-    after_text = page.text_ui(FRESH, "red shirt", 0.6, 8, *NO_FILTERS)[3]
-    after_photo = page.image_ui(after_text, stored, 8, *NO_FILTERS)[3]
+    after_text = page.text_ui(FRESH, "red shirt", 0.6, 8, *NO_FILTERS).searches
+    after_photo = page.image_ui(after_text, stored, 8, *NO_FILTERS).searches
     assert after_photo.tab == "image" and isinstance(after_photo.current, ImageQuery)
     back_to_text = page.tab_ui("text", after_photo, 5, *filter_values(masterCategory=["Apparel"]))
     expected = engine.search_text("red shirt", 5, {"masterCategory": ["Apparel"]}, 0.6, collapse_similar=True)
     assert_shows(page, back_to_text, expected, "Category: Apparel", TextQuery("red shirt", 0.6))
-    rerun = page.rerun_ui(back_to_text[3], 3, *NO_FILTERS)
+    rerun = page.rerun_ui(back_to_text.searches, 3, *NO_FILTERS)
     text_query = TextQuery("red shirt", 0.6)
     assert_shows(page, rerun, engine.search_text("red shirt", 3, None, 0.6, collapse_similar=True), "", text_query)
-    photo_again = page.tab_ui("image", rerun[3], 4, *NO_FILTERS)
+    photo_again = page.tab_ui("image", rerun.searches, 4, *NO_FILTERS)
     expected = engine.search_image(photo, k=4, collapse_similar=True)
     assert_shows(page, photo_again, expected, "similar to your photo", ImageQuery(stored["path"]))
 
 
 def test_a_tab_without_a_search_shows_what_to_do_and_filters_leave_it_so(page):
-    searches = page.text_ui(FRESH, "red shirt", 0.6, 8, *NO_FILTERS)[3]
-    outputs = page.tab_ui("composed", searches, 8, *NO_FILTERS)
-    gallery, status, ids, viewing, details, chips_row, *chip_buttons = outputs[: OUTPUTS - len(TABS)]
-    assert gallery["value"] == [] and ids == [] and status == TAB_PROMPTS["composed"]
-    assert all(button.visible is False for button in chip_buttons)
-    assert viewing.tab == "composed" and viewing.current is None and viewing.queries == searches.queries
-    assert details.visible is False and chips_row.visible is False
-    assert page.rerun_ui(viewing, 5, *filter_values(gender=["Women"])) == (gr.skip(),) * OUTPUTS
+    searches = page.text_ui(FRESH, "red shirt", 0.6, 8, *NO_FILTERS).searches
+    view = page.tab_ui("composed", searches, 8, *NO_FILTERS)
+    assert view == PromptView(searches.viewing("composed"), TAB_PROMPTS["composed"])
+    assert view.searches.current is None and view.searches.queries == searches.queries
+    assert page.rerun_ui(view.searches, 5, *filter_values(gender=["Women"])) is None
 
 
 def test_more_like_this_is_the_search_of_the_tab_in_view(page, engine, upload, photo):
-    searches = page.image_ui(FRESH, upload(photo), 6, *NO_FILTERS)[3]
-    product_id = engine.search_image(photo, k=1).ids[0]
-    outputs = page.similar_ui(searches, product_id, 6, *NO_FILTERS)
-    assert outputs[3].tab == "image" and outputs[3].current == SimilarQuery(product_id)
-    assert (
-        page.rerun_ui(outputs[3], 3, *NO_FILTERS)[2] == engine.more_like_this(product_id, 3, collapse_similar=True).ids
-    )
+    view = page.image_ui(FRESH, upload(photo), 6, *NO_FILTERS)
+    chosen = view.results[0]
+    similar = page.similar_ui(view.searches, chosen, 6, *NO_FILTERS)
+    assert similar.searches.tab == "image" and similar.searches.current == SimilarQuery(chosen.product_id)
+    rerun = page.rerun_ui(similar.searches, 3, *NO_FILTERS)
+    assert rerun.results == tuple(engine.more_like_this(chosen.product_id, 3, collapse_similar=True).results)
 
 
 def test_the_catalogs_own_photo_files_are_searchable_other_server_paths_are_not(page, engine, tmp_path):
     product_id = int(engine.products.ids[5])
-    example = {"path": page.photos.path(product_id)}
-    outputs = page.image_ui(FRESH, example, 4, *NO_FILTERS)
+    example = {"path": page.photos.photo(product_id)}
+    view = page.image_ui(FRESH, example, 4, *NO_FILTERS)
     expected = engine.search_image(engine.product_photo_bytes(product_id), k=4, collapse_similar=True)
-    assert_shows(page, outputs, expected, "similar to your photo", ImageQuery(example["path"]))
+    assert_shows(page, view, expected, "similar to your photo", ImageQuery(example["path"]))
     outside = tmp_path / "elsewhere" / "photo.jpg"
     outside.parent.mkdir()
     outside.write_bytes(engine.product_photo_bytes(product_id))
     sneaky = {"path": f"{page.photos.folder}/../elsewhere/photo.jpg"}
     for payload in ({"path": str(outside)}, sneaky, {"path": str(page.photos.folder / "404.jpg")}):
-        assert_input_mistake(page.image_ui(FRESH, payload, 4, *NO_FILTERS), "image", "must be uploaded as files")
+        refused = page.image_ui(FRESH, payload, 4, *NO_FILTERS)
+        assert isinstance(refused, MistakeView) and "must be uploaded as files" in refused.message
 
 
 PAGE_BAD_VALUES = [None, True, 7, 2.5, 10**400, "", "x" * 50_000, [1], [[1]], {"a": 1}, {"path": ["a"]}]
@@ -344,11 +343,12 @@ def test_no_value_a_client_sends_to_a_page_event_reaches_the_generic_error(page,
     """Each argument of each search handler (the ones a browser sends: texts, photos, sliders, dropdowns) gets
     every bad value; the page answers with results, a message under the input or a specific error."""
     picture = upload(photo)
+    shown = engine.search_text("shirt", k=3).results[0]
     handlers = {
         page.text_ui: ["shirt", DEFAULT_SEMANTIC_WEIGHT, DEFAULT_K, *NO_FILTERS],
         page.image_ui: [picture, DEFAULT_K, *NO_FILTERS],
         page.composed_ui: [picture, "in red", DEFAULT_IMAGE_WEIGHT, DEFAULT_K, *NO_FILTERS],
-        page.similar_ui: [int(engine.products.ids[3]), DEFAULT_K, *NO_FILTERS],
+        page.similar_ui: [shown, DEFAULT_K, *NO_FILTERS],
     }
     generic = []
     for handler, valid in handlers.items():
@@ -365,24 +365,14 @@ def test_no_value_a_client_sends_to_a_page_event_reaches_the_generic_error(page,
 
 @pytest.mark.parametrize("index", [-1, 999, None, True, "2", [1]])
 def test_selecting_a_tile_that_is_not_shown_is_explained(page, engine, index):
-    ids = engine.search_text("shirt", k=5).ids
+    shown = tuple(engine.search_text("shirt", k=5).results)
     with pytest.raises(gr.Error, match="no longer among the results"):
-        page_errors(page.details_ui)(ids, gr.SelectData(None, {"index": index, "value": None}))
+        page_errors(page.details_ui)(shown, select(index))
 
 
 def test_a_single_selected_filter_value_is_a_selection_of_one(page, engine):
-    one = filter_values(gender="Men")
+    one = filter_values()
     one[list(UI_FILTERS).index("gender")] = "Men"
-    outputs = page.text_ui(FRESH, "shirt", 1.0, 5, *one)
+    view = page.text_ui(FRESH, "shirt", 1.0, 5, *one)
     expected = engine.search_text("shirt", 5, {"gender": ["Men"]}, 1.0, collapse_similar=True)
-    assert outputs[2] == expected.ids
-
-
-@pytest.mark.parametrize("label", [None, 7, "Tshirts", ["Tshirts · 80%"]])
-def test_a_chip_with_an_unexpected_label_is_explained(label):
-    with pytest.raises(gr.Error, match="suggestion is no longer shown"):
-        page_errors(Page.apply_chip)(label, None)
-
-
-def test_a_chip_adds_its_label_to_a_single_selected_value():
-    assert Page.apply_chip("Tshirts · 82%", "Shirts")[0] == ["Shirts", "Tshirts"]
+    assert view.results == tuple(expected.results)

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import gradio as gr
 
 from search import DEFAULT_IMAGE_WEIGHT, RAW_TEXT_LIMIT
-from ui.layout.filters import FiltersPanel
-from ui.layout.results import ResultsPanel, input_message
+from ui.layout.results import input_message
+from ui.layout.screen import Screen
 from ui.page import Page
 
 
@@ -19,19 +19,18 @@ class ComposedTab:
     image_weight: gr.Slider
     button: gr.Button
 
-    def connect(self, page: Page, results: ResultsPanel, filters: FiltersPanel) -> None:
+    def connect(self, page: Page, screen: Screen) -> None:
         """Search on the button and Enter; a new photo or a moved slider re-runs it once a photo is there."""
         inputs = [self.image, self.text, self.image_weight]
-        results.on_search([self.button.click, self.text.submit], page.composed_ui, inputs, filters, preprocess=False)
-        results.on_search(
+        screen.on_search([self.button.click, self.text.submit], page.composed_ui, inputs, preprocess=False)
+        screen.on_search(
             [self.image.change, self.image_weight.input],
             page.composed_on_change,
             inputs,
-            filters,
             preprocess=False,
             trigger_mode="always_last",
         )
-        results.on_tab_select(self.tab, page, filters)
+        screen.on_tab_select(self.tab, page)
 
 
 def composed_tab(examples: list[tuple[str, str]]) -> ComposedTab:

@@ -29,8 +29,13 @@ class FiltersPanel:
 
     @property
     def changes(self) -> list:
-        """The events after which the search of the tab in view runs again with the new values."""
-        return [self.k.release, *(dropdown.change for dropdown in self.dropdowns)]
+        """The visitor's changes after which the search of the tab in view runs again with the new values (a search
+        that sets the dropdowns itself, e.g. a chip's, does not run twice)."""
+        return [self.k.release, *(dropdown.input for dropdown in self.dropdowns)]
+
+    @property
+    def by_field(self) -> dict[str, gr.Dropdown]:
+        return dict(zip(UI_FILTERS, self.dropdowns, strict=True))
 
     def connect(self, demo: gr.Blocks) -> None:
         """Fold the panel when the page opens on a phone."""

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ui.layout.filters import FiltersPanel
-from ui.layout.results import ResultsPanel, input_message
+from ui.layout.results import input_message
+from ui.layout.screen import Screen
 from ui.page import Page
 
 
@@ -15,11 +15,11 @@ class ImageTab:
     image: gr.Image
     message: gr.Markdown
 
-    def connect(self, page: Page, results: ResultsPanel, filters: FiltersPanel) -> None:
+    def connect(self, page: Page, screen: Screen) -> None:
         """Search whenever the photo changes; the raw upload payload goes to the handler (no preprocessing), which
         accepts only files in Gradio's upload folder."""
-        results.on_search([self.image.change], page.image_ui, [self.image], filters, preprocess=False)
-        results.on_tab_select(self.tab, page, filters)
+        screen.on_search([self.image.change], page.image_ui, [self.image], preprocess=False)
+        screen.on_tab_select(self.tab, page)
 
 
 def image_tab(examples: list[str]) -> ImageTab:

@@ -5,19 +5,9 @@ from dataclasses import dataclass
 import gradio as gr
 
 from search import RAW_TEXT_LIMIT
-from ui.layout.filters import FiltersPanel
-from ui.layout.results import ResultsPanel, input_message
+from ui.layout.results import input_message
+from ui.layout.screen import Screen
 from ui.page import Page
-
-EXAMPLE_QUERIES = [
-    "black leather boots for men",
-    "red summer dress",
-    "blue denim jeans",
-    "white sneakers",
-    "brown leather handbag",
-    "gold watch for women",
-    "striped formal shirt",
-]
 
 
 @dataclass
@@ -29,22 +19,23 @@ class TextTab:
     button: gr.Button
     examples: gr.helpers.Examples  # what gr.Examples(...) returns
 
-    def connect(self, page: Page, results: ResultsPanel, filters: FiltersPanel) -> None:
+    def connect(self, page: Page, screen: Screen) -> None:
         """Search on the button, Enter and an example; moving the slider re-runs a typed query."""
         inputs = [self.query, self.semantic_weight]
-        results.on_search([self.button.click, self.query.submit], page.text_ui, inputs, filters)
-        results.on_search(self.examples.load_input_event.then, page.text_ui, inputs, filters)
+        screen.on_search([self.button.click, self.query.submit], page.text_ui, inputs)
+        screen.on_search(self.examples.load_input_event.then, page.text_ui, inputs)
         slider = [self.semantic_weight.input]
-        results.on_search(slider, page.text_on_change, inputs, filters, trigger_mode="always_last")
-        results.on_tab_select(self.tab, page, filters)
+        screen.on_search(slider, page.text_on_change, inputs, trigger_mode="always_last")
+        screen.on_tab_select(self.tab, page)
 
 
-def text_tab(semantic_weight: float) -> TextTab:
-    """The tab, its slider starting at the engine's default mix (search.SearchEngine.default_semantic_weight)."""
+def text_tab(semantic_weight: float, examples: list[str]) -> TextTab:
+    """The tab, its slider starting at the engine's default mix (search.SearchEngine.default_semantic_weight), with
+    example queries in the catalog's own words (ui.examples)."""
     with gr.Tab("Text", id="text", elem_id="tab-text") as tab:
         query = gr.Textbox(
             label="Describe what you are looking for",
-            placeholder="e.g. black leather boots for men",
+            placeholder=f"e.g. {examples[0]}" if examples else None,
             max_lines=2,
             max_length=RAW_TEXT_LIMIT,
             elem_id="text-query",
@@ -61,5 +52,5 @@ def text_tab(semantic_weight: float) -> TextTab:
             elem_id="semantic-weight",
         )
         button = gr.Button("Search", variant="primary", elem_id="text-search")
-        examples = gr.Examples(EXAMPLE_QUERIES, inputs=[query], label="Examples (click to search)")
-    return TextTab(tab, query, message, slider, button, examples)
+        shown = gr.Examples([[example] for example in examples], inputs=[query], label="Examples (click to search)")
+    return TextTab(tab, query, message, slider, button, shown)

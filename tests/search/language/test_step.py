@@ -112,5 +112,5 @@ def test_a_model_that_cannot_be_loaded_leaves_detection_working(hub_cache, tiny_
     assert step.model_id is None
     read = step.read("robe d'été rouge")
     assert not read.translated
-    assert f"the translation model {model} could not be loaded" in read.notices[0]
-    assert "Queries will not be translated" in caplog.text
+    assert "the translation model could not be loaded" in read.notices[0] and model not in read.notices[0]
+    assert "Queries will not be translated" in caplog.text and model in caplog.text

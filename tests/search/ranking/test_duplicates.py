@@ -48,3 +48,20 @@ def test_a_limit_keeps_the_first_groups_exactly():
     everything = group_near_identical(vectors)
     assert group_near_identical(vectors, limit=7) == everything[:7]
     assert group_near_identical(vectors, limit=100) == everything
+
+
+def test_results_with_the_same_name_fold_whatever_their_photos():
+    a, b, c = unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)
+    names = ["Deni Yo Men Washed Blue Jeans", "Puma Shoes", "deni yo  men washed blue JEANS"]
+    assert group_near_identical(np.stack([a, b, c]), names=names) == [Group(0, (2,)), Group(1, ())]
+
+
+def test_products_without_a_name_never_fold_by_name():
+    a, b = unit(1, 0), unit(0, 1)
+    assert group_near_identical(np.stack([a, b]), names=["", ""]) == [Group(0, ()), Group(1, ())]
+
+
+def test_a_name_joins_its_groups_leader_within_a_limit():
+    a, b, c = unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)
+    names = ["Run", "Other", "Run", "Third"]
+    assert group_near_identical(np.stack([a, b, c, c]), limit=2, names=names) == [Group(0, (2,)), Group(1, ())]

@@ -1,0 +1,76 @@
+"""What the page's handlers return: frozen, named views of what an event changes on the page, in plain values.
+
+ui.page decides what to show; ui.layout.screen turns a view into Gradio updates of the components it names (one
+place that knows the components), leaving every other part of the page as it is. A handler that changes nothing
+returns None.
+"""
+
+from dataclasses import dataclass
+
+from search import SearchResult
+from ui.state import TabSearches
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One result in the gallery: its photo file and the caption under it."""
+
+    photo: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Chip:
+    """A suggested filter shown as a button ("Tshirts · 82%"): a click adds `value` to the `field` filter."""
+
+    field: str
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ResultsView:
+    """A search shown: the tab's last searches (the shown one's tab in view), the results with their tiles, the
+    status line (Markdown), the "About this search" fold (Markdown), the photo's label chips, the language button
+    (its label, None = hidden) and the filters it ran with (field -> values). Showing a search hides the details of
+    an earlier selection and clears the tab's input message."""
+
+    searches: TabSearches
+    results: tuple[SearchResult, ...]
+    tiles: tuple[Tile, ...]
+    status: str
+    about: str
+    chips: tuple[Chip, ...]
+    language: str | None
+    filters: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class PromptView:
+    """A tab in view before its first search (or after its photo was refused): no results, and what to do."""
+
+    searches: TabSearches
+    status: str
+
+
+@dataclass(frozen=True)
+class MistakeView:
+    """An input mistake, said in a calm line next to the tab's input; the results stay as they are unless `cleared`
+    takes them back (a photo tab whose photo is no image: the photo is cleared, and the tab shows this prompt)."""
+
+    tab: str
+    message: str
+    cleared: PromptView | None = None
+
+
+@dataclass(frozen=True)
+class DetailsView:
+    """The selected result's details: its photo, its heading and table (HTML), and the result itself (for "More
+    like this")."""
+
+    result: SearchResult
+    photo: str
+    info: str
+
+
+View = ResultsView | PromptView | MistakeView | DetailsView
