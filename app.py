@@ -2,7 +2,8 @@
 
     python app.py --index build/fashion-index    # a bundle folder or Hub dataset repo id; SEARCH_INDEX on a Space
 
-With no index configured, a small default index is built once and cached (see search/indexing/default_index.py).
+With no index configured, the Hub default index is built once and cached when the Hub answers, else the demo catalog
+shipped in assets/demo/ is served at once (`--index demo` asks for it; see search/indexing/default_index.py).
 Queries in other languages are translated to English (--translation-model, SEARCH_TRANSLATION_MODEL; "none" turns
 the language step off); a model that cannot be loaded leaves search running untranslated, never stops the start.
 The UI itself lives in the `ui` package; this file only reads the settings and starts it.
@@ -16,7 +17,9 @@ import sys
 from search import DEFAULT_TRANSLATION_MODEL, QueryLanguage, SearchEngine, SearchError, load_query_language
 from search.encoding.encoder import RUNTIME_ENV, RUNTIMES
 from search.encoding.threads import set_threads
-from search.indexing.default_index import ensure_default_bundle
+from search.indexing.default_index import DEMO_INDEX, default_index, demo_notice, ensure_demo_bundle
+from search.logs import configure_logging
+from search.offline import offline_unless_hub_resolves
 from ui import build_demo, launch, limit_malloc_arenas, upload_sweep, use_own_upload_folder
 from ui.fair_use import FairUse, default_trusted_proxies
 from ui.settings import FAIR_USE_BURST, FAIR_USE_PER_MINUTE, UPLOAD_MAX_AGE
@@ -32,7 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--index",
         default=os.environ.get("SEARCH_INDEX"),
-        help="index bundle folder or Hub dataset repo id (env SEARCH_INDEX); default: build a small one once",
+        help="index bundle folder, Hub dataset repo id, or 'demo' (env SEARCH_INDEX); default: the Hub default index "
+        "when the Hub answers, else the demo",
     )
     parser.add_argument(
         "--revision",
@@ -64,6 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="threads for PyTorch, ONNX Runtime and FAISS (env SEARCH_THREADS; default: the available cores)",
     )
+    parser.add_argument("--verbose", action="store_true", help="log the libraries' INFO and DEBUG lines too")
     parser.add_argument(
         "--mcp-server",
         choices=SWITCH,
@@ -117,8 +122,8 @@ def fair_use(args: argparse.Namespace) -> FairUse | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Load the index (or the cached default one), then serve until stopped; returns the process exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    configure_logging(args.verbose)
     if args.upload_max_age <= 0:
         logger.error("--upload-max-age must be a positive number of seconds, got %s.", args.upload_max_age)
         return 2
@@ -128,10 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("%s", error)
         return 2
     limit_malloc_arenas()
+    offline_unless_hub_resolves()
     try:
         set_threads(args.threads)
+        index = args.index or default_index()
         engine = SearchEngine.load(
-            args.index or ensure_default_bundle(),
+            ensure_demo_bundle() if index == DEMO_INDEX else index,
             revision=args.revision,
             language=query_language(args.translation_model),
             runtime=args.runtime,
@@ -139,8 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     except (SearchError, ValueError) as error:
         logger.error("%s", error)
         return 1
+    notice = demo_notice(engine.num_products) if str(index) == DEMO_INDEX else None
+    if notice:
+        logger.info("%s", notice)
     use_own_upload_folder()
-    demo = build_demo(engine)
+    demo = build_demo(engine, notice)
     sweep = upload_sweep(args.upload_max_age)
     launch(demo, args.host, args.port, upload_sweep=sweep, fair_use=budget, mcp_server=args.mcp_server == "on")
     return 0

@@ -16,6 +16,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from search.errors import SearchError, TrainingError
+from search.logs import configure_logging
+from search.offline import offline_unless_hub_resolves
 from search.training.config import (
     DEFAULT_EVAL_PROTOCOL,
     DEFAULT_FIELDS,
@@ -78,13 +80,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     hub = parser.add_argument_group("hub")
     hub.add_argument("--push-to", metavar="REPO_ID", default=None, help="Hub model repo to create/update")
     hub.add_argument("--private", action="store_true", help="create the Hub repo as private")
+    parser.add_argument("--verbose", action="store_true", help="log the libraries' INFO and DEBUG lines too")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the job; returns the process exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    configure_logging(args.verbose)
+    offline_unless_hub_resolves()
     try:
         config = FinetuneConfig(**{field.name: getattr(args, field.name) for field in fields(FinetuneConfig)})
         report = run_finetune(config)

@@ -20,6 +20,8 @@ from search.errors import SearchError
 from search.indexing import BuildConfig, run_build
 from search.indexing.config import ENGINES
 from search.indexing.unreadable import DEFAULT_MAX_SHARE
+from search.logs import configure_logging
+from search.offline import offline_unless_hub_resolves
 from search.ranking.index import INDEX_TYPES
 
 logger = logging.getLogger("index_build")
@@ -110,6 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     hub = parser.add_argument_group("hub")
     hub.add_argument("--push-to", metavar="REPO_ID", default=None, help="Hub dataset repo to create/update")
     hub.add_argument("--private", action="store_true", help="create the Hub repo as private")
+    parser.add_argument("--verbose", action="store_true", help="log the libraries' INFO and DEBUG lines too")
     hub.add_argument("--push-only", action="store_true", help="push the existing bundle at --out without building")
     return parser.parse_args(argv)
 
@@ -121,8 +124,9 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, build (unless --push-only), push if asked; returns the process exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    configure_logging(args.verbose)
+    offline_unless_hub_resolves()
     if args.push_only and not args.push_to:
         logger.error("--push-only needs --push-to REPO_ID.")
         return 2

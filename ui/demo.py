@@ -16,13 +16,14 @@ from ui.page import Page
 from ui.photo_files import ProductImages
 
 
-def build_demo(engine: SearchEngine) -> gr.Blocks:
-    """The page and the named API endpoints for one engine."""
+def build_demo(engine: SearchEngine, notice: str | None = None) -> gr.Blocks:
+    """The page and the named API endpoints for one engine; `notice` is a line under the title saying what is
+    served (e.g. that it is the demo catalog and how to load a full index)."""
     photos = ProductImages(engine)
     page = Page(engine, photos)
     examples = catalog_examples(engine, photos)
     with gr.Blocks(title="Fashion product search", analytics_enabled=False) as demo:
-        header(engine)
+        header(engine, notice)
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320), gr.Tabs(elem_id="tabs"):
                 text, image, composed = (

@@ -1,7 +1,7 @@
 """Export a CLIP-family model's towers to ONNX once, check them against PyTorch, and cache them on disk.
 
 An export takes ~20 s for ViT-B/32 here and depends on the exact weights and on the exporter (torch,
-transformers, onnxscript), so it is cached under a key of the model snapshot and those versions; the build can put
+transformers, onnxscript), so it is cached under a key of the model's content and those versions; the build can put
 an export into the bundle so a Space never exports at start. Uses `torch.onnx.export(dynamo=True)`: the
 torch.export-based exporter that torch ≥ 2.9 defaults to (the TorchScript one is deprecated).
 """
@@ -12,16 +12,18 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import torch
 
-from search.encoding.onnx_files import EXPORT_FORMAT, IMAGE_FILE, INFO_FILE, TEXT_FILE, OnnxExport
+from search.encoding.onnx_files import EXPORT_FORMAT, IMAGE_FILE, INFO_FILE, TEXT_FILE, OnnxExport, copy_export
 from search.encoding.onnx_runtime import OnnxTowers
 from search.encoding.towers import TEXT_INPUTS, ImageTower, TextTower, logit_scale
 from search.encoding.vectors import normalise
@@ -34,33 +36,48 @@ OPSET = 18
 # The exported graph must reproduce PyTorch: the same bound as the tests (cosine per vector).
 MIN_COSINE = 0.9999
 _EXPORTER_PACKAGES = ("torch", "transformers", "onnx", "onnxscript")
+_WEIGHT_SUFFIXES = {".safetensors", ".bin"}
+# The loggers of torch.onnx.export(dynamo=True) and of the onnxscript / onnx_ir passes it runs.
+_EXPORTER_LOGGERS = ("torch.onnx", "onnxscript", "onnx_ir")
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the packages that shape an export's graph."""
+    """Versions of the packages that shape an export's graph, without local build labels ("2.13.0+cpu" and a
+    CUDA wheel's "2.13.0" export the same graph)."""
     versions = {}
     for package in _EXPORTER_PACKAGES:
         try:
-            versions[package] = version(package)
+            versions[package] = version(package).split("+")[0]
         except PackageNotFoundError:
             versions[package] = "missing"
     return versions
 
 
-def weights_fingerprint(folder: Path) -> str:
-    """Names, sizes and modification times of a local model's weight files: changes when the weights do."""
-    parts = [
-        f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
-        for path in sorted(folder.iterdir())
-        if path.suffix in {".safetensors", ".bin"}
-    ]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+def model_digest(folder: Path) -> str:
+    """SHA-256 over the model's configuration and weight files (names and contents): the same model gives the same
+    digest whatever path names it (relative, absolute, a copy, a Hub snapshot). A Hub snapshot's large files link to
+    blobs named by their own SHA-256, which is taken as is instead of reading the file again."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.suffix in _WEIGHT_SUFFIXES or path.name == "config.json":
+            digest.update(f"{path.name}\0{_file_sha256(path)}\n".encode())
+    return digest.hexdigest()
 
 
-def export_key(model_id: str, revision: str | None, folder: Path) -> str:
-    """Cache key: model id and revision (or the local weight files), exporter versions and this format."""
-    snapshot = revision or weights_fingerprint(folder)
-    payload = json.dumps([EXPORT_FORMAT, model_id, snapshot, library_versions()], sort_keys=True)
+def _file_sha256(path: Path) -> str:
+    blob = path.resolve().name
+    if path.is_symlink() and re.fullmatch(r"[0-9a-f]{64}", blob):
+        return blob
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def export_key(folder: Path) -> str:
+    """Cache key: the model's content (not its name or path), the exporter's versions and this format."""
+    payload = json.dumps([EXPORT_FORMAT, model_digest(folder), library_versions()], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -78,12 +95,35 @@ def cached_export(
     pixel_values: torch.Tensor,
     cache_dir: Path | None = None,
 ) -> OnnxExport:
-    """The cached export of this model snapshot, exporting it first when missing (the model is loaded only then)."""
-    target = (cache_dir or export_cache_dir()) / export_key(model_id, revision, folder)
+    """The cached export of this model's content, exporting it first when missing (the model is loaded only then)."""
+    target = (cache_dir or export_cache_dir()) / export_key(folder)
     if (target / INFO_FILE).is_file():
-        return OnnxExport.open(target)
+        return OnnxExport.open(target).named(model_id, revision)
     logger.info("Exporting %s to ONNX (once; cached in %s)", model_id, target)
-    return export_towers(load_model(), text_inputs, pixel_values, target, model_id, revision)
+    return export_towers(load_model(), text_inputs, pixel_values, target, model_id, revision).named(model_id, revision)
+
+
+def adopt_export(source: Path, model_folder: Path, cache_dir: Path | None = None) -> bool:
+    """Put a shipped export of the model in `model_folder` (e.g. the demo model's onnx/) into the cache, so that it
+    is not exported again; refused (False: the model is exported as usual) when made by other exporter versions."""
+    target = (cache_dir or export_cache_dir()) / export_key(model_folder)
+    if (target / INFO_FILE).is_file():
+        return True
+    export = OnnxExport.open(source)
+    if export.info.get("versions") != library_versions():
+        logger.info("The export in %s was made by other library versions; exporting %s again.", source, model_folder)
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        copy_export(export, work)
+        os.replace(work, target)
+    except OSError:  # another process adopted it first: keep theirs
+        if not (target / INFO_FILE).is_file():
+            raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return True
 
 
 def export_towers(
@@ -132,28 +172,38 @@ def export_towers(
 
 
 def _export(module: torch.nn.Module, inputs: dict[str, torch.Tensor], shapes: dict, path: Path) -> None:
-    """One tower to ONNX; the exporter's warnings (about optional operators such as torchvision's) are muted."""
-    registry_log = logging.getLogger("torch.onnx._internal.exporter._registration")
-    level = registry_log.level
-    registry_log.setLevel(logging.ERROR)
+    """One tower to ONNX. The exporter's INFO lines (≈ 250 per tower: every optimiser pass) and warnings (about
+    optional operators such as torchvision's) are muted unless this module logs at DEBUG (--verbose)."""
+    with _exporter_quiet(not logger.isEnabledFor(logging.DEBUG)), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module.eval(),
+            (),
+            str(path),
+            kwargs=inputs,
+            input_names=list(inputs),
+            output_names=["features"],
+            dynamic_shapes=shapes,
+            opset_version=OPSET,
+            external_data=True,
+            dynamo=True,
+            verbose=False,
+        )
+
+
+@contextmanager
+def _exporter_quiet(quiet: bool) -> Iterator[None]:
+    """The exporter's loggers at ERROR for the duration (when `quiet`), their own levels restored after."""
+    loggers = [logging.getLogger(name) for name in _EXPORTER_LOGGERS]
+    levels = [log.level for log in loggers]
+    if quiet:
+        for log in loggers:
+            log.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                module.eval(),
-                (),
-                str(path),
-                kwargs=inputs,
-                input_names=list(inputs),
-                output_names=["features"],
-                dynamic_shapes=shapes,
-                opset_version=OPSET,
-                external_data=True,
-                dynamo=True,
-                verbose=False,
-            )
+        yield
     finally:
-        registry_log.setLevel(level)
+        for log, level in zip(loggers, levels, strict=True):
+            log.setLevel(level)
 
 
 def _check_against_torch(

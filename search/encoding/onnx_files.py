@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +60,16 @@ class OnnxExport:
         """Whether this export was made from that model snapshot."""
         return self.info.get("model") == model_id and self.info.get("revision") == revision
 
+    def named(self, model_id: str, revision: str | None) -> OnnxExport:
+        """The same towers described as exported from `model_id` at `revision`: the export cache is keyed by the
+        model's content, so one export serves every name and path of the same model."""
+        return replace(self, info={**self.info, "model": model_id, "revision": revision})
+
 
 def copy_export(export: OnnxExport, folder: Path) -> None:
-    """Copy an export's files into `folder` (e.g. a bundle component)."""
+    """Copy an export's towers into `folder` (e.g. a bundle component), with its description as named."""
     folder.mkdir(parents=True, exist_ok=True)
     for path in export.folder.iterdir():
-        shutil.copy2(path, folder / path.name)
+        if path.name != INFO_FILE:
+            shutil.copy2(path, folder / path.name)
+    (folder / INFO_FILE).write_text(json.dumps(export.info, indent=2))

@@ -21,6 +21,9 @@ from search.errors import BundleError
 from search.ranking.analysis import ANALYZER, FIELD_SEPARATOR, TOKEN_PATTERN, Analyzer, compounds
 
 logger = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG on import ("Building index from IDs" in every build log): let it follow the
+# application's level instead, so its DEBUG lines show only when DEBUG is asked for (--verbose).
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 KEYWORD_DIR = "keyword"
 # The product's name first, then the labels a shopper types ("Men", "Tshirts", "Navy Blue", "Summer", "Casual").

@@ -7,13 +7,16 @@ from search import SearchEngine
 from ui.language import translation_model
 
 
-def header(engine: SearchEngine) -> gr.Markdown:
+def header(engine: SearchEngine, notice: str | None = None) -> gr.Markdown:
+    """The title and what can be searched; `notice` (Markdown), when given, as a line of its own under it (e.g. that
+    this is the demo catalog and how to load a full index)."""
     languages = (
         " Write in your language: other languages are translated to English." if translation_model(engine) else ""
     )
     return gr.Markdown(
         "# Fashion product search\n"
         f"Search **{engine.num_products:,} products** by words, by a photo, or by a photo plus words that "
-        f"change it.{languages} Select a result to see its details and find more like it.",
+        f"change it.{languages} Select a result to see its details and find more like it."
+        + (f"\n\n<span id='notice'>{notice}</span>" if notice else ""),
         elem_id="header",
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from transformers import AlignConfig, AlignModel, SiglipConfig, SiglipModel
 
 from search.encoding import onnx_export
 from search.encoding.onnx_export import (
+    adopt_export,
     cached_export,
     export_cache_dir,
     export_key,
@@ -44,18 +48,68 @@ def test_cached_export_is_reused_without_loading_the_model(tiny_export, tiny_mod
     assert again.folder == tiny_export.folder
 
 
-def test_key_follows_revision_weights_and_library_versions(tiny_model, tmp_path, monkeypatch):
+def test_key_follows_the_model_content_and_library_versions_not_its_path(tiny_model, tmp_path, monkeypatch):
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
-    key = export_key("org/model", None, model)
-    assert export_key("org/model", None, model) == key
-    assert export_key("org/model", "abc", model) != export_key("org/model", "def", model)
+    key = export_key(model)
+    assert export_key(tiny_model) == key, "a copy of the same model at another path"
     weights = next(model.glob("*.safetensors"))
     os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1_000_000))
-    assert export_key("org/model", None, model) != key
-    changed = export_key("org/model", None, model)
+    assert export_key(model) == key, "touching the weights changes nothing"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    assert export_key(model) != key
+    changed = export_key(model)
     monkeypatch.setattr(onnx_export, "library_versions", lambda: {**library_versions(), "torch": "99.0"})
-    assert export_key("org/model", None, model) != changed
+    assert export_key(model) != changed
+
+
+def test_one_model_is_exported_once_whatever_path_names_it(tiny_export, tiny_model, torch_encoder, monkeypatch):
+    monkeypatch.chdir(tiny_model.parent)
+    tokens = torch_encoder.tokenize(["any text", "more words here"])
+    relative = cached_export(tiny_model.name, None, Path(tiny_model.name), refuse_to_load, tokens, torch.zeros(2))
+    assert relative.folder == tiny_export.folder
+    assert relative.matches(tiny_model.name, None), "described as exported from the name it was asked for"
+
+
+def test_a_hub_snapshot_is_keyed_by_its_blob_names_without_reading_them(tiny_model, tmp_path):
+    """A snapshot's files link to blobs named by their SHA-256; the blob holds other bytes here, so an equal key
+    shows that the name was used and the (large) file was not read."""
+    snapshot, blobs = tmp_path / "snapshots" / "abc", tmp_path / "blobs"
+    snapshot.mkdir(parents=True)
+    blobs.mkdir()
+    for path in tiny_model.iterdir():
+        blob = blobs / hashlib.sha256(path.read_bytes()).hexdigest()
+        blob.write_bytes(b"not read" if path.suffix == ".safetensors" else path.read_bytes())
+        (snapshot / path.name).symlink_to(blob)
+    assert export_key(snapshot) == export_key(tiny_model)
+
+
+def exporter_records(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name.split(".")[0] in ("onnx_ir", "onnxscript", "torch")]
+
+
+def test_the_exporter_speaks_when_debug_is_asked_for(tmp_path, caplog):
+    model, tokens = tiny_siglip()
+    tokens, pixels = {k: v[:2] for k, v in tokens.items()}, torch.randn(2, 3, 32, 32)
+    with caplog.at_level(logging.DEBUG):
+        export_towers(model.eval(), tokens, pixels, tmp_path / "export", "tiny", None)
+    assert exporter_records(caplog)
+    assert logging.getLogger("onnx_ir").level == logging.NOTSET, "the exporter's own levels are restored"
+
+
+def test_a_shipped_export_is_adopted_into_the_cache_once(tiny_export, tiny_model, tmp_path, monkeypatch):
+    model = Path(shutil.copytree(tiny_model, tmp_path / "shipped-model"))
+    shutil.copytree(tiny_export.folder, model / "onnx")
+    cache = tmp_path / "cache"
+    assert adopt_export(model / "onnx", model, cache)
+    adopted = OnnxExport.open(cache / export_key(model))
+    assert adopted.text_path.read_bytes() == tiny_export.text_path.read_bytes()
+    assert adopt_export(model / "onnx", model, cache), "already there: nothing to do"
+    monkeypatch.setattr(onnx_export, "library_versions", lambda: {**library_versions(), "onnx": "0.1"})
+    assert not adopt_export(model / "onnx", model, tmp_path / "other-cache"), "made by other exporter versions"
+    assert not (tmp_path / "other-cache" / export_key(model)).exists()
 
 
 @pytest.mark.parametrize(
@@ -105,12 +159,14 @@ def tiny_align() -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
 
 
 @pytest.mark.parametrize("make", [tiny_siglip, tiny_align], ids=["siglip", "align"])
-def test_other_clip_families_export_and_match_pytorch(make, tmp_path):
+def test_other_clip_families_export_and_match_pytorch(make, tmp_path, caplog):
     torch.manual_seed(0)
     model, tokens = make()
     model.eval()
     pixels = torch.randn(2, 3, 32, 32)
-    export = export_towers(model, {k: v[:2] for k, v in tokens.items()}, pixels, tmp_path / "export", "tiny", None)
+    with caplog.at_level(logging.INFO):
+        export = export_towers(model, {k: v[:2] for k, v in tokens.items()}, pixels, tmp_path / "export", "tiny", None)
+    assert not exporter_records(caplog), "the exporter's INFO lines are muted by default"
     assert export.text_inputs == list(tokens)
     towers = OnnxTowers.load(export, threads=1)
     more_pixels = torch.randn(5, 3, 32, 32)
