@@ -3,6 +3,7 @@
     python -m benchmarks.load                # random-weight CLIP ViT-B/32, 44k-product bundle, 16 clients
     python -m benchmarks.load --quick        # tiny model, 500 products, 4 clients (what the tests run)
     python -m benchmarks.load --index build/fashion-index --clients 16 --requests 400 --rounds 3
+    python -m benchmarks.load --flood        # fair use: 1 client flooding, 15 at a normal pace, budget off / on
 
 Each round sends a fixed number of requests (text, hybrid text, image, image+text and more-like-this, most with
 filters) and reports requests/s, latency p50/p95/p99, errors and the server's peak resident memory. Several rounds
@@ -25,7 +26,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -66,14 +67,14 @@ COLUMNS = [
 
 
 def start_app(
-    bundle: Path, port: int, upload_max_age: float | None = None, timeout: float = 300.0
+    bundle: Path, port: int, upload_max_age: float | None = None, timeout: float = 300.0, extra: Sequence[str] = ()
 ) -> tuple[subprocess.Popen, Any]:
-    """Launch `python app.py --index bundle --port port` and wait until a gradio_client connects."""
+    """Launch `python app.py --index bundle --port port [extra options]` and wait until a gradio_client connects."""
     from gradio_client import Client
 
     age = ["--upload-max-age", str(upload_max_age)] if upload_max_age is not None else []
     process = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "app.py"), "--index", str(bundle), "--port", str(port), *age],
+        [sys.executable, str(REPO_ROOT / "app.py"), "--index", str(bundle), "--port", str(port), *age, *extra],
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -168,14 +169,16 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
-def request_plan(requests: int, photos: list[Path], product_ids: list[int]) -> list[tuple[str, Callable]]:
+def request_plan(
+    requests: int, photos: list[Path], product_ids: list[int], texts: Sequence[str] = TEXTS
+) -> list[tuple[str, Callable]]:
     """A fixed, mixed list of (kind, call(client)) requests, cycling kinds, texts, filters and photos."""
     from gradio_client import handle_file
 
     plan = []
     for number in range(requests):
         kind = KINDS[number % len(KINDS)]
-        text = TEXTS[number % len(TEXTS)]
+        text = texts[number % len(texts)]
         filters = FILTERS[number % len(FILTERS)]
         photo = str(photos[number % len(photos)])
         product = product_ids[number % len(product_ids)]
@@ -301,12 +304,17 @@ def run(
         )
     finally:
         client.close()
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_app(process)
     return report
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    """Stop the app, killing it if it does not stop within 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def photo_files(count: int, folder: Path) -> list[Path]:
@@ -328,7 +336,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--index", type=Path, default=None, help="bundle to serve (default: a synthetic one)")
     parser.add_argument("--clients", type=int, default=None, help="concurrent clients (default 16; quick: 4)")
     parser.add_argument("--requests", type=int, default=None, help="requests per round (default 400; quick: 20)")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds against one server (default 3; quick: 2)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="rounds against one server (default 3; quick: 2); --flood: runs of each budget (default 1)",
+    )
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument(
         "--upload-max-age",
@@ -336,6 +349,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="the app's upload sweep age in seconds (app.py --upload-max-age; default the app's 600); the last round "
         "starts once the run is older than it",
+    )
+    parser.add_argument(
+        "--flood",
+        action="store_true",
+        help="fair use instead: 1 client flooding and --clients - 1 at a normal pace, the budget off and on "
+        "(benchmarks/flood.py)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="--flood: length of each run (default 120; quick: 20)"
     )
     parser.add_argument("--out", type=Path, default=Path("build/benchmarks"), help="results and cached fixtures")
     return parser.parse_args(argv)
@@ -353,13 +375,21 @@ def main(argv: list[str] | None = None) -> int:
     bundle = args.index or synthetic_bundle(work / f"bundle-{config}-{products}", model_folder(config, work), products)
     with tempfile.TemporaryDirectory() as folder:
         photos = photo_files(min(requests, 64), Path(folder))
-        report = run(bundle, photos, clients, requests, rounds, args.port or free_port(), args.upload_max_age)
+        port = args.port or free_port()
+        if args.flood:
+            from benchmarks import flood  # it builds on this module's app and request plan
+
+            seconds = args.seconds or (20.0 if args.quick else 120.0)
+            report = flood.run(bundle, photos, clients - 1, seconds, port, args.rounds or 1)
+        else:
+            report = run(bundle, photos, clients, requests, rounds, port, args.upload_max_age)
     print(report.table(), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "load.json"
+    path = args.out / f"{report.name}.json"
     path.write_text(json.dumps({"machine": machine(), **report.to_dict()}, indent=2))
     logger.info("Wrote %s", path)
-    return 0 if all(row["errors"] == 0 for row in report.rows) else 1
+    errors = "normal_errors" if args.flood else "errors"
+    return 0 if all(row[errors] == 0 for row in report.rows) else 1
 
 
 if __name__ == "__main__":

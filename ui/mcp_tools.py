@@ -18,10 +18,10 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import logging
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,8 +40,6 @@ from mcp import types
 from search import MAX_IMAGE_BYTES, InvalidImageError, InvalidQueryError
 from ui.api_docs import ARGUMENTS, describe_tool, output_schema
 from ui.fair_use import COUNTED_MARKER, FairUse
-
-logger = logging.getLogger(__name__)
 
 # Tool name -> endpoint, in the order agents list them. The names are part of the public surface.
 TOOLS = {
@@ -68,6 +66,7 @@ class SearchTools:
         self.demo = demo
         self.fair_use = fair_use
         self._client: Client | None = None
+        self._client_lock = threading.Lock()
         self._choices: dict[str, list[str]] | None = None
         self._files = Path(tempfile.mkdtemp(prefix="fashion-search-mcp-"))
 
@@ -87,6 +86,8 @@ class SearchTools:
         self.server = server
         server.tool_prefix = ""
         server.tool_to_endpoint = dict(TOOLS)
+        # The descriptions also of Gradio's /gradio_api/mcp/schema, which the Hugging Face Hub reads for Spaces.
+        server.get_fn_description = lambda block_fn, tool: (describe_tool(tool, self.choices()), dict(ARGUMENTS))
         server.mcp_server.list_tools()(self.list_tools)
         server.mcp_server.call_tool(validate_input=False)(self.call_tool)
 
@@ -148,9 +149,11 @@ class SearchTools:
 
     def client(self) -> Client:
         """The app's own client (made on the first call: it reads the app's API description over HTTP)."""
-        if self._client is None:
-            self._client = Client(self.server.local_url, download_files=False, verbose=False, analytics_enabled=False)
-        return self._client
+        with self._client_lock:
+            if self._client is None:
+                url = self.server.local_url
+                self._client = Client(url, download_files=False, verbose=False, analytics_enabled=False)
+            return self._client
 
     def root_url(self, request: Any) -> str:
         """The app's public URL as this request reached it (behind the Space's proxy: the Space's URL)."""

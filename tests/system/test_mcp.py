@@ -63,6 +63,12 @@ def test_the_tools_are_the_search_endpoints_under_their_own_names(tools):
     assert list(tools) == list(TOOLS)
 
 
+def test_the_schema_the_hub_reads_has_the_same_tools_and_descriptions(app_url, tools):
+    schema = httpx.get(app_url + "gradio_api/mcp/schema").json()
+    assert [tool["name"] for tool in schema] == list(tools)
+    assert [tool["description"] for tool in schema] == [tool.description for tool in tools.values()]
+
+
 def test_every_argument_is_described(tools):
     for tool in tools.values():
         for name, schema in tool.inputSchema["properties"].items():

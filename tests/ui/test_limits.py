@@ -3,6 +3,7 @@ and nosniff on served files."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,17 @@ def test_a_declared_body_over_the_limit_is_refused_unread(client):
     response = client.post("/gradio_api/call/search_text", content=b"x" * (BODY_LIMIT + 1))
     assert response.status_code == 413
     assert "too large" in response.json()["detail"]
+
+
+def test_a_route_of_its_own_has_its_own_limit(tmp_path):
+    routes = [Route(path, echo, methods=["POST"]) for path in ("/gradio_api/mcp/", "/gradio_api/call/search_text")]
+    limits = Middleware(
+        RequestLimits, body_limit=BODY_LIMIT, upload_limit=UPLOAD_LIMIT, route_limits=[(re.compile(r"/mcp/?$"), 3000)]
+    )
+    client = TestClient(Starlette(routes=routes, middleware=[limits]))
+    assert client.post("/gradio_api/mcp/", content=b"x" * 3000).json() == {"received": 3000}
+    assert client.post("/gradio_api/mcp/", content=b"x" * 3001).status_code == 413
+    assert client.post("/gradio_api/call/search_text", content=b"x" * (BODY_LIMIT + 1)).status_code == 413
 
 
 def test_a_streamed_body_over_the_limit_is_refused(client):
