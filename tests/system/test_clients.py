@@ -1,7 +1,7 @@
 """The README's clients run as written against the running app (offline, the README's address replaced by the
-app's): the Python blocks (gradio_client), the JavaScript block in Node with @gradio/client installed from the npm
-registry here, the curl blocks, and each MCP host configuration (streamable HTTP hosts with the official `mcp`
-client; Claude Desktop's command through the mcp-remote bridge from npm)."""
+app's, from the repository root): the gradio_client blocks, the JavaScript block in Node with @gradio/client
+installed from the npm registry here, the curl block, and each MCP host configuration (streamable HTTP hosts with
+the official `mcp` client; Claude Desktop's command through the mcp-remote bridge from npm)."""
 
 from __future__ import annotations
 
@@ -28,12 +28,14 @@ NPM_PACKAGES = ("@gradio/client@2.7.0", "mcp-remote@0.15.1")
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
-def client_blocks(language: str) -> list[str]:
-    """The README's code blocks of `language` in its Client API section."""
+def readme_blocks(language: str, containing: str = "") -> list[str]:
+    """The README's code blocks of `language` that contain `containing`."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("\n## Client API\n") :]
-    section = section[: section.index("\n## ", 1)]
-    return [body for kind, body in FENCE.findall(section) if kind == language]
+    return [body for kind, body in FENCE.findall(text) if kind == language and containing in body]
+
+
+def python_clients() -> list[str]:
+    return readme_blocks("python", "from gradio_client import")
 
 
 @pytest.fixture(scope="module")
@@ -55,36 +57,37 @@ def run(command: list[str], timeout: float = 300) -> str:
 
 
 def test_the_readme_shows_every_client():
-    assert len(client_blocks("python")) >= 2 and len(client_blocks("js")) == 1
-    assert len(client_blocks("bash")) == 1 and len(client_blocks("json")) == 3
+    assert len(python_clients()) >= 2 and len(readme_blocks("js")) == 1
+    assert len(readme_blocks("bash", "/gradio_api/call/")) == 1 and len(mcp_servers()) == 3
 
 
-@pytest.mark.parametrize("number", [0, 1])
-def test_python_blocks(app_url, number):
-    code = client_blocks("python")[number].replace(README_URL, app_url)
-    run([sys.executable, "-c", code])
+def test_python_blocks(app_url):
+    for block in python_clients():
+        run([sys.executable, "-c", block.replace(README_URL, app_url)])
 
 
 def test_javascript_block(app_url, npm_folder):
     script = npm_folder / "readme.mjs"
-    script.write_text(client_blocks("js")[0].replace(README_URL, app_url))
+    script.write_text(readme_blocks("js")[0].replace(README_URL, app_url))
     output = run([shutil.which("node") or "node", str(script)])
     assert "/gradio_api/file=" in output  # photo URLs printed
     assert "No product has baseColour 'Purpel'. Known values:" in output
 
 
 def test_curl_block(app_url):
-    output = run(["bash", "-euo", "pipefail", "-c", client_blocks("bash")[0].replace(README_URL, app_url)])
+    block = readme_blocks("bash", "/gradio_api/call/")[0]
+    output = run(["bash", "-euo", "pipefail", "-c", block.replace(README_URL, app_url)])
     answers = [line[len("data: ") :] for line in output.splitlines() if line.startswith("data: ")]
     assert output.count("event: complete") == 2 and "event: error" not in output
     assert [len(json.loads(answer)[0]["results"]) for answer in answers] == [5, 5]
 
 
 def mcp_servers() -> list[dict]:
+    """The MCP servers of the README's host configurations (`mcpServers`, or VS Code's `servers`)."""
     servers = []
-    for block in client_blocks("json"):
+    for block in readme_blocks("json"):
         config = json.loads(block)
-        servers += (config.get("mcpServers") or config.get("servers")).values()
+        servers += (config.get("mcpServers") or config.get("servers") or {}).values()
     return servers
 
 
