@@ -18,8 +18,9 @@ UNEXPECTED = "Something went wrong on the server (it was logged). Please try aga
 
 
 def as_markdown_text(text: str) -> str:
-    """Text (e.g. a visitor's query) shown in Markdown exactly as typed: HTML and Markdown syntax escaped."""
-    return MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(text))
+    """Text (e.g. a visitor's query) shown in Markdown exactly as typed: HTML and Markdown syntax escaped (quotes
+    stay as they are: their HTML entities would have their "#" escaped as Markdown and show as typed)."""
+    return MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def explained(escape: bool) -> Callable[[Callable], Callable]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import gradio as gr
 
 from search import (
+    DEFAULT_K,
     NAME_COLUMN,
     ComposedQuery,
     ImageQuery,
@@ -32,11 +33,12 @@ from search import (
     TextQuery,
 )
 from ui.language import language_button_label, translation_model
+from ui.links import Link, link_to
 from ui.photo_files import ProductImages
 from ui.settings import COLLAPSE_SIMILAR, DETAIL_LABELS, UI_FILTERS
 from ui.state import TAB_PROMPTS, TabSearches
 from ui.uploads import uploaded_path
-from ui.views import Chip, DetailsView, MistakeView, PromptView, ResultsView, Tile, View
+from ui.views import Chip, DetailsView, MistakeView, OpenedView, PromptView, ResultsView, Tile, View
 from ui.wording import about, caption, status_line
 
 SELECT_FIRST = "Select a product in the results first."
@@ -70,6 +72,11 @@ def photo_chips(response: SearchResponse, filters: dict[str, list[str]]) -> tupl
         for field in CHIP_FIELDS
         if field in confident
     )
+
+
+def prompt(searches: TabSearches) -> PromptView:
+    """The tab in view without a search: what to do, and a link to the tab."""
+    return PromptView(searches, TAB_PROMPTS[searches.tab], link_to(searches.tab, None, DEFAULT_K, {}))
 
 
 class Page:
@@ -139,14 +146,41 @@ class Page:
 
     # The tabs, the results panel and the filters.
 
-    def tab_ui(self, tab: str, searches: TabSearches, k: int, *filter_values: list[str]) -> View:
+    def tab_ui(self, tab: str, searches: TabSearches, k: int, *filter_values: list[str]) -> View | None:
         """A tab selected: its own last search shown again with the filters as they are now, or, before its first
-        search, an empty gallery and what to do in the status line."""
+        search, an empty gallery and what to do in the status line. The tab already in view changes nothing: Gradio
+        also selects the first tab as the page loads, and the tab a link opened, which already shows its search."""
+        if tab == searches.tab:
+            return None
         viewing = searches.viewing(tab)
         current = viewing.current
         if current is None:
-            return PromptView(viewing, TAB_PROMPTS[tab])
+            return prompt(viewing)
         return self.search(tab, viewing, lambda: current, k, filter_values)
+
+    def open_ui(self, searches: TabSearches, query_string: str) -> OpenedView | None:
+        """A link opened (the page's URL as it loads, or after the browser's back / forward): the inputs set as it
+        says and its search run, or its tab shown without a search when it asks for none (a photo cannot travel in a
+        link). No link at all ("" as the page loads) changes nothing; "?" is the page without a search."""
+        if not isinstance(query_string, str) or not query_string:
+            return None
+        link = Link.parse(query_string)
+        inputs = link.inputs(self.engine.default_semantic_weight, self.engine.filter_choices())
+        parse = self.link_query(link)
+        if parse is None:
+            view: ResultsView | PromptView | MistakeView = prompt(searches.forgetting(link.tab))
+        else:
+            view = self.search(link.tab, searches, parse, DEFAULT_K if link.k is None else link.k, link.filter_values())
+        return OpenedView(inputs, view, query_string.removeprefix("?"))
+
+    def link_query(self, link: Link) -> Callable[[], Query] | None:
+        """How to parse the search a link asks for: more like a product, or a text; None for a photo search."""
+        if link.like is not None:
+            return lambda: SimilarQuery.parse(link.like)
+        if link.tab == "text" and link.text:
+            weight = self.engine.default_semantic_weight if link.semantic_weight is None else link.semantic_weight
+            return lambda: TextQuery.parse(link.text, weight, link.translate)
+        return None
 
     def similar_ui(
         self, searches: TabSearches, selected: SearchResult | None, k: int, *filter_values: list[str]
@@ -190,9 +224,9 @@ class Page:
         tab: str,
         searches: TabSearches,
         parse: Callable[[], Query],
-        k: int,
+        k: object,
         filter_values: Sequence[list[str] | None],
-    ) -> View:
+    ) -> ResultsView | MistakeView:
         """Parse and run a search of `tab` and show it; an input mistake (search.InvalidQueryError, raised while
         parsing or running) is said next to the tab's input. A photo tab's photo that is no image is a mistake that
         also takes back that tab's results: they no longer belong to a photo shown."""
@@ -201,18 +235,19 @@ class Page:
             return self.show(searches.searched(tab, query), query, k, filter_values)
         except InvalidImageError as error:
             if tab in PHOTO_TABS:
-                return MistakeView(tab, str(error), PromptView(searches.forgetting(tab), TAB_PROMPTS[tab]))
+                return MistakeView(tab, str(error), prompt(searches.forgetting(tab)))
             return MistakeView(tab, str(error))
         except InvalidQueryError as error:
             return MistakeView(tab, str(error))
 
     def show(
-        self, searches: TabSearches, query: Query, k: int, filter_values: Sequence[list[str] | None]
+        self, searches: TabSearches, query: Query, k: object, filter_values: Sequence[list[str] | None]
     ) -> ResultsView:
         """Run `query`, the search of the tab in view, and show it: its results, its status line and "About this
-        search", its label chips and the language button."""
+        search", its label chips, the language button and its link."""
         filters = filters_from(filter_values)
-        response = self.engine.search(query, Scope.parse(k, filters, collapse_similar=COLLAPSE_SIMILAR))
+        scope = Scope.parse(k, filters, collapse_similar=COLLAPSE_SIMILAR)
+        response = self.engine.search(query, scope)
         named = self.engine.product(query.product_id)[NAME_COLUMN] if isinstance(query, SimilarQuery) else ""
         return ResultsView(
             searches=searches,
@@ -223,6 +258,7 @@ class Page:
             chips=photo_chips(response, filters),
             language=language_button_label(response.query_text, translation_model(self.engine) is not None),
             filters=filters,
+            link=link_to(searches.tab, query, scope.k, filters),
         )
 
     def chip_ui(self, field: str, searches: TabSearches, label: str, k: int, *filter_values: list[str]) -> View | None:

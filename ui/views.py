@@ -32,8 +32,9 @@ class Chip:
 class ResultsView:
     """A search shown: the tab's last searches (the shown one's tab in view), the results with their tiles, the
     status line (Markdown), the "About this search" fold (Markdown), the photo's label chips, the language button
-    (its label, None = hidden) and the filters it ran with (field -> values). Showing a search hides the details of
-    an earlier selection and clears the tab's input message."""
+    (its label, None = hidden), the filters it ran with (field -> values) and the link that opens it again (a URL
+    query string, ui.links). Showing a search hides the details of an earlier selection and clears the tab's input
+    message."""
 
     searches: TabSearches
     results: tuple[SearchResult, ...]
@@ -43,6 +44,7 @@ class ResultsView:
     chips: tuple[Chip, ...]
     language: str | None
     filters: dict[str, list[str]]
+    link: str
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class PromptView:
 
     searches: TabSearches
     status: str
+    link: str
 
 
 @dataclass(frozen=True)
@@ -73,4 +76,27 @@ class DetailsView:
     info: str
 
 
-View = ResultsView | PromptView | MistakeView | DetailsView
+@dataclass(frozen=True)
+class Inputs:
+    """The page's inputs as a link sets them: the tab in view, its text and weights, the number of results and
+    the filters."""
+
+    tab: str
+    text: str
+    semantic_weight: float
+    image_weight: float
+    k: int
+    filters: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class OpenedView:
+    """A link opened: the inputs set as it says and the view of what it asks for; `link` is the query string as
+    opened, which the page's URL already shows."""
+
+    inputs: Inputs
+    view: ResultsView | PromptView | MistakeView
+    link: str
+
+
+View = ResultsView | PromptView | MistakeView | DetailsView | OpenedView

@@ -447,3 +447,55 @@ def test_example_photos_are_catalog_products_and_search_on_a_click(browser, app_
     if viewport == DESKTOP:
         page.evaluate("window.scrollTo(0, 0)")
         screenshot(page, screenshots / "screenshot-image-text.png")
+
+
+def dropdown_values(page: Page, field: str) -> list[str]:
+    """The values chosen in a filter dropdown, as its tokens show them."""
+    return page.locator(f"#filter-{field} .token > span").all_inner_texts()
+
+
+@pytest.mark.parametrize("viewport", [pytest.param(PHONE, id="390px"), pytest.param(DESKTOP, id="1280px")])
+def test_each_search_is_a_link_that_opens_it_and_back_and_forward_walk_the_searches(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    page.locator("#text-query textarea").fill("red shirt")
+    page.locator("#text-query textarea").press("Enter")
+    plain = engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True)
+    expect_results(page, "for “red shirt”", plain)
+    expect(page).to_have_url(re.compile(r"\?tab=text&q=red\+shirt&w=0\.3$"))
+    choose_filter(page, "gender", "Women")
+    women = engine.search_text("red shirt", k=DEFAULT_K, filters={"gender": ["Women"]}, collapse_similar=True)
+    expect_results(page, "Gender: Women", women)
+    expect(page).to_have_url(re.compile(r"&gender=Women$"))
+
+    shared = open_page(browser, page.url, viewport)  # a copied link, opened elsewhere
+    expect_results(shared, "Gender: Women", women)
+    expect(shared.locator("#text-query textarea")).to_have_value("red shirt")
+    assert dropdown_values(shared, "gender") == ["Women"]
+    expect(shared).to_have_url(page.url)
+
+    page.go_back()
+    expect_results(page, "for “red shirt”", plain)
+    expect(page.locator("#status")).not_to_contain_text("Gender")
+    assert dropdown_values(page, "gender") == []
+    page.go_forward()
+    expect_results(page, "Gender: Women", women)
+    page.go_back()
+    page.go_back()  # the page as it first opened: no search
+    expect(page.locator("#status")).to_have_text(TAB_PROMPTS["text"])
+    expect(page.locator("#results .thumbnail-item")).to_have_count(0)
+    expect(page.locator("#text-query textarea")).to_have_value("")
+    no_error_badges_or_toasts(page)
+
+
+def test_a_link_to_more_like_this_and_to_a_photo_tab(browser, app_url, engine):
+    product = engine.search_text("shirt", k=1, collapse_similar=True).results[0]
+    page = open_page(browser, f"{app_url}?tab=image&like={product.product_id}&k=6", DESKTOP)
+    expect_results(page, f"like “{product.name}”", engine.more_like_this(product.product_id, 6, collapse_similar=True))
+    expect(page.get_by_role("tab", name="Image", exact=True)).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#k input[type=number]")).to_have_value("6")
+    page = open_page(browser, f"{app_url}?tab=composed&q=same+style+but+in+red&iw=0.2", DESKTOP)
+    expect(page.locator("#composed-text textarea")).to_have_value("same style but in red")
+    expect(page.locator("#status")).to_have_text(TAB_PROMPTS["composed"])
+    page = open_page(browser, f"{app_url}?q=shirt&gender=Martian", DESKTOP)
+    expect(page.locator("#text-message")).to_contain_text("No product has gender 'Martian'")
+    no_error_badges_or_toasts(page)

@@ -21,6 +21,7 @@ SEARCH_HANDLERS = {
     "language_ui",
     "tab_selected",
     "chip_clicked",
+    "open_ui",
 }
 WIRING = {
     ("text-search", "click"): "text_ui",
@@ -40,6 +41,8 @@ WIRING = {
     ("chip-baseColour", "click"): "chip_clicked",
     ("chips-dismiss", "click"): "dismiss_chips",
     **{(f"tab-{tab}", "select"): "tab_selected" for tab in TABS},
+    ("open-link", "click"): "open_ui",  # the browser's back / forward (and the page's load) open its URL
+    ("link", "change"): None,  # each new link is pushed to the browser's history, in the browser
 }
 
 
@@ -59,6 +62,8 @@ def handlers_by_trigger(demo: gr.Blocks) -> dict[tuple[str, str], str]:
 
 def test_each_control_runs_its_handler(demo):
     assert handlers_by_trigger(demo) == WIRING
+    loads = [fn.name for fn in demo.fns.values() if any(event == "load" for _, event in fn.targets)]
+    assert "open_ui" in loads, "the page's URL is opened as it loads"
 
 
 def test_only_the_named_endpoints_are_public(demo):

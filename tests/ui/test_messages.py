@@ -46,3 +46,7 @@ def test_gradio_errors_and_results_pass_through():
     with pytest.raises(gr.Error, match="Shown as written"):
         page_errors(own_message)()
     assert page_errors(lambda value: value * 2)(21) == 42
+
+
+def test_quotes_in_markdown_text_stay_quotes():
+    assert as_markdown_text("No product has gender 'Martian' \"x\"") == "No product has gender 'Martian' \"x\""

@@ -156,7 +156,7 @@ def test_a_photo_that_is_no_image_clears_the_photo_and_takes_back_its_results(pa
     assert searches.queries.keys() == {tab}
     view = search(searches, upload(Path(__file__)))
     assert isinstance(view, MistakeView) and view.tab == tab and "image" in view.message
-    assert view.cleared == PromptView(TabSearches(tab, {}), TAB_PROMPTS[tab])
+    assert view.cleared == PromptView(TabSearches(tab, {}), TAB_PROMPTS[tab], f"tab={tab}")
     missing = search(FRESH, None if tab == "composed" else {"path": str(photo)})
     assert isinstance(missing, MistakeView) and missing.cleared is not None
 
@@ -307,9 +307,10 @@ def test_filters_rerun_the_search_of_the_tab_in_view(page, engine, upload, photo
 def test_a_tab_without_a_search_shows_what_to_do_and_filters_leave_it_so(page):
     searches = page.text_ui(FRESH, "red shirt", 0.6, 8, *NO_FILTERS).searches
     view = page.tab_ui("composed", searches, 8, *NO_FILTERS)
-    assert view == PromptView(searches.viewing("composed"), TAB_PROMPTS["composed"])
+    assert view == PromptView(searches.viewing("composed"), TAB_PROMPTS["composed"], "tab=composed")
     assert view.searches.current is None and view.searches.queries == searches.queries
     assert page.rerun_ui(view.searches, 5, *filter_values(gender=["Women"])) is None
+    assert page.tab_ui("composed", view.searches, 8, *NO_FILTERS) is None, "the tab in view (as the page loads)"
 
 
 def test_more_like_this_is_the_search_of_the_tab_in_view(page, engine, upload, photo):
@@ -376,3 +377,64 @@ def test_a_single_selected_filter_value_is_a_selection_of_one(page, engine):
     view = page.text_ui(FRESH, "shirt", 1.0, 5, *one)
     expected = engine.search_text("shirt", 5, {"gender": ["Men"]}, 1.0, collapse_similar=True)
     assert view.results == tuple(expected.results)
+
+
+# --- shareable searches -----------------------------------------------------------------------------------------
+
+
+def test_no_link_as_the_page_loads_changes_nothing(page):
+    assert page.open_ui(FRESH, "") is None
+
+
+def test_a_link_opens_its_search_and_sets_the_inputs(page, engine):
+    opened = page.open_ui(FRESH, "?tab=text&q=red+shirt&w=0.4&k=5&gender=Men")
+    expected = engine.search_text("red shirt", 5, {"gender": ["Men"]}, 0.4, collapse_similar=True)
+    assert_shows(page, opened.view, expected, "for “red shirt” · Gender: Men", TextQuery("red shirt", 0.4))
+    assert opened.link == "tab=text&q=red+shirt&w=0.4&k=5&gender=Men" == opened.view.link
+    inputs = opened.inputs
+    assert (inputs.tab, inputs.text, inputs.semantic_weight, inputs.k) == ("text", "red shirt", 0.4, 5)
+    assert inputs.filters == {"gender": ["Men"]}
+
+
+def test_every_search_shown_has_a_link_that_opens_it_again(page, engine, upload, photo):
+    searches = page.text_ui(FRESH, "blue jeans", 0.7, 9, *filter_values(season=["Summer", "Fall"])).searches
+    chosen = page.text_ui(FRESH, "shirt", 1.0, 3, *NO_FILTERS).results[0]
+    for view in (
+        page.text_ui(FRESH, "blue jeans", 0.7, 9, *filter_values(season=["Summer", "Fall"])),
+        page.text_ui(FRESH, "jupe", 0.3, DEFAULT_K, *NO_FILTERS),
+        page.similar_ui(searches, chosen, 4, *filter_values(gender=["Men"])),
+    ):
+        opened = page.open_ui(FRESH, view.link)
+        assert opened.view.results == view.results and opened.view.link == view.link
+        assert same_query(opened.view.searches.current, view.searches.current)
+    photo_view = page.image_ui(FRESH, upload(photo), 6, *NO_FILTERS)
+    opened = page.open_ui(FRESH, photo_view.link)
+    assert opened.view == PromptView(TabSearches("image", {}), TAB_PROMPTS["image"], "tab=image")
+
+
+def test_a_photo_tabs_link_opens_the_tab_with_its_text_and_weight(page):
+    opened = page.open_ui(FRESH, "tab=composed&q=in+red&iw=0.2&w=0.1")
+    assert isinstance(opened.view, PromptView) and opened.view.searches.tab == "composed"
+    assert (opened.inputs.text, opened.inputs.image_weight, opened.inputs.semantic_weight) == ("in red", 0.2, 0.1)
+
+
+@pytest.mark.parametrize(
+    ("query_string", "message"),
+    [
+        ("q=shirt&k=zero", "k (the number of results) must be a whole number"),
+        ("q=shirt&w=2", "semantic_weight must be between 0 and 1"),
+        ("q=shirt&gender=Martian", "No product has gender 'Martian'"),
+        ("tab=image&like=abc", "The product id must be a whole number"),
+    ],
+)
+def test_a_link_with_a_wrong_value_says_what_is_wrong_next_to_the_tabs_input(page, query_string, message):
+    opened = page.open_ui(FRESH, query_string)
+    assert isinstance(opened.view, MistakeView) and message in opened.view.message
+    assert opened.inputs.k == DEFAULT_K and opened.inputs.filters.get("gender", []) == []
+
+
+def test_the_page_without_a_search_is_a_link_too(page):
+    searches = page.text_ui(FRESH, "red shirt", 0.5, 5, *NO_FILTERS).searches
+    opened = page.open_ui(searches, "?")
+    assert opened.view == PromptView(TabSearches(), TAB_PROMPTS["text"], "tab=text") and opened.link == ""
+    assert (opened.inputs.text, opened.inputs.k) == ("", DEFAULT_K)

@@ -15,7 +15,7 @@ from ui.messages import as_markdown_text, page_errors
 from ui.page import CHIP_FIELDS, Page
 from ui.settings import SEARCH_GROUP
 from ui.state import TabSearches
-from ui.views import DetailsView, MistakeView, PromptView, ResultsView, View
+from ui.views import DetailsView, MistakeView, OpenedView, PromptView, ResultsView, View
 
 # On a phone the results sit below the query: bring them into view after a search (desktop pages do not move), but
 # not when the search was an input mistake, whose message is next to the input.
@@ -27,17 +27,60 @@ SCROLL_TO_RESULTS_JS = """() => setTimeout(() => {
   }
 }, 100)"""
 
+# Shareable searches (ui.links). The link of the search shown is kept in a hidden textbox: each new one a search
+# made is pushed to the browser's history (and, inside a Hugging Face Space's iframe, to the Space page's URL), so a
+# copied URL and back / forward work. The page's URL is opened as it loads, and again after back / forward
+# (popstate) by a click on a hidden button; "?" then stands for the page without a search. The link of an opened
+# URL is never pushed (`push` is false): the browser may have moved on since (back, back).
+SHOW_LINK_JS = """(link, push) => {
+  if (push && link !== window.location.search.replace(/^[?]/, "")) {
+    window.history.pushState(null, "", link ? "?" + link : window.location.pathname);
+    if (window.parent !== window) window.parent.postMessage({ queryString: link ? "?" + link : "" }, "https://huggingface.co");
+  }
+}"""
+OPEN_ON_LOAD_JS = """(searches, link) => {
+  window.addEventListener("popstate", () => document.querySelector("#open-link")?.click());
+  return [searches, window.location.search];
+}"""
+OPEN_ON_HISTORY_JS = """(searches, link) => [searches, window.location.search || "?"]"""
+
 Updates = dict[gr.components.Component | gr.blocks.BlockContext, Any]
 
 
 @dataclass
+class Controls:
+    """The inputs a link sets (besides the filters), the hidden link of the search shown and the hidden button that
+    opens the page's URL after back / forward."""
+
+    tabs: gr.Tabs
+    text: gr.Textbox
+    semantic_weight: gr.Slider
+    composed_text: gr.Textbox
+    image_weight: gr.Slider
+    link: gr.Textbox
+    push: gr.Checkbox
+    opener: gr.Button
+
+
+def link_controls() -> tuple[gr.Textbox, gr.Checkbox, gr.Button]:
+    """The hidden link, whether to push it to the browser's history, and the button the browser's back / forward
+    clicks (kept in the page, out of view)."""
+    link = gr.Textbox(visible=False, elem_id="link")
+    push = gr.Checkbox(True, visible=False, elem_id="link-push")
+    opener = gr.Button("Open the page's link", elem_id="open-link", elem_classes=["out-of-view"])
+    return link, push, opener
+
+
+@dataclass
 class Screen:
-    """The results panel, the filters and each tab's input message and photo input (the photo tabs')."""
+    """The results panel, the filters, each tab's input message and photo input (the photo tabs') and the controls
+    a link sets."""
 
     results: ResultsPanel
     filters: FiltersPanel
     messages: dict[str, gr.Markdown]
     photos: dict[str, gr.Image]
+    controls: Controls
 
     @property
     def outputs(self) -> list[gr.components.Component | gr.blocks.BlockContext]:
@@ -60,6 +103,14 @@ class Screen:
             *self.filters.dropdowns,
             *self.messages.values(),
             *self.photos.values(),
+            self.controls.tabs,
+            self.controls.text,
+            self.controls.semantic_weight,
+            self.controls.composed_text,
+            self.controls.image_weight,
+            self.filters.k,
+            self.controls.push,  # before the link, whose change reads it
+            self.controls.link,
         ]
 
     @singledispatchmethod
@@ -88,6 +139,8 @@ class Screen:
             r.language: gr.Button(view.language, visible=True) if view.language else gr.Button(visible=False),
             **{dropdown: view.filters.get(name, []) for name, dropdown in self.filters.by_field.items()},
             self.messages[view.searches.tab]: gr.Markdown(visible=False),
+            self.controls.link: view.link,
+            self.controls.push: True,
         }
 
     @render.register
@@ -101,6 +154,8 @@ class Screen:
             r.shown: (),
             r.chips_row: gr.Row(visible=False),
             r.language: gr.Button(visible=False),
+            self.controls.link: view.link,
+            self.controls.push: True,
         }
 
     @render.register
@@ -118,6 +173,22 @@ class Screen:
             r.detail_image: view.photo,
             r.detail_info: view.info,
             r.selected: view.result,
+        }
+
+    @render.register
+    def _opened(self, view: OpenedView) -> Updates:
+        c, i = self.controls, view.inputs
+        text = {c.text: i.text} if i.tab == "text" else {c.composed_text: i.text} if i.tab == "composed" else {}
+        return {
+            **self.render(view.view),
+            c.tabs: gr.Tabs(selected=i.tab),
+            **text,
+            c.semantic_weight: i.semantic_weight,
+            c.image_weight: i.image_weight,
+            self.filters.k: i.k,
+            **{dropdown: i.filters.get(name, []) for name, dropdown in self.filters.by_field.items()},
+            c.link: view.link,
+            c.push: False,
         }
 
     def cleared(self, searches: TabSearches) -> Updates:
@@ -155,7 +226,7 @@ class Screen:
     def on_tab_select(self, tab: gr.Tab, page: Page) -> None:
         """Selecting the tab shows its own last search (or what to do before its first)."""
 
-        def tab_selected(searches: TabSearches, k: int, *filter_values: list[str]) -> View:
+        def tab_selected(searches: TabSearches, k: int, *filter_values: list[str]) -> View | None:
             return page.tab_ui(str(tab.id), searches, k, *filter_values)
 
         self.on_search([tab.select], tab_selected, [], scroll=False)
@@ -170,6 +241,24 @@ class Screen:
             self.on_search([chip.click], chip_clicked(page, field), [chip])
         r.dismiss.click(dismiss_chips, None, r.chips_row, api_visibility="private")
         r.gallery.select(self.rendered(page.details_ui), [r.shown], self.outputs, api_visibility="private")
+
+    def connect_links(self, page: Page, demo: gr.Blocks) -> None:
+        """Open the page's URL as it loads and after back / forward; push the link of each search shown."""
+        c = self.controls
+        opened, inputs = self.rendered(page.open_ui), [self.results.searches, c.link]
+        demo.load(
+            opened, inputs, self.outputs, js=OPEN_ON_LOAD_JS, concurrency_id=SEARCH_GROUP, api_visibility="private"
+        )
+        c.opener.click(  # quick back, back: the last URL is opened
+            opened,
+            inputs,
+            self.outputs,
+            js=OPEN_ON_HISTORY_JS,
+            concurrency_id=SEARCH_GROUP,
+            api_visibility="private",
+            trigger_mode="always_last",
+        )
+        c.link.change(None, [c.link, c.push], None, js=SHOW_LINK_JS)
 
 
 def dismiss_chips() -> gr.Row:

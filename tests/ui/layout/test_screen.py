@@ -7,7 +7,7 @@ import pytest
 from search import DEFAULT_K, DEFAULT_SEMANTIC_WEIGHT
 from ui.layout.filters import filters_panel
 from ui.layout.results import input_message, results_panel
-from ui.layout.screen import Screen
+from ui.layout.screen import Controls, Screen, link_controls
 from ui.page import Page
 from ui.settings import UI_FILTERS
 from ui.state import TABS, TabSearches
@@ -19,11 +19,18 @@ NO_FILTERS = [None] * len(UI_FILTERS)
 @pytest.fixture
 def screen(engine) -> Screen:
     with gr.Blocks():
+        with gr.Tabs() as tabs:
+            for tab in TABS:
+                with gr.Tab(tab, id=tab):
+                    gr.Markdown(tab)
+        text, composed_text = gr.Textbox(), gr.Textbox()
+        semantic_weight, image_weight = gr.Slider(), gr.Slider()
         filters = filters_panel(engine.filter_choices())
         results = results_panel()
         messages = {tab: input_message(f"{tab}-message") for tab in TABS}
         photos = {tab: gr.Image(elem_id=f"{tab}-image") for tab in ("image", "composed")}
-    return Screen(results, filters, messages, photos)
+        controls = Controls(tabs, text, semantic_weight, composed_text, image_weight, *link_controls())
+    return Screen(results, filters, messages, photos, controls)
 
 
 @pytest.fixture
@@ -40,6 +47,9 @@ def views(page: Page, upload, photo) -> dict[str, object]:
         "mistake": page.text_ui(shown.searches, " ", DEFAULT_SEMANTIC_WEIGHT, DEFAULT_K, *NO_FILTERS),
         "refused photo": page.image_ui(shown.searches, {"path": "/etc/hostname"}, DEFAULT_K, *NO_FILTERS),
         "details": page.details_ui(shown.results, gr.SelectData(None, {"index": 1, "value": None})),
+        "opened link": page.open_ui(shown.searches, "?tab=text&q=blue+jeans&gender=Men"),
+        "opened photo tab": page.open_ui(shown.searches, "?tab=composed&q=in+red&iw=0.2"),
+        "opened bad link": page.open_ui(shown.searches, "?q=shirt&k=zero"),
     }
 
 
@@ -59,6 +69,7 @@ def test_a_search_clears_the_selection_and_sets_the_filters(screen, page, upload
     assert updates[r.details].visible is False and updates[r.shown] == shown.results
     assert all(updates[dropdown] == [] for dropdown in screen.filters.dropdowns)
     assert updates[screen.messages["text"]].visible is False
+    assert updates[screen.controls.link] == shown.link and updates[screen.controls.push] is True
 
 
 def test_a_refused_photo_is_cleared_with_its_results(screen, page, upload, photo):
@@ -68,3 +79,15 @@ def test_a_refused_photo_is_cleared_with_its_results(screen, page, upload, photo
     assert updates[screen.photos["image"]] is None and updates[screen.results.gallery].value == []
     assert updates[screen.messages["image"]].visible is True
     assert screen.messages["text"] not in updates
+
+
+def test_an_opened_link_sets_the_inputs_and_keeps_the_url_as_opened(screen, page, upload, photo):
+    opened = views(page, upload, photo)["opened photo tab"]
+    updates = screen.render(opened)
+    c = screen.controls
+    assert updates[c.tabs].selected == "composed" and updates[c.composed_text] == "in red"
+    assert c.text not in updates and updates[c.image_weight] == 0.2
+    assert updates[c.link] == "tab=composed&q=in+red&iw=0.2" and updates[c.push] is False
+    shown = screen.render(views(page, upload, photo)["opened link"])
+    assert updates[screen.filters.k] == DEFAULT_K and shown[screen.filters.by_field["gender"]] == ["Men"]
+    assert shown[c.text] == "blue jeans" and shown[c.link] == "tab=text&q=blue+jeans&gender=Men"
