@@ -102,15 +102,17 @@ def _unit(vectors: np.ndarray, inplace: bool = False) -> np.ndarray:
     return vectors / norms
 
 
-def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
+def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0, photos: bool = True) -> Path:
     """A real bundle (write_bundle, products table, manifest with the model's probe) over clustered vectors, but
     for the few products the engine's load probe re-encodes (search.bundle.probe), which hold their real vectors.
 
     Encoding `count` product photos on 2 CPU cores would take far longer than the queries being measured, and
     query latency does not depend on what the stored vectors are, only on how many there are and the index.
-    Reused when a bundle with the same size, model and index spec is already there.
+    Reused when a bundle with the same size, model and index spec is already there. photos=False leaves the
+    products without photos (a million would take long to draw), so the probe has nothing to re-encode.
     """
     spec = IndexSpec.for_catalog(count)
+    document = SYNTHETIC_DOCUMENT if photos else f"{SYNTHETIC_DOCUMENT}, no photos"
     if is_bundle(out):
         existing = read_manifest(out, verify=False)
         if (
@@ -118,22 +120,23 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0) -> Path:
             and existing.model.id == str(model)
             and (existing.index.type, dict(existing.index.params)) == (spec.type, spec.params)
             and existing.components.keyword is not None
-            and existing.index.document == SYNTHETIC_DOCUMENT
+            and existing.index.document == document
         ):
             return out
     logger.info("Writing a synthetic %d-product bundle to %s", count, out)
     encoder = Encoder.load(str(model))
-    rows = generate_rows(count, seed)
+    rows = generate_rows(count, seed, photos)
     products = ProductTable.from_rows(rows)
     vectors = clustered_vectors(count, encoder.dim, seed)
     probed = sample_rows(np.ones(count, dtype=bool), products)
-    vectors[probed] = document_vectors(products, encoder, probed, 1.0)  # what the engine's load probe re-encodes
+    if len(probed):
+        vectors[probed] = document_vectors(products, encoder, probed, 1.0)  # what the engine's load probe re-encodes
     index = VectorIndex.build(vectors, spec)
     keyword = KeywordIndex.build([keyword_text(row) for row in rows])
     manifest = Manifest(
         model=model_info(encoder),
         dataset=DatasetInfo(id=SYNTHETIC_DATASET_ID, revision=None, split="train", num_rows=count),
-        index=replace(index_info(spec, 1.0), document=SYNTHETIC_DOCUMENT),
+        index=replace(index_info(spec, 1.0), document=document),
         components=Components(keyword=KeywordInfo(**keyword.describe())),
     )
     return Bundle(manifest, index, products, keyword).save(out)

@@ -4,6 +4,7 @@
     python -m benchmarks.load --quick        # tiny model, 500 products, 4 clients (what the tests run)
     python -m benchmarks.load --index build/fashion-index --clients 16 --requests 400 --rounds 3
     python -m benchmarks.load --flood        # fair use: 1 client flooding, 15 at a normal pace, budget off / on
+    python -m benchmarks.load --translation-model random --foreign-share 0.25   # + new non-English queries
 
 Each round sends a fixed number of requests (text, hybrid text, image, image+text and more-like-this, most with
 filters) and reports requests/s, latency p50/p95/p99, errors and the server's peak resident memory. Several rounds
@@ -12,11 +13,17 @@ different visitors do. After each answer the client downloads the photos of its 
 them, and one photo handed out longer ago than the upload sweep age (`--upload-max-age`, passed to app.py): a
 photo link must stay good for as long as a page shows it. With `--upload-max-age`, the last round starts only
 once the run is older than that age, so the run always spans a sweep.
+
+With `--foreign-share`, that share of the requests are text searches in other languages, each a text never sent
+before (so each needs a new translation: `--translation-model random` serves a random-weight MarianMT of
+opus-mt-mul-en's size that decodes up to its token cap), and the table gives the English requests' latency apart:
+non-English queries must not make English ones wait. `--code-root` serves another checkout's app.py (before a fix).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -37,6 +44,7 @@ import psutil
 
 from benchmarks.common import Report, free_port, machine, peak_rss_mb
 from benchmarks.fixtures import REPO_ROOT, SHARED_PHOTOS, model_folder, photo_sets, synthetic_bundle
+from benchmarks.language_cost import foreign_queries, translator_folder
 
 logger = logging.getLogger("benchmarks.load")
 
@@ -48,6 +56,7 @@ FILTERS: tuple[dict[str, str | list[str]], ...] = (
 )
 TEXTS = ("black leather boots for men", "red summer dress", "blue denim jeans", "white sneakers", "gold watch")
 KINDS = ("text", "hybrid", "image", "composed", "similar")
+FOREIGN = "foreign"  # a text search in another language, each text new
 PHOTOS_PER_ANSWER = 4  # result photos downloaded after each answer, as a page shows its first tiles
 APP_UPLOAD_MAX_AGE = 600.0  # app.py's default
 COLUMNS = [
@@ -60,6 +69,9 @@ COLUMNS = [
     "photos",
     "old_photos",
     "errors",
+    "english_p99_ms",
+    "foreign_p50_ms",
+    "foreign_translated",
     "server_cpu_ms_per_request",
     "peak_rss_mb",
     "rss_after_mb",
@@ -67,15 +79,33 @@ COLUMNS = [
 
 
 def start_app(
-    bundle: Path, port: int, upload_max_age: float | None = None, timeout: float = 300.0, extra: Sequence[str] = ()
+    bundle: Path,
+    port: int,
+    upload_max_age: float | None = None,
+    timeout: float = 300.0,
+    extra: Sequence[str] = (),
+    translation_model: str | None = None,
+    code_root: Path = REPO_ROOT,
 ) -> tuple[subprocess.Popen, Any]:
-    """Launch `python app.py --index bundle --port port [extra options]` and wait until a gradio_client connects."""
+    """Launch `python app.py --index bundle --port port [extra options]` (of the checkout `code_root`) and wait
+    until a gradio_client connects."""
     from gradio_client import Client
 
     age = ["--upload-max-age", str(upload_max_age)] if upload_max_age is not None else []
+    language = ["--translation-model", translation_model] if translation_model else []
     process = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "app.py"), "--index", str(bundle), "--port", str(port), *age, *extra],
-        cwd=REPO_ROOT,
+        [
+            sys.executable,
+            str(code_root / "app.py"),
+            "--index",
+            str(bundle),
+            "--port",
+            str(port),
+            *age,
+            *language,
+            *extra,
+        ],
+        cwd=code_root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"},
@@ -169,14 +199,35 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
+class ForeignTexts:
+    """Non-English queries (benchmarks/data, 17 languages), each handed out once: a number makes every text new."""
+
+    def __init__(self) -> None:
+        self.texts = foreign_queries()
+        self._count = itertools.count()
+
+    def next(self) -> str:
+        number = next(self._count)
+        return f"{self.texts[number % len(self.texts)]} {number}"
+
+
 def request_plan(
-    requests: int, photos: list[Path], product_ids: list[int], texts: Sequence[str] = TEXTS
+    requests: int,
+    photos: list[Path],
+    product_ids: list[int],
+    texts: Sequence[str] = TEXTS,
+    foreign_share: float = 0.0,
 ) -> list[tuple[str, Callable]]:
-    """A fixed, mixed list of (kind, call(client)) requests, cycling kinds, texts, filters and photos."""
+    """A fixed, mixed list of (kind, call(client)) requests, cycling kinds, texts, filters and photos; with
+    `foreign_share`, that share of them (spread evenly) are text searches of a new non-English text each."""
     from gradio_client import handle_file
 
-    plan = []
+    foreign = ForeignTexts()
+    plan: list[tuple[str, Callable]] = []
     for number in range(requests):
+        if int((number + 1) * foreign_share) > int(number * foreign_share):
+            plan.append((FOREIGN, lambda c: c.predict(foreign.next(), 24, None, api_name="/search_text")))
+            continue
         kind = KINDS[number % len(KINDS)]
         text = texts[number % len(texts)]
         filters = FILTERS[number % len(FILTERS)]
@@ -207,7 +258,8 @@ def run_round(port: int, plan: list[tuple[str, Callable]], clients: int, fetcher
     connections = [Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False) for _ in range(clients)]
     browsers = [httpx.Client() for _ in range(clients)]
     shares = [plan[start::clients] for start in range(clients)]
-    latencies: list[float] = []
+    latencies: list[tuple[str, float]] = []
+    translated: list[bool] = []
     errors: list[str] = []
     lock = threading.Lock()
 
@@ -223,7 +275,9 @@ def run_round(port: int, plan: list[tuple[str, Callable]], clients: int, fetcher
                     errors.append(f"{kind}: {type(error).__name__}: {error}"[:300])
                 continue
             with lock:
-                latencies.append(latency)
+                latencies.append((kind, latency))
+                if kind == FOREIGN:
+                    translated.append(bool(payload.get("translated")))
 
     started = time.perf_counter()
     try:
@@ -233,7 +287,9 @@ def run_round(port: int, plan: list[tuple[str, Callable]], clients: int, fetcher
     finally:
         with ThreadPoolExecutor(clients) as pool:
             list(pool.map(lambda connection: connection.close(), [*connections, *browsers]))
-    values = np.asarray(latencies or [float("nan")])
+    values = np.asarray([latency for _, latency in latencies] or [float("nan")])
+    english = [latency for kind, latency in latencies if kind != FOREIGN]
+    foreign = [latency for kind, latency in latencies if kind == FOREIGN]
     return {
         "requests": len(plan),
         "seconds": round(seconds, 2),
@@ -241,6 +297,9 @@ def run_round(port: int, plan: list[tuple[str, Callable]], clients: int, fetcher
         "p50_ms": round(float(np.percentile(values, 50)), 1),
         "p95_ms": round(float(np.percentile(values, 95)), 1),
         "p99_ms": round(float(np.percentile(values, 99)), 1),
+        "english_p99_ms": round(float(np.percentile(english, 99)), 1) if foreign and english else None,
+        "foreign_p50_ms": round(float(np.percentile(foreign, 50)), 1) if foreign else None,
+        "foreign_translated": f"{sum(translated)} of {len(foreign)}" if foreign else None,
         "errors": len(errors),
         "error_samples": errors[:5],
         **fetcher.counts(),
@@ -255,6 +314,9 @@ def run(
     rounds: int,
     port: int,
     upload_max_age: float | None = None,
+    translation_model: str | None = None,
+    foreign_share: float = 0.0,
+    code_root: Path = REPO_ROOT,
 ) -> Report:
     """Start the app once, warm it up, then run `rounds` rounds; one table row per round. With `upload_max_age`
     (the app's sweep age) the last round waits until the run is older than that age."""
@@ -270,13 +332,16 @@ def run(
             "requests_per_round": requests,
             "kinds": list(KINDS),
             "upload_max_age_s": age,
+            "translation_model": translation_model,
+            "foreign_share": foreign_share,
+            "code_root": str(code_root),
         },
     )
-    process, client = start_app(bundle, port, upload_max_age)
+    process, client = start_app(bundle, port, upload_max_age, translation_model=translation_model, code_root=code_root)
     fetcher = PhotoFetcher(age)
     try:
         ids = [hit["id"] for hit in client.predict("shirt", 50, None, api_name="/search_text")["results"]]
-        plan = request_plan(requests, photos, ids)
+        plan = request_plan(requests, photos, ids, foreign_share=foreign_share)
         watcher = MemoryWatcher(process.pid)
         run_round(port, plan[: len(KINDS) * 2], min(clients, 4), fetcher)
         fetcher.counts()
@@ -359,6 +424,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--seconds", type=float, default=None, help="--flood: length of each run (default 120; quick: 20)"
     )
+    parser.add_argument(
+        "--translation-model",
+        default=None,
+        help="app.py --translation-model; 'random': a random-weight MarianMT of opus-mt-mul-en's size (quick: a tiny "
+        "one), saved under --out (default: the app's default)",
+    )
+    parser.add_argument(
+        "--foreign-share", type=float, default=0.0, help="share of requests that search a new non-English text"
+    )
+    parser.add_argument("--code-root", type=Path, default=REPO_ROOT, help="checkout whose app.py is served")
     parser.add_argument("--out", type=Path, default=Path("build/benchmarks"), help="results and cached fixtures")
     return parser.parse_args(argv)
 
@@ -373,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (2 if args.quick else 3)
     work = args.out / "work"
     bundle = args.index or synthetic_bundle(work / f"bundle-{config}-{products}", model_folder(config, work), products)
+    translation_model = args.translation_model
+    if translation_model == "random":
+        translation_model = str(translator_folder("marian-tiny" if args.quick else "marian-opus-mt", work))
     with tempfile.TemporaryDirectory() as folder:
         photos = photo_files(min(requests, 64), Path(folder))
         port = args.port or free_port()
@@ -382,7 +460,18 @@ def main(argv: list[str] | None = None) -> int:
             seconds = args.seconds or (20.0 if args.quick else 120.0)
             report = flood.run(bundle, photos, clients - 1, seconds, port, args.rounds or 1)
         else:
-            report = run(bundle, photos, clients, requests, rounds, port, args.upload_max_age)
+            report = run(
+                bundle,
+                photos,
+                clients,
+                requests,
+                rounds,
+                port,
+                args.upload_max_age,
+                translation_model,
+                args.foreign_share,
+                args.code_root.resolve(),
+            )
     print(report.table(), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{report.name}.json"

@@ -5,6 +5,7 @@ Everything else in this package is reached through it (see docs/ARCHITECTURE.md)
 """
 
 from search.bundle import looks_like_repo_id
+from search.catalog.ids import shown
 from search.catalog.images import MAX_IMAGE_BYTES, decode_image
 from search.catalog.schema import NAME_COLUMN
 from search.engine import SearchEngine
@@ -15,6 +16,9 @@ from search.language import (
     QueryLanguage,
     QueryText,
     load_query_language,
+)
+from search.language import (
+    WAITING_PLACES as TRANSLATION_WAITING_PLACES,
 )
 from search.query import (
     DEFAULT_K,
@@ -41,6 +45,7 @@ __all__ = [
     "MAX_K",
     "NAME_COLUMN",
     "RAW_TEXT_LIMIT",
+    "TRANSLATION_WAITING_PLACES",
     "ComposedQuery",
     "DetectedLanguage",
     "ImageQuery",
@@ -61,4 +66,5 @@ __all__ = [
     "decode_image",
     "load_query_language",
     "looks_like_repo_id",
+    "shown",
 ]

@@ -79,6 +79,15 @@ class BytesLRU(Generic[Value]):
             self._entries.move_to_end(key)
             return entry[0]
 
+    def setdefault(self, key: Hashable, value: Value) -> Value:
+        """The value already cached for `key` (not counted as a hit), else `value`, stored."""
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None:
+            return entry[0]
+        self.put(key, value)
+        return value
+
     def put(self, key: Hashable, value: Value) -> None:
         """Store a value (weighed with its key), dropping the least recently used beyond the budget; too large a
         value is not stored."""

@@ -52,6 +52,10 @@ logger = logging.getLogger(__name__)
 # kept up to this many bytes (docs/RELIABILITY.md measures an entry: ~25 KB at k=24, ~0.4 MB at k=100 collapsed).
 RESULT_CACHE_BYTES = 64 * 2**20
 NO_TEXT_GIVEN = "No modifying text was given, so the search used the image alone."
+ONLY_STOP_WORDS = (
+    "The text has only common words (such as “the”, “for”, “with”), which say nothing about a product, so these "
+    "results are not specific to it. Add a word for what you are looking for, e.g. “shirt” or “red”."
+)
 # With collapse_similar, k groups are first formed from this many times k ranked results (groups are mostly
 # pairs); while fewer than k groups come out, the search looks this many times deeper, up to COLLAPSE_MAX_DEPTH.
 COLLAPSE_DEPTH = 4
@@ -285,6 +289,8 @@ class SearchEngine:
             vector, token_notices = self.vectors.text(query.text)
             response = self.ranker.by_vector(vector, scope, query.text, 1.0 - query.semantic_weight)
             response.notices[:0] = token_notices
+        if self.keyword is not None and self.keyword.only_stop_words(query.text):
+            response.notices.append(ONLY_STOP_WORDS)
         return tuple(response.results), (*query.notices, *response.notices)
 
     def _run_image(self, query: ImageQuery, scope: Scope) -> SearchResponse:

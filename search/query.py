@@ -29,7 +29,12 @@ MAX_TEXT_CHARS = 2_000
 RAW_TEXT_LIMIT = 4 * MAX_TEXT_CHARS
 EMPTY_TEXT = "Type something to search for: the text is empty."
 _SPACES = re.compile(r"\s+")
-_INVISIBLE = ("Cc", "Cf", "Zl", "Zp")
+# Control characters, line and paragraph separators and ZERO WIDTH SPACE separate words: they become spaces.
+_SEPARATORS = ("Cc", "Zl", "Zp")
+ZERO_WIDTH_SPACE = "\u200b"
+# ZERO WIDTH NON-JOINER and JOINER belong to words of other scripts (Persian, Indic) and to emoji sequences: kept
+# next to a non-ASCII character, dropped between ASCII ones ("T\u200dshirts" is "Tshirts").
+_JOINERS = ("\u200c", "\u200d")
 
 
 def clean_text(text: object) -> tuple[str, tuple[str, ...]]:
@@ -42,12 +47,37 @@ def clean_text(text: object) -> tuple[str, tuple[str, ...]]:
     if not isinstance(text, str):
         raise InvalidQueryError(f"The query text must be a string, got {type(text).__name__}.")
     length = len(text)
-    visible = "".join(" " if unicodedata.category(char) in _INVISIBLE else char for char in text[:RAW_TEXT_LIMIT])
-    cleaned = _SPACES.sub(" ", visible).strip()
+    cleaned = _SPACES.sub(" ", visible_text(text[:RAW_TEXT_LIMIT])).strip()
     if len(cleaned) > MAX_TEXT_CHARS or length > RAW_TEXT_LIMIT:
         cleaned = cleaned[:MAX_TEXT_CHARS].rstrip()
         return cleaned, (f"The text was {length:,} characters long; only the first {MAX_TEXT_CHARS:,} were used.",)
     return cleaned, ()
+
+
+def visible_text(text: str) -> str:
+    """The text without invisible formatting: separators become spaces, other format characters (soft hyphen,
+    word joiner, direction marks, byte order mark) are removed so they never split a word, and joiners stay
+    where they join non-ASCII characters."""
+    if text.isascii() and text.isprintable():
+        return text
+    kept = []
+    for position, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category in _SEPARATORS or char == ZERO_WIDTH_SPACE:
+            kept.append(" ")
+        elif category != "Cf" or (char in _JOINERS and _joins(text, position)):
+            kept.append(char)
+    return "".join(kept)
+
+
+def _joins(text: str, position: int) -> bool:
+    """Whether the joiner at `position` stands between visible characters, one of them not ASCII."""
+    around = text[position - 1 : position] + text[position + 1 : position + 2]
+    return (
+        len(around) == 2
+        and not around.isascii()
+        and all(not char.isspace() and unicodedata.category(char) != "Cf" for char in around)
+    )
 
 
 def check_k(k: object) -> tuple[int, tuple[str, ...]]:

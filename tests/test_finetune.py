@@ -217,7 +217,11 @@ def test_missing_dataset_is_explained(tiny_model, tmp_path, caplog):
     assert "Could not load dataset" in caplog.text
 
 
-def test_bad_fields_are_refused_by_the_parser(catalog_dir, tiny_model, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [("name,title", "Unknown text field 'title'"), ("name:inf", "must be a finite number above 0, got inf")],
+)
+def test_bad_fields_are_refused_by_the_parser(catalog_dir, tiny_model, tmp_path, capsys, fields, message):
     with pytest.raises(SystemExit):
-        finetune.main(finetune_args(catalog_dir, tiny_model, tmp_path / "out", "--fields", "name,title"))
-    assert "Unknown text field 'title'" in capsys.readouterr().err
+        finetune.main(finetune_args(catalog_dir, tiny_model, tmp_path / "out", "--fields", fields))
+    assert message in capsys.readouterr().err

@@ -26,8 +26,8 @@ from ui.settings import (
     MALLOC_ARENAS,
     MAX_REQUEST_BYTES,
     MCP_SERVER,
+    QUEUE_CONCURRENCY,
     QUEUE_SIZE,
-    SEARCH_CONCURRENCY,
     SESSION_CAPACITY,
     THEME,
     UPLOAD_BUDGET_BYTES,
@@ -142,7 +142,7 @@ def launch(
     app_kwargs: dict[str, Any] = {"middleware": request_checks(demo, upload_budget, fair_use)}
     if mcp_server:
         app_kwargs["lifespan"] = SearchTools(demo, fair_use).lifespan
-    demo.queue(default_concurrency_limit=SEARCH_CONCURRENCY, max_size=QUEUE_SIZE)
+    demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_SIZE)
     _, url, _ = demo.launch(
         server_name=host,
         server_port=port,

@@ -5,11 +5,16 @@ from pathlib import Path
 
 import gradio as gr
 
+from search import TRANSLATION_WAITING_PLACES
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # Searches running at once, over all endpoints together; the rest wait in the queue. The engine runs the encoder on
 # batches that concurrent requests share (search.encoding.batcher), so more searches at once means bigger batches,
 # not more threads fighting over a free Space's 2 cores (measured: docs/BENCHMARKS.md).
 SEARCH_CONCURRENCY = 8
+# Searches waiting for a non-English query's translation (search.language) get places of their own on top of the
+# search slots, so a burst of new non-English queries never holds the slots English queries are served in.
+QUEUE_CONCURRENCY = SEARCH_CONCURRENCY + TRANSLATION_WAITING_PLACES
 SEARCH_GROUP = "search"  # the Gradio concurrency group of every search, page and API alike
 QUEUE_SIZE = 64
 # Uploaded photos are deleted once older than 10 minutes (UploadSweeper; app.py --upload-max-age): a page re-runs

@@ -40,9 +40,10 @@ def as_product_id(value: object) -> int | None:
     return number if -INT64_LIMIT <= number < INT64_LIMIT else None
 
 
-def shown(value: object, limit: int = 60) -> str:
-    """A value as it appears in a message, cut so that a huge argument cannot make a huge message."""
-    text = repr(value)
+def shown(value: object, limit: int = 60, quoted: bool = True) -> str:
+    """A value as it appears in a message (its repr, or with quoted=False its text), cut so that a huge argument or
+    catalog label cannot make a huge message."""
+    text = repr(value) if quoted else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -1,7 +1,7 @@
 """The query-language step: detect a query's language and translate non-English text to the catalog's English."""
 
 from search.language.detection import ENGLISH, LANGUAGES, DetectedLanguage, LanguageDetector
-from search.language.step import QueryLanguage, QueryText, load_query_language
+from search.language.step import WAITING_PLACES, QueryLanguage, QueryText, load_query_language
 from search.language.translation import DEFAULT_TRANSLATION_MODEL, MAX_SOURCE_TOKENS, Translation, Translator
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "ENGLISH",
     "LANGUAGES",
     "MAX_SOURCE_TOKENS",
+    "WAITING_PLACES",
     "DetectedLanguage",
     "LanguageDetector",
     "QueryLanguage",

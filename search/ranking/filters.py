@@ -99,7 +99,7 @@ class FilterCompiler:
         known = self._choices[name]
         unknown = [value for value in values if value not in known]
         if unknown:
-            listed = ", ".join(self.choices(name)[:30])
+            listed = ", ".join(shown(label, 40, quoted=False) for label in self.choices(name)[:30])
             raise InvalidQueryError(
                 f"No product has {name} {', '.join(shown(value) for value in unknown[:5])}"
                 f"{' …' if len(unknown) > 5 else ''}. Known values: {listed}"

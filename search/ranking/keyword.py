@@ -8,6 +8,7 @@ files and needs no server; exact scores for every row are what makes filtered ke
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,12 @@ class KeywordIndex:
             return_ids=False,
             show_progress=False,
         )
+
+    def only_stop_words(self, text: str) -> bool:
+        """Whether the text has words and every one is a stop word ("the", "for", "with"): it says nothing about a
+        product, so no ranking can be specific to it."""
+        analysed = self._analyzer.query(text) if self._analyzer is not None else text
+        return bool(re.search(self.settings["token_pattern"], analysed)) and not self.tokenize([analysed])[0]
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 score of every row for the query (0 where no query word occurs)."""

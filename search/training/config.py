@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,8 +48,8 @@ def parse_fields(spec: str) -> tuple[TextField, ...]:
             weight = float(weight_text) if weight_text.strip() else 1.0
         except ValueError:
             raise TrainingError(f"The weight of field '{name}' must be a number, got '{weight_text}'.") from None
-        if not weight > 0:
-            raise TrainingError(f"The weight of field '{name}' must be above 0, got {weight_text}.")
+        if not (math.isfinite(weight) and weight > 0):
+            raise TrainingError(f"The weight of field '{name}' must be a finite number above 0, got {weight_text}.")
         if any(existing.name == name for existing in fields):
             raise TrainingError(f"Text field '{name}' is given twice in --fields.")
         fields.append(TextField(name, weight))
@@ -98,10 +99,16 @@ class FinetuneConfig:
                 f"--batch-size must be at least 2 (a contrastive batch needs negatives), got {self.batch_size}.",
             ),
             (self.accumulation >= 1, f"--accumulation must be at least 1, got {self.accumulation}."),
-            (self.lr > 0, f"--lr must be above 0, got {self.lr}."),
-            (self.weight_decay >= 0, f"--weight-decay must be 0 or more, got {self.weight_decay}."),
+            (math.isfinite(self.lr) and self.lr > 0, f"--lr must be a finite number above 0, got {self.lr}."),
+            (
+                math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+                f"--weight-decay must be a finite number, 0 or more; got {self.weight_decay}.",
+            ),
             (0 <= self.warmup < 1, f"--warmup is a share of the steps, from 0 to below 1; got {self.warmup}."),
-            (self.max_grad_norm > 0, f"--max-grad-norm must be above 0, got {self.max_grad_norm}."),
+            (
+                math.isfinite(self.max_grad_norm) and self.max_grad_norm > 0,
+                f"--max-grad-norm must be a finite number above 0, got {self.max_grad_norm}.",
+            ),
             (0 < self.heldout_share < 1, f"--heldout-share must be between 0 and 1, got {self.heldout_share}."),
             (self.limit is None or self.limit >= 2, f"--limit must be at least 2, got {self.limit}."),
             (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}."),

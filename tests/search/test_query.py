@@ -28,7 +28,24 @@ def test_text_is_cleaned_once_and_equal_texts_make_equal_cache_keys():
     assert hash((query, Scope.parse(10, {"gender": "Men"}))) == hash((query, Scope(10, (("gender", ("Men",)),))))
 
 
-@pytest.mark.parametrize("text", ["", "   ", "\x00\x01", None])
+@pytest.mark.parametrize(
+    ("typed", "cleaned"),
+    [
+        ("T\u00adshirts", "Tshirts"),  # soft hyphen
+        ("T\u200dshirts", "Tshirts"),  # a joiner between ASCII letters
+        ("blue\u2060jeans", "bluejeans"),  # word joiner
+        ("\ufeffred \u200eshirt\u200f", "red shirt"),  # byte order and direction marks
+        ("می\u200cخواهم", "می\u200cخواهم"),  # Persian: the non-joiner belongs to the word
+        ("👨\u200d👩\u200d👧 dress", "👨\u200d👩\u200d👧 dress"),  # one emoji, not three
+        ("red\u200bshirt", "red shirt"),  # zero width space separates words
+        ("red\u2028shirt", "red shirt"),  # line separator
+    ],
+)
+def test_invisible_formatting_never_splits_a_word(typed, cleaned):
+    assert TextQuery.parse(typed).text == cleaned
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x01", None, "\u200c\u200d", "\u00ad \u200d"])
 def test_empty_text_is_refused(text):
     with pytest.raises(InvalidQueryError, match="Type something to search for"):
         TextQuery.parse(text)

@@ -3,10 +3,11 @@ of results. Open on a desktop, where it sits in view with the status line and th
 where it would push the results below the screen."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
-from search import DEFAULT_K, MAX_K
+from search import DEFAULT_K, MAX_K, shown
 from ui.settings import UI_FILTERS
 
 PHONE_MAX_WIDTH = 640  # px; the page's CSS (assets/app.css) switches to the phone layout at the same width
@@ -14,6 +15,26 @@ FOLD_ON_PHONES_JS = f"""() => {{
   const label = document.querySelector("#filters .label-wrap");
   if (window.innerWidth <= {PHONE_MAX_WIDTH} && label && label.classList.contains("open")) label.click();
 }}"""
+
+
+def refusing_unoffered_values(dropdown: gr.Dropdown) -> gr.Dropdown:
+    """The dropdown, refusing a value that is not one of its labels with a message naming it cut short: Gradio's
+    own refusal echoes the whole value and every choice (a 900 KB value came back whole). Its `preprocess` is
+    wrapped, not subclassed: Gradio writes a stub file next to the module of every Component subclass."""
+    preprocess = dropdown.preprocess
+
+    def checked(payload: Any) -> Any:
+        values = payload if isinstance(payload, list) else [payload]
+        offered = {value for _, value in dropdown.choices}
+        wrong = [value for value in values if value is not None and value not in offered]
+        if wrong:
+            raise gr.Error(
+                f"{shown(dropdown.label)} has no value {shown(wrong[0])}; choose among its {len(offered)} values."
+            )
+        return preprocess(payload)
+
+    setattr(dropdown, "preprocess", checked)  # noqa: B010 (an instance's method, replaced)
+    return dropdown
 
 
 @dataclass
@@ -48,7 +69,9 @@ def filters_panel(choices: dict[str, list[str]]) -> FiltersPanel:
         gr.Row(elem_id="filter-row"),
     ):
         dropdowns = [
-            gr.Dropdown(choices[name], multiselect=True, label=label, min_width=120, elem_id=f"filter-{name}")
+            refusing_unoffered_values(
+                gr.Dropdown(choices[name], multiselect=True, label=label, min_width=120, elem_id=f"filter-{name}")
+            )
             for name, label in UI_FILTERS.items()
         ]
         k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of results", min_width=160, elem_id="k")

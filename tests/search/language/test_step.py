@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import torch
 
@@ -9,9 +12,11 @@ from search.language import (
     MAX_SOURCE_TOKENS,
     LanguageDetector,
     QueryLanguage,
+    QueryText,
     Translator,
     load_query_language,
 )
+from search.language.lane import TranslationLane
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +119,78 @@ def test_a_model_that_cannot_be_loaded_leaves_detection_working(hub_cache, tiny_
     assert not read.translated
     assert "the translation model could not be loaded" in read.notices[0] and model not in read.notices[0]
     assert "Queries will not be translated" in caplog.text and model in caplog.text
+
+
+def kept(step: QueryLanguage, text: str, seconds: float = 120.0) -> QueryText:
+    """The reading kept for `text` once its translation finished in the lane (polled: it finishes in its thread)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        reading = step._readings.lookup((text, True))
+        if reading is not None:
+            return reading
+        time.sleep(0.01)
+    raise AssertionError(f"{text!r} was never translated")
+
+
+def test_without_a_place_to_wait_a_new_text_is_searched_as_typed_and_translated_for_the_next_search(
+    detector, translator
+):
+    step = QueryLanguage(detector, translator, waiting_places=0)
+    first = step.read("áo sơ mi nam màu đỏ")
+    assert (first.searched, first.translated) == ("áo sơ mi nam màu đỏ", False)
+    assert first.notices == (
+        "This Vietnamese text was searched as typed this time: its translation is not ready yet. Search again in a "
+        "moment to search its English translation.",
+    )
+    assert kept(step, "áo sơ mi nam màu đỏ").translated
+    assert step.read("áo sơ mi nam màu đỏ").searched == translator.translate(["áo sơ mi nam màu đỏ"])[0].text
+
+
+def test_english_queries_never_wait_for_the_lane(detector, endless):
+    step = QueryLanguage(detector, endless, waiting_places=0)
+    long_texts = [
+        f"Je cherche une robe rouge numéro {n} pour l'été, avec des manches courtes et un col." for n in range(8)
+    ]
+    for text in long_texts:
+        step.read(text)
+    english = step.read("red shirt for men")
+    assert step.lane.pending() > 0  # the lane is still decoding when the English reading is back
+    assert (english.searched, english.notices) == ("red shirt for men", ())
+
+
+def test_only_the_waiting_places_wait_and_for_at_most_the_wait(detector, endless):
+    step = QueryLanguage(detector, endless, waiting_places=1, wait_seconds=60.0)
+    text = "Je cherche une robe rouge pour l'été, avec des manches courtes et un col. " * 3
+    waited: list[QueryText] = []
+    waiter = threading.Thread(target=lambda: waited.append(step.read(text)))
+    waiter.start()
+    while step._waiting._value:  # until the waiter holds the one place
+        time.sleep(0.001)
+    other = step.read("robe d'été rouge")
+    assert waiter.is_alive() and not other.translated and "not ready yet" in other.notices[0]
+    waiter.join()
+    assert waited[0].translated
+    impatient = QueryLanguage(detector, endless, waiting_places=1, wait_seconds=0.0)
+    assert "not ready yet" in impatient.read(text + " encore").notices[0]
+
+
+def test_a_full_lane_is_told(detector, endless):
+    step = QueryLanguage(detector, endless, waiting_places=0, lane=TranslationLane(endless, max_pending=1))
+    with step.lane._ready:  # the worker holds still, as it does while decoding a batch
+        step.read("robe d'été rouge")
+        full = step.read("vestido rojo de verano")
+    assert full.notices[0].endswith(
+        "searched as typed this time: many other translations are waiting. Search again in a moment to search its "
+        "English translation."
+    )
+
+
+def test_a_translation_out_of_time_is_searched_as_typed_and_tried_again_next_time(detector, endless):
+    step = QueryLanguage(detector, endless, lane=TranslationLane(endless, time_budget=0.01))
+    text = "Je cherche une robe rouge pour l'été, avec des manches courtes. " * 5
+    read = step.read(text)
+    assert (read.searched, read.translated) == (text, False)
+    assert read.notices == ("The French text could not be translated in time, so it was searched as typed.",)
+    batches = len(step.lane.batch_sizes)
+    again = step.read(text)
+    assert again.notices == read.notices and len(step.lane.batch_sizes) == batches + 1

@@ -7,6 +7,7 @@ from transformers import MarianMTModel, MarianTokenizer
 
 from search.errors import ModelLoadError
 from search.language import MAX_SOURCE_TOKENS, Translator
+from search.language.translation import MAX_NEW_TOKENS, max_new_tokens
 from tests.helpers import put_in_hub_cache
 
 
@@ -73,3 +74,20 @@ def test_a_model_that_does_not_translate_is_refused(tiny_model):
 def test_fewer_than_one_beam_is_refused(tiny_marian):
     with pytest.raises(ModelLoadError, match="num_beams"):
         Translator.load(str(tiny_marian), device="cpu", num_beams=0)
+
+
+@pytest.mark.parametrize("words", [1, 4, 30])
+def test_the_output_is_capped_in_proportion_to_the_input(endless, words):
+    text = " ".join(["robe"] * words)
+    translation = endless.translate([text])[0]
+    outputs = endless.tokenizer(translation.text)["input_ids"]
+    assert len(outputs) <= max_new_tokens(translation.tokens_read) + 1
+    assert max_new_tokens(translation.tokens_read) == min(MAX_NEW_TOKENS, 2 * translation.tokens_read + 8)
+    assert not translation.timed_out
+
+
+def test_a_decode_past_its_time_budget_is_stopped_and_said_unfinished(endless):
+    text = "Je cherche une robe rouge pour l'été, avec des manches courtes. " * 20
+    translation = endless.translate([text], time_budget=0.01)[0]
+    assert translation.timed_out
+    assert not endless.translate(["robe"], time_budget=None)[0].timed_out

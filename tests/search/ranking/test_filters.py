@@ -58,3 +58,14 @@ def test_the_selector_cache_is_bounded_by_bytes_whatever_the_catalog_size():
     assert 0 < info["bytes"] <= 500_000 and info["currsize"] < len(keys)
     assert info["bytes"] / info["currsize"] > 20_000  # a byte per product and a bit per product: ~22.5 KB each
     assert compiler.selector(keys[-1]) is compiler.selector(keys[-1])  # the most recent are kept
+
+
+def test_a_huge_catalog_label_is_not_echoed_whole_in_errors():
+    rows = generate_rows(20, seed=7)
+    rows[3]["articleType"] = "Scarf " + "x" * 1_000_000
+    compiler = FilterCompiler(ProductTable.from_rows(rows))
+    with pytest.raises(InvalidQueryError) as refused:
+        compiler.selector(normalise_filters({"articleType": "Purpel"}))
+    message = str(refused.value)
+    assert "No product has articleType 'Purpel'. Known values:" in message and "Scarf xxx" in message
+    assert len(message) < 2_000

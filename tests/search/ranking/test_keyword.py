@@ -166,3 +166,18 @@ def test_a_bundle_built_before_the_analysis_is_queried_as_it_was_built(tmp_path)
     loaded = KeywordIndex.load(tmp_path / "keyword", {**index.describe(), "analyzer": None})
     np.testing.assert_array_equal(loaded.scores("t-shirt"), index.scores("t-shirt"))
     assert [REAL_PRODUCTS[row].split(" | ")[-3] for row in loaded.search("t-shirt", 2)[1]] == ["Shirts", "Shirts"]
+
+
+@pytest.mark.parametrize(
+    ("text", "only"),
+    [("the and of", True), ("for the with", True), ("shirt for the", False), ("👗👠", False), ("!!!", False)],
+)
+def test_a_text_of_stop_words_only_is_recognised(real_vocabulary, text, only):
+    assert real_vocabulary.only_stop_words(text) == only
+
+
+def test_a_search_of_stop_words_only_says_its_results_are_not_specific(engine):
+    for weight in (1.0, 0.5, 0.0):
+        response = engine.search_text("the and of", k=5, semantic_weight=weight)
+        assert any("only common words" in notice for notice in response.notices)
+    assert not any("only common words" in notice for notice in engine.search_text("shirt for men", k=5).notices)
