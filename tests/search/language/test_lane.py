@@ -16,8 +16,9 @@ def test_concurrent_texts_are_translated_in_batches(translator):
     with lane._ready:  # hold the worker back until everything is queued, as concurrent requests would
         futures = [lane.submit(text)[0] for text in texts]
     results = [future.result(timeout=120) for future in futures]
-    assert [result.text for result in results] == [t.text for t in translator.translate(texts)]
     assert lane.batch_sizes == [4, 4, 2]
+    batches = [translator.translate(texts[start : start + 4]) for start in (0, 4, 8)]
+    assert results == [translation for batch in batches for translation in batch]  # each text gets its own
     lane.close()
 
 
