@@ -24,6 +24,7 @@ from search.fixtures.synthetic import COLOURS, GENDERS, generate_rows, jpeg_byte
 from search.indexing import index_info, model_info
 from search.ranking.index import IndexSpec, VectorIndex
 from search.ranking.keyword import KeywordIndex, keyword_text
+from search.understanding.vocabulary import Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0, photos: 
             and existing.model.id == str(model)
             and (existing.index.type, dict(existing.index.params)) == (spec.type, spec.params)
             and existing.components.keyword is not None
+            and existing.components.vocabulary is not None
             and existing.index.document == document
         ):
             return out
@@ -133,13 +135,14 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0, photos: 
         vectors[probed] = document_vectors(products, encoder, probed, 1.0)  # what the engine's load probe re-encodes
     index = VectorIndex.build(vectors, spec)
     keyword = KeywordIndex.build([keyword_text(row) for row in rows])
+    vocabulary = Vocabulary.build(rows)
     manifest = Manifest(
         model=model_info(encoder),
         dataset=DatasetInfo(id=SYNTHETIC_DATASET_ID, revision=None, split="train", num_rows=count),
         index=replace(index_info(spec, 1.0), document=document),
-        components=Components(keyword=KeywordInfo(**keyword.describe())),
+        components=Components(keyword=KeywordInfo(**keyword.describe()), vocabulary=vocabulary.describe()),
     )
-    return Bundle(manifest, index, products, keyword).save(out)
+    return Bundle(manifest, index, products, keyword, vocabulary=vocabulary).save(out)
 
 
 @dataclass(frozen=True)

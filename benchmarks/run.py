@@ -20,7 +20,16 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from benchmarks import ann, build_throughput, cold_start, language_cost, precision, query_latency, runtime
+from benchmarks import (
+    ann,
+    build_throughput,
+    cold_start,
+    language_cost,
+    precision,
+    query_latency,
+    runtime,
+    understanding_cost,
+)
 from benchmarks.common import Report, write_results
 from benchmarks.fixtures import SHARED_PHOTOS, model_folder, photo_sets, synthetic_bundle
 from search.encoding.encoder import Encoder
@@ -29,7 +38,7 @@ from search.engine import SearchEngine
 
 logger = logging.getLogger("benchmarks")
 
-BENCHMARKS = ("query", "runtime", "language", "precision", "build", "cold_start", "ann")
+BENCHMARKS = ("query", "understanding", "runtime", "language", "precision", "build", "cold_start", "ann")
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         reports.append(report)
         print(report.table() + "\n", flush=True)
 
-    if chosen & {"query", "runtime", "language", "cold_start"}:
+    if chosen & {"query", "understanding", "runtime", "language", "cold_start"}:
         bundle = synthetic_bundle(work / f"bundle-{sizes.model}-{sizes.products}", model, sizes.products)
     if "query" in chosen:
         engine = SearchEngine.load(bundle)
@@ -150,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         int8 = SearchEngine.load(bundle, encoder=Encoder.load(str(model), device="cpu", dtype="int8"))
         record(query_latency.run(int8, full_photos, sizes.query_repeats, name="query_latency_int8"))
         del engine, int8
+    if "understanding" in chosen:
+        engine = SearchEngine.load(bundle)
+        record(understanding_cost.run(engine, sizes.query_repeats))
+        del engine
     if "runtime" in chosen:
         engine = SearchEngine.load(bundle)
         eager = Encoder.load(str(model), device="cpu", runtime="torch")

@@ -3,7 +3,8 @@
 1. Rebuilds a catalog with the real KAGL labels of 44,434 products and the 2,000 real product names, runs our
    protocol builders on it and checks that they reproduce every published relevance set.
 2. Judges the keyword side on that real text: BM25 over name + labels (our bundle setting) and variants, with
-   KAGL's own 2,000 name queries and every label query; prints a table and writes JSON.
+   KAGL's own 2,000 name queries and every label query; prints a table and writes JSON. The "read" variant is
+   the engine's keyword side: each query read with the catalog's vocabulary first (search.understanding).
 
     python -m scripts.check_kagl_protocols --ground-truth ../shared/data/kagl-ground-truth --out build/kagl.json
 """
@@ -16,6 +17,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +25,23 @@ import numpy as np
 import pandas as pd
 
 from scripts.common import add_ground_truth_argument, missing_reference_data, write_report
+from search.catalog.products import ProductTable
 from search.catalog.schema import LABEL_COLUMNS, NAME_COLUMN, clean_label
 from search.evaluate.metrics import DEPTH, mean_metrics, query_metrics
 from search.evaluate.protocols import LABEL_PROTOCOLS, JudgedQuery, build_protocols
-from search.ranking.keyword import DEFAULT_SETTINGS, KeywordIndex, keyword_text
+from search.ranking.filters import FilterCompiler
+from search.ranking.keyword import DEFAULT_SETTINGS, KeywordIndex, keyword_text, top_rows
+from search.ranking.matching import Matcher, keyword_side
+from search.understanding.reader import QueryReader
+from search.understanding.vocabulary import Vocabulary
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "name+labels, stemmed (bundle default)": {},
+    "name+labels, stemmed, read (the engine)": {"read": True},
     "name+labels, no stemming": {"stemmer": None},
     "name only, stemmed": {"fields": [NAME_COLUMN]},
 }
+Ranking = Callable[[str], tuple[np.ndarray, np.ndarray]]
 
 
 def load_ground_truth(folder: Path) -> dict[str, dict[str, set[int]]]:
@@ -91,9 +100,12 @@ def kagl_queries(frame: pd.DataFrame, truth: dict[str, dict[str, set[int]]], tas
 def judge_keyword(frame: pd.DataFrame, truth: dict[str, dict[str, set[int]]], settings: dict) -> list[dict]:
     """Keyword metrics per KAGL task over the given catalog, with build time and per-query latency."""
     records = frame.to_dict("records")
+    settings = dict(settings)
+    read = settings.pop("read", False)
     fields = settings.get("fields", DEFAULT_SETTINGS["fields"])
     started = time.perf_counter()
     index = KeywordIndex.build([keyword_text(record, fields) for record in records], settings)
+    search = read_ranking(records, index) if read else lambda text: index.search(text, DEPTH)
     build_seconds = time.perf_counter() - started
     rows = []
     for task, protocol in zip(["text", *LABEL_PROTOCOLS.values()], ["text", *LABEL_PROTOCOLS], strict=True):
@@ -101,7 +113,7 @@ def judge_keyword(frame: pd.DataFrame, truth: dict[str, dict[str, set[int]]], se
         per_query, timings = [], []
         for query in queries:
             began = time.perf_counter()
-            scores, ranked = index.search(query.text or "", DEPTH)
+            scores, ranked = search(query.text or "")
             timings.append((time.perf_counter() - began) * 1000)
             per_query.append(query_metrics(ranked.tolist(), query.relevant, scores.tolist()))
         rows.append(
@@ -115,6 +127,21 @@ def judge_keyword(frame: pd.DataFrame, truth: dict[str, dict[str, set[int]]], se
             }
         )
     return rows
+
+
+def read_ranking(records: list[dict[str, Any]], index: KeywordIndex) -> Ranking:
+    """The engine's keyword-only ranking (semantic_weight 0) over these products: the query read with their
+    vocabulary, the products matching it first, then BM25 with the attribute boost."""
+    vocabulary = Vocabulary.build(records)
+    reader = QueryReader(vocabulary, index)
+    matcher = Matcher(index, FilterCompiler(ProductTable.from_rows(records), vocabulary.brand_labels()))
+
+    def search(text: str) -> tuple[np.ndarray, np.ndarray]:
+        reading = reader.read(text)
+        side = keyword_side(index.scores(reading.searched), matcher.match(reading.terms))
+        return top_rows(side.order(), DEPTH)
+
+    return search
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,7 @@ from search.query import (
     VectorQuery,
 )
 from search.ranking.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT
-from search.results import SearchResponse, SearchResult
+from search.results import Correction, Recognised, SearchResponse, SearchResult
 from search.version import __version__
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "RAW_TEXT_LIMIT",
     "TRANSLATION_WAITING_PLACES",
     "ComposedQuery",
+    "Correction",
     "DetectedLanguage",
     "ImageQuery",
     "InvalidImageError",
@@ -54,6 +55,7 @@ __all__ = [
     "Query",
     "QueryLanguage",
     "QueryText",
+    "Recognised",
     "Scope",
     "SearchEngine",
     "SearchError",

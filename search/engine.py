@@ -1,7 +1,8 @@
 """The search facade used by the app, the client API and the evaluation: one bundle, one matching encoder.
 
 Every public method parses its arguments once into query objects (search.query) and hands them to `search`, which
-runs the query kind's plan: encode → dense, keyword or hybrid ranking within the filters → results.
+runs the query kind's plan: read the text (search.understanding: spelling, attributes, balance) → encode → dense,
+keyword or hybrid ranking within the filters → results, and builds the response once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,14 @@ from search.query import (
     VectorQuery,
     check_product_id,
 )
-from search.ranker import Ranker
+from search.ranker import Found, Ranker
 from search.ranking.duplicates import fewer_groups_notice
-from search.ranking.filters import FILTER_FIELDS, Filters
+from search.ranking.filters import Filters
 from search.ranking.hybrid import DEFAULT_IMAGE_WEIGHT, DEFAULT_SEMANTIC_WEIGHT, keyword_share
+from search.ranking.matching import Match
 from search.results import SearchResponse, SearchResult
-from search.zero_shot import LabelGuesser
+from search.understanding.reader import QueryReader, Reading
+from search.zero_shot import LabelGuess, LabelGuesser
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +63,35 @@ ONLY_STOP_WORDS = (
 # pairs); while fewer than k groups come out, the search looks this many times deeper, up to COLLAPSE_MAX_DEPTH.
 COLLAPSE_DEPTH = 4
 COLLAPSE_MAX_DEPTH = 4_096
+NOTHING_MATCHES = "Nothing matches '{text}'; showing the closest by meaning."
+NOTHING_MATCHES_IN_FULL = "Nothing matches '{text}' in full; showing the products that match part of it."
+NOTHING_MATCHES_BUT_CARRIED = "Nothing matches '{text}' in full; showing first the products that are {named}."
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a plan found, before `search` adds the scope's and the language step's notices and the time."""
+
+    found: Found
+    notices: tuple[str, ...] = ()
+    labels: tuple[LabelGuess, ...] = ()
+    reading: Reading | None = None
+    semantic_weight: float | None = None
 
 
 class SearchEngine:
     """Text, image, composed, more-like-this and raw-vector search over one index bundle."""
 
     def __init__(
-        self, bundle: Bundle, encoder: Encoder, folder: Path | None = None, language: QueryLanguage | None = None
+        self,
+        bundle: Bundle,
+        encoder: Encoder,
+        folder: Path | None = None,
+        language: QueryLanguage | None = None,
+        understand: bool = True,
     ) -> None:
+        """`understand=False` searches every text as typed with the fixed default balance, as before the query
+        reader existed (for before/after measurements); a bundle without a vocabulary always does."""
         self.bundle = bundle
         self.folder = folder
         self.manifest = bundle.manifest
@@ -79,10 +103,17 @@ class SearchEngine:
         self.keyword = bundle.keyword
         self.ranker = Ranker(bundle)
         self.filters = self.ranker.filters
+        # The query reader (search.understanding): spelling, attributes, balance, honest counts. None without a
+        # vocabulary and keyword index in the bundle (built before them).
+        self.reader = (
+            QueryReader(bundle.vocabulary, bundle.keyword)
+            if understand and bundle.vocabulary is not None and bundle.keyword is not None
+            else None
+        )
         self.vectors = QueryEncoder(encoder)
         # Whole text searches are LRU-cached by the parsed query and scope, within RESULT_CACHE_BYTES.
-        self._text_searches: BytesLRU[tuple[tuple[SearchResult, ...], tuple[str, ...]]] = BytesLRU(RESULT_CACHE_BYTES)
-        self._plans: dict[type, Callable[[Any, Scope], SearchResponse]] = {
+        self._text_searches: BytesLRU[Answer] = BytesLRU(RESULT_CACHE_BYTES)
+        self._plans: dict[type, Callable[[Any, Scope], Answer]] = {
             TextQuery: self._run_text,
             ImageQuery: self._run_image,
             ComposedQuery: self._run_composed,
@@ -130,8 +161,8 @@ class SearchEngine:
         return self.manifest.files[PRODUCTS_FILE].sha256[:16]
 
     def filter_choices(self) -> dict[str, list[str]]:
-        """For each filterable field, the labels present in this catalog."""
-        return {name: self.filters.choices(name) for name in FILTER_FIELDS}
+        """For each filterable field, the labels present in this catalog ("brand" when the bundle knows brands)."""
+        return {name: self.filters.choices(name) for name in self.filters.fields}
 
     def catalog_labels(self, columns: Sequence[str]) -> pd.DataFrame:
         """Every product's id (column "id") and the given metadata columns, in catalog order: a copy for choosing
@@ -196,12 +227,26 @@ class SearchEngine:
         if plan is None:
             raise InvalidQueryError(f"Unknown query type {type(query).__name__}.")
         query, text = self._read_language(query)
-        response = self._collapsed(plan, query, scope) if scope.collapse_similar else plan(query, scope)
-        response.query_text = text
+        if scope.collapse_similar:
+            answer, results, collapse_notices = self._collapsed(plan, query, scope)
+        else:
+            answer = plan(query, scope)
+            results, collapse_notices = answer.found.results, ()
         language_notices = text.notices if text else ()
-        response.notices = list(dict.fromkeys([*scope.notices, *language_notices, *response.notices]))
-        response.elapsed_ms = (time.perf_counter() - started) * 1000.0
-        return response
+        notices = (*scope.notices, *language_notices, *answer.notices, *answer.found.notices, *collapse_notices)
+        reading = answer.reading
+        return SearchResponse(
+            results=results,
+            notices=tuple(dict.fromkeys(notices)),
+            elapsed_ms=(time.perf_counter() - started) * 1000.0,
+            labels=answer.labels,
+            query_text=text,
+            correction=reading.correction if reading is not None else None,
+            recognised=reading.recognised if reading is not None else (),
+            semantic_weight=answer.semantic_weight,
+            match_count=answer.found.match_count,
+            facets=answer.found.facets,
+        )
 
     @property
     def default_semantic_weight(self) -> float:
@@ -216,19 +261,24 @@ class SearchEngine:
         semantic_weight: float | None = None,
         translate: bool = True,
         collapse_similar: bool = False,
+        correct: bool = True,
     ) -> SearchResponse:
         """Text search: semantic_weight 1 = CLIP only, 0 = keyword (BM25) only, between = a mix of both scores
-        normalised over the candidates (see search.ranking.hybrid); None = `default_semantic_weight`. A non-English text
-        is searched by its English translation unless translate=False. collapse_similar folds near-identical
-        results into one (SearchResult.similar). Repeated searches are answered from an LRU cache; treat the
-        returned results as read-only."""
-        weight = self.default_semantic_weight if semantic_weight is None else semantic_weight
-        return self.search(TextQuery.parse(text, weight, translate), Scope.parse(k, filters, collapse_similar))
+        normalised over the candidates (see search.ranking.hybrid); None = the query decides (keywords lead when
+        all its words are known to the catalog, meaning leads when some are not; `default_semantic_weight` for a
+        bundle without a vocabulary); the response says which was used. Words the catalog does not know are
+        spelling-corrected unless correct=False; attributes the text names rank first (`recognised`); products
+        matching it are counted (`match_count`) and marked (`matched`). A non-English text is searched by its
+        English translation unless translate=False. collapse_similar folds near-identical results into one
+        (SearchResult.similar). Repeated searches are answered from an LRU cache."""
+        query = TextQuery.parse(text, semantic_weight, translate, correct)
+        return self.search(query, Scope.parse(k, filters, collapse_similar))
 
     def search_keyword(
         self, text: str, k: int = DEFAULT_K, filters: Filters | None = None, collapse_similar: bool = False
     ) -> SearchResponse:
-        """BM25 search over product names and labels; only products containing a query word are returned."""
+        """Keyword search over product names and labels (read as in search_text); only products containing a
+        query word or carrying an attribute it names are returned."""
         return self.search(TextQuery.parse(text, 0.0), Scope.parse(k, filters, collapse_similar))
 
     def search_image(
@@ -248,13 +298,13 @@ class SearchEngine:
         semantic_weight: float | None = None,
         translate: bool = True,
         collapse_similar: bool = False,
+        correct: bool = True,
     ) -> SearchResponse:
         """Image modified by text: query = normalise(w·image + (1−w)·text); w=1 is the image search,
         w=0 the text search; empty text falls back to the image alone. semantic_weight < 1 gives the keyword
-        score of the text a share (1−w)·(1−semantic_weight) of the final score (None = the default). The text
-        is translated as in search_text."""
-        weight = self.default_semantic_weight if semantic_weight is None else semantic_weight
-        query = ComposedQuery.parse(image, text, image_weight, weight, translate)
+        score of the text a share (1−w)·(1−semantic_weight) of the final score (None = the text decides, as in
+        search_text). The text is translated and corrected as in search_text."""
+        query = ComposedQuery.parse(image, text, image_weight, semantic_weight, translate, correct)
         return self.search(query, Scope.parse(k, filters, collapse_similar))
 
     def more_like_this(
@@ -277,79 +327,85 @@ class SearchEngine:
 
     # --- plans, one per query kind -------------------------------------------------------------------------
 
-    def _run_text(self, query: TextQuery, scope: Scope) -> SearchResponse:
-        results, notices = self._text_searches.get((query, scope), lambda: self._text_search(query, scope))
-        return SearchResponse(list(results), list(notices))
+    def _run_text(self, query: TextQuery, scope: Scope) -> Answer:
+        return self._text_searches.get((query, scope), lambda: self._text_search(query, scope))
 
-    def _text_search(self, query: TextQuery, scope: Scope) -> tuple[tuple[SearchResult, ...], tuple[str, ...]]:
-        """An uncached text search, as immutable parts for the result cache."""
-        if query.semantic_weight == 0.0:
-            response = self.ranker.by_keywords(query.text, scope)
+    def _text_search(self, query: TextQuery, scope: Scope) -> Answer:
+        """An uncached text search (immutable, for the result cache)."""
+        reading, match, weight = self._understand(query)
+        text = reading.searched if reading is not None else query.text
+        vector, token_notices = (None, ()) if weight == 0.0 else self.vectors.text(text)
+        found = self.ranker.by_text(vector, scope, text, 1.0 - weight, match)
+        if self.keyword is not None and self.keyword.only_stop_words(text):
+            said: tuple[str, ...] = (ONLY_STOP_WORDS,)
         else:
-            vector, token_notices = self.vectors.text(query.text)
-            response = self.ranker.by_vector(vector, scope, query.text, 1.0 - query.semantic_weight)
-            response.notices[:0] = token_notices
-        if self.keyword is not None and self.keyword.only_stop_words(query.text):
-            response.notices.append(ONLY_STOP_WORDS)
-        return tuple(response.results), (*query.notices, *response.notices)
+            said = nothing_matches(found, text, weight, reading)
+        return Answer(found, (*query.notices, *token_notices, *said), reading=reading, semantic_weight=weight)
 
-    def _run_image(self, query: ImageQuery, scope: Scope) -> SearchResponse:
+    def _run_image(self, query: ImageQuery, scope: Scope) -> Answer:
         vector = self.embed_image(query.image)
-        response = self.ranker.by_vector(vector, scope)
-        response.labels = self.label_guesser.guess(vector)
-        return response
+        return Answer(self.ranker.by_vector(vector, scope), labels=tuple(self.label_guesser.guess(vector)))
 
-    def _run_composed(self, query: ComposedQuery, scope: Scope) -> SearchResponse:
+    def _run_composed(self, query: ComposedQuery, scope: Scope) -> Answer:
         if not query.text:
-            response = self.ranker.by_vector(self.embed_image(query.image), scope)
-            response.notices.insert(0, NO_TEXT_GIVEN)
-            return response
-        keyword_weight = keyword_share(query.semantic_weight, query.image_weight)
-        text = TextQuery(query.text, query.semantic_weight, query.notices, query.translate)
-        if keyword_weight == 1.0:
-            return self._run_text(text, scope)
-        notices = list(query.notices)
+            return Answer(self.ranker.by_vector(self.embed_image(query.image), scope), (NO_TEXT_GIVEN,))
         if query.image_weight == 1.0:
-            vector = self.embed_image(query.image)
-        else:
-            text_vector, token_notices = self.vectors.text(text.text)
-            notices += token_notices
-            image_vector = self.embed_image(query.image) if query.image_weight > 0.0 else text_vector
-            vector = mix(image_vector, text_vector, query.image_weight)
-        response = self.ranker.by_vector(vector, scope, query.text, keyword_weight)
-        response.notices[:0] = notices
-        return response
+            return Answer(self.ranker.by_vector(self.embed_image(query.image), scope))
+        reading, match, weight = self._understand(query.text_query())
+        keyword_weight = keyword_share(weight, query.image_weight)
+        if keyword_weight == 1.0:
+            return self._run_text(replace(query.text_query(), semantic_weight=0.0), scope)
+        text = reading.searched if reading is not None else query.text
+        text_vector, token_notices = self.vectors.text(text)
+        image_vector = self.embed_image(query.image) if query.image_weight > 0.0 else text_vector
+        vector = mix(image_vector, text_vector, query.image_weight)
+        found = self.ranker.by_text(vector, scope, text, keyword_weight, match)
+        notices = (*query.notices, *token_notices, *nothing_matches(found, text, 1.0 - keyword_weight, reading))
+        return Answer(found, notices, reading=reading, semantic_weight=weight)
 
-    def _run_similar(self, query: SimilarQuery, scope: Scope) -> SearchResponse:
+    def _run_similar(self, query: SimilarQuery, scope: Scope) -> Answer:
         row = self._row_of(query.product_id)
         if not self.index.has_vector([row])[0]:
             raise InvalidQueryError(
                 f"Product {query.product_id} has no readable photo in this catalog, so there is nothing to compare "
                 "it with; search for its name instead."
             )
-        return self.ranker.by_vector(self.index.vectors(np.array([row]))[0], scope, exclude_rows=(row,))
+        return Answer(self.ranker.by_vector(self.index.vectors(np.array([row]))[0], scope, exclude_rows=(row,)))
 
-    def _run_vector(self, query: VectorQuery, scope: Scope) -> SearchResponse:
-        return self.ranker.by_vector(query.vector, scope, exclude_rows=query.exclude_rows)
+    def _run_vector(self, query: VectorQuery, scope: Scope) -> Answer:
+        return Answer(self.ranker.by_vector(query.vector, scope, exclude_rows=query.exclude_rows))
+
+    def _understand(self, query: TextQuery) -> tuple[Reading | None, Match | None, float]:
+        """The reading of a text, which products match it, and the balance to rank it by (the query's own when
+        given; else the reading's, or the default for a bundle without a vocabulary)."""
+        if self.reader is None:
+            weight = self.default_semantic_weight if query.semantic_weight is None else query.semantic_weight
+            return None, None, weight
+        reading = self.reader.read(query.text, query.correct)
+        weight = reading.semantic_weight if query.semantic_weight is None else query.semantic_weight
+        return reading, self.ranker.match(reading.terms), weight
 
     # --- helpers -------------------------------------------------------------------------------------------
 
-    def _collapsed(self, plan: Callable[[Any, Scope], SearchResponse], query: Query, scope: Scope) -> SearchResponse:
+    def _collapsed(
+        self, plan: Callable[[Any, Scope], Answer], query: Query, scope: Scope
+    ) -> tuple[Answer, tuple[SearchResult, ...], tuple[str, ...]]:
         """k groups of near-identical results, each as its best one: the ranking is read deeper until k groups
-        form, every matching product was seen, or COLLAPSE_MAX_DEPTH results were; fewer groups are explained."""
+        form, every matching product was seen, or COLLAPSE_MAX_DEPTH results were; fewer groups are explained.
+        Returns the deepest answer, the groups and the notice."""
         depth = scope.k * COLLAPSE_DEPTH
         while True:
-            response = plan(query, scope.with_k(depth))
-            groups = self.ranker.collapse(response.results, scope.k)
-            complete = len(response.results) < depth
+            answer = plan(query, scope.with_k(depth))
+            ranked = answer.found.results
+            groups = self.ranker.collapse(ranked, scope.k)
+            complete = len(ranked) < depth
             if len(groups) == scope.k or complete or depth >= COLLAPSE_MAX_DEPTH:
                 break
             depth = min(depth * COLLAPSE_DEPTH, COLLAPSE_MAX_DEPTH)
-        notice = fewer_groups_notice(len(groups), scope.k, len(response.results), complete)
-        if notice and sum(len(group.similar) for group in groups):
-            response.notices.append(notice)
-        response.results = groups
-        return response
+        notice = fewer_groups_notice(len(groups), scope.k, len(ranked), complete)
+        if notice is None or not any(group.similar for group in groups):
+            return answer, groups, ()
+        return answer, groups, (notice,)
 
     def _read_language(self, query: Query) -> tuple[Query, QueryText | None]:
         """A text or composed query with its text replaced by what the language step says to search (the English
@@ -371,3 +427,17 @@ class SearchEngine:
 
     def _row_of(self, product_id: object) -> int:
         return self.products.row_of(check_product_id(product_id))
+
+
+def nothing_matches(found: Found, text: str, semantic_weight: float, reading: Reading | None) -> tuple[str, ...]:
+    """The notice for a read query no product matches (within the filters) though results are shown: what they are
+    instead: the products carrying the attributes it names when some do and keywords have a share of the ranking,
+    else the closest by meaning or by part of the words, as the balance ranked them."""
+    if found.match_count != 0 or not found.results:
+        return ()
+    shown = text if len(text) <= 80 else text[:77].rstrip() + "…"
+    if found.carrying and reading is not None and semantic_weight < 1.0:
+        named = " · ".join(dict.fromkeys(item.value for item in reading.recognised))
+        return (NOTHING_MATCHES_BUT_CARRIED.format(text=shown, named=named),)
+    template = NOTHING_MATCHES if semantic_weight >= 0.5 else NOTHING_MATCHES_IN_FULL
+    return (template.format(text=shown),)

@@ -183,26 +183,37 @@ class Scope:
         return replace(self, k=k)
 
 
+def check_optional_weight(weight: object, name: str) -> float | None:
+    """None (the query decides, see search.understanding) or a weight in [0, 1] (check_weight)."""
+    return None if weight is None else check_weight(weight, name)
+
+
 @dataclass(frozen=True)
 class TextQuery:
-    """A cleaned, non-empty text and the share of meaning (CLIP) vs exact words (BM25) in its score;
-    translate=False searches a non-English text as typed instead of by its English translation."""
+    """A cleaned, non-empty text and the share of meaning (CLIP) vs exact words (BM25) in its score (None: the
+    query's words decide); translate=False searches a non-English text as typed instead of by its English
+    translation, correct=False its words as typed instead of with their spelling corrected."""
 
     text: str
-    semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT
+    semantic_weight: float | None = DEFAULT_SEMANTIC_WEIGHT
     notices: tuple[str, ...] = ()
     translate: bool = True
+    correct: bool = True
 
     @classmethod
     def parse(
-        cls, text: object, semantic_weight: object = DEFAULT_SEMANTIC_WEIGHT, translate: object = True
+        cls,
+        text: object,
+        semantic_weight: object = DEFAULT_SEMANTIC_WEIGHT,
+        translate: object = True,
+        correct: object = True,
     ) -> TextQuery:
-        weight = check_weight(semantic_weight, "semantic_weight")
-        flag = check_flag(translate, "translate")
+        weight = check_optional_weight(semantic_weight, "semantic_weight")
+        flags = check_flag(translate, "translate"), check_flag(correct, "correct")
         cleaned, notices = clean_text(text)
         if not cleaned:
             raise InvalidQueryError(EMPTY_TEXT)
-        return cls(cleaned, weight, notices, flag)
+        return cls(cleaned, weight, notices, *flags)
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,9 +234,10 @@ class ComposedQuery:
     image: ImageInput
     text: str = ""
     image_weight: float = DEFAULT_IMAGE_WEIGHT
-    semantic_weight: float = DEFAULT_SEMANTIC_WEIGHT
+    semantic_weight: float | None = DEFAULT_SEMANTIC_WEIGHT
     notices: tuple[str, ...] = ()
     translate: bool = True
+    correct: bool = True
 
     @classmethod
     def parse(
@@ -235,12 +247,17 @@ class ComposedQuery:
         image_weight: object = DEFAULT_IMAGE_WEIGHT,
         semantic_weight: object = DEFAULT_SEMANTIC_WEIGHT,
         translate: object = True,
+        correct: object = True,
     ) -> ComposedQuery:
         weight = check_weight(image_weight, "image_weight")
-        semantic = check_weight(semantic_weight, "semantic_weight")
-        flag = check_flag(translate, "translate")
+        semantic = check_optional_weight(semantic_weight, "semantic_weight")
+        flags = check_flag(translate, "translate"), check_flag(correct, "correct")
         cleaned, notices = clean_text(text)
-        return cls(check_image(image), cleaned, weight, semantic, notices, flag)
+        return cls(check_image(image), cleaned, weight, semantic, notices, *flags)
+
+    def text_query(self) -> TextQuery:
+        """Its text as a text query (the same weights and flags)."""
+        return TextQuery(self.text, self.semantic_weight, self.notices, self.translate, self.correct)
 
 
 @dataclass(frozen=True)

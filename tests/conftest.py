@@ -67,6 +67,13 @@ def engine(bundle_dir) -> SearchEngine:
 
 
 @pytest.fixture(scope="session")
+def plain_engine(engine) -> SearchEngine:
+    """The same bundle with texts searched as typed at the fixed default balance (no query reader), as before
+    search.understanding: for tests of the ranking mechanics themselves."""
+    return SearchEngine(engine.bundle, engine.encoder, engine.folder, understand=False)
+
+
+@pytest.fixture(scope="session")
 def photo(engine, tmp_path_factory) -> Path:
     """A catalog product's photo as a file a visitor or client would upload."""
     path = tmp_path_factory.mktemp("upload") / "query.png"

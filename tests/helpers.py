@@ -98,8 +98,24 @@ def assert_same_results(
     np.testing.assert_allclose([r["score"] for r in payload["results"]], [r.score for r in expected], atol=1e-5)
     for result, wanted in zip(payload["results"], expected.results, strict=True):
         assert result["name"] == wanted.name and result["metadata"] == wanted.metadata
+        assert result["matched"] == wanted.matched
         assert Path(image_path(result["image"])).read_bytes() == engine.product_photo_bytes(wanted.product_id)
-    assert payload["notices"] == expected.notices and payload["elapsed_ms"] > 0
+    assert payload["notices"] == list(expected.notices) and payload["elapsed_ms"] > 0
+    assert payload["match_count"] == expected.match_count and payload["semantic_weight"] == expected.semantic_weight
+    assert payload["recognised"] == [
+        {"field": r.field, "value": r.value, "words": r.words} for r in expected.recognised
+    ]
+    assert payload["facets"] == {name: [list(item) for item in values] for name, values in expected.facets.items()}
+    correction = expected.correction
+    assert payload["correction"] == (
+        None
+        if correction is None
+        else {
+            "typed": correction.typed,
+            "searched": correction.searched,
+            "changes": [list(c) for c in correction.changes],
+        }
+    )
 
 
 class FakeHub:

@@ -34,13 +34,18 @@ class SearchApi:
         semantic_weight: float | None = None,
         collapse_similar: bool = COLLAPSE_SIMILAR,
         translate: bool = True,
+        correct: bool = True,
     ) -> dict[str, Any]:
         """Products matching a text description, best first; semantic_weight 1 = CLIP only, 0 = keywords only,
-        none = the default mix (0.3 when the index has keywords). collapse_similar (default true, as on the page)
-        folds near-identical and same-name results into one ("similar" lists the folded ids); false returns every
-        product. A text in another language is searched by its English translation unless translate is false."""
+        none = the query decides (keywords lead when the catalog knows all its words, meaning leads when not;
+        "semantic_weight" in the response says which). collapse_similar (default true, as on the page) folds
+        near-identical and same-name results into one ("similar" lists the folded ids); false returns every
+        product. A text in another language is searched by its English translation unless translate is false;
+        misspelt words are corrected ("correction") unless correct is false. "match_count" counts the products
+        matching the text's words or the attributes it names ("recognised", ranked first); each result says
+        whether it is one of them ("matched"); "facets" lists each filter's values among them with counts."""
         response = self.engine.search_text(
-            text, k, filters, semantic_weight, translate=translate, collapse_similar=collapse_similar
+            text, k, filters, semantic_weight, translate=translate, collapse_similar=collapse_similar, correct=correct
         )
         return self._json(response)
 
@@ -65,10 +70,12 @@ class SearchApi:
         collapse_similar: bool = COLLAPSE_SIMILAR,
         translate: bool = True,
         semantic_weight: float | None = None,
+        correct: bool = True,
     ) -> dict[str, Any]:
         """Products like the image, changed as the text says; image_weight 0 = text only, 1 = image only.
-        semantic_weight weighs the text's meaning against its exact words as in /search_text (none = the default
-        mix). A text in another language is searched by its English translation unless translate is false."""
+        semantic_weight weighs the text's meaning against its exact words as in /search_text (none = the text
+        decides). A text in another language is searched by its English translation unless translate is false;
+        its misspelt words are corrected unless correct is false (as in /search_text)."""
         response = self.engine.search_composed(
             uploaded_path(image),
             text,
@@ -78,6 +85,7 @@ class SearchApi:
             semantic_weight,
             translate=translate,
             collapse_similar=collapse_similar,
+            correct=correct,
         )
         return self._json(response)
 
@@ -127,9 +135,11 @@ class SearchApi:
     def _json(self, response: SearchResponse) -> dict[str, Any]:
         """Results, labels, notices and time; for a text, the language it was read in (code, English name,
         confidence; null without letters or without the language step), the text searched and whether that is a
-        translation."""
+        translation, the spelling correction, the attributes recognised, the balance used, how many products
+        match, and the facets."""
         text = response.query_text
         language = text.language if text is not None else None
+        correction = response.correction
         return {
             "results": [
                 {
@@ -139,15 +149,27 @@ class SearchApi:
                     "metadata": result.metadata,
                     "image": FileData(path=self.photos.of(result)).model_dump(),
                     "similar": list(result.similar),
+                    "matched": result.matched,
                 }
                 for result in response.results
             ],
             "labels": {guess.field: guess.as_dict() for guess in response.labels},
-            "notices": response.notices,
+            "notices": list(response.notices),
             "elapsed_ms": response.elapsed_ms,
             "language": dataclasses.asdict(language) if language is not None else None,
             "searched_text": text.searched if text is not None else None,
             "translated": bool(text and text.translated),
+            "correction": None
+            if correction is None
+            else {
+                "typed": correction.typed,
+                "searched": correction.searched,
+                "changes": [list(change) for change in correction.changes],
+            },
+            "recognised": [dataclasses.asdict(item) for item in response.recognised],
+            "semantic_weight": response.semantic_weight,
+            "match_count": response.match_count,
+            "facets": {name: [list(item) for item in values] for name, values in response.facets.items()},
         }
 
 

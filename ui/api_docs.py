@@ -54,7 +54,8 @@ ARGUMENTS = {
     ),
     "semantic_weight": (
         "Balance of meaning and exact words, 0 to 1: 1 = meaning only (CLIP), 0 = the query's exact words only "
-        "(keywords). Leave out to let the search choose."
+        "(keywords). Leave out to let the search choose (exact words lead when the catalog knows every word, "
+        "meaning when it does not); the answer's semantic_weight says which was used."
     ),
     "collapse_similar": (
         "True (the default, as on the page) folds near-identical products (e.g. one design in several listings) "
@@ -62,6 +63,10 @@ ARGUMENTS = {
         "the ids folded into it. False returns every product."
     ),
     "translate": "False searches a non-English text as typed instead of by its English translation.",
+    "correct": (
+        "False searches the words as typed instead of with misspelt words corrected to the catalog's (see the "
+        "answer's correction)."
+    ),
 }
 
 # Every field of a search answer and of each of its results: its JSON schema and what it means.
@@ -78,6 +83,10 @@ RESULT_FIELDS: dict[str, tuple[dict, str]] = {
     "similar": (
         {"type": "array", "items": {"type": "integer"}},
         "ids of near-identical products folded into this one (with collapse_similar)",
+    ),
+    "matched": (
+        {"type": "boolean"},
+        "whether the product matches the query's words or the attributes it names; false = only related",
     ),
 }
 RESPONSE_FIELDS: dict[str, tuple[dict, str]] = {
@@ -111,6 +120,30 @@ RESPONSE_FIELDS: dict[str, tuple[dict, str]] = {
         "the text actually searched (the English translation of a non-English text), or null",
     ),
     "translated": ({"type": "boolean"}, "whether searched_text is a translation"),
+    "correction": (
+        {"type": ["object", "null"]},
+        "the spelling correction made, as {typed, searched, changes: [[typed word, searched word], ...]}, or null "
+        "(nothing corrected); search again with correct=false for the words as typed",
+    ),
+    "recognised": (
+        {"type": "array", "items": {"type": "object"}},
+        "attributes the text names, each {field, value, words} (e.g. baseColour Red from 'red'): products carrying "
+        "them rank first; a value is a valid filter of that field",
+    ),
+    "semantic_weight": (
+        {"type": ["number", "null"]},
+        "the balance of meaning (1) and exact words (0) used, or null for a photo alone",
+    ),
+    "match_count": (
+        {"type": ["integer", "null"]},
+        "how many products within the filters match the text's words or attributes (null for a photo alone); "
+        "results after them are related, not matching",
+    ),
+    "facets": (
+        {"type": "object"},
+        "each filter field -> [[value, count], ...] among the matching products (or the candidates when none "
+        "matches), most frequent first: the filter values worth offering next",
+    ),
 }
 # Fields with at most this many values are listed whole in a description; longer lists are sampled.
 LISTED_VALUES = 12

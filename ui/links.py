@@ -30,7 +30,8 @@ def link_to(tab: str, query: Query | None, k: int, filters: dict[str, list[str]]
         params.append((TEXT, query.text))
         if isinstance(query, ComposedQuery):
             params.append((IMAGE_WEIGHT, f"{query.image_weight:g}"))
-        params.append((WEIGHT, f"{query.semantic_weight:g}"))
+        if query.semantic_weight is not None:  # None: the query's words decide, as when the link is opened
+            params.append((WEIGHT, f"{query.semantic_weight:g}"))
         if not query.translate:
             params.append((AS_TYPED, YES))
     elif isinstance(query, ComposedQuery):

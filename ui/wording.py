@@ -104,8 +104,10 @@ def _composed_balance(query: ComposedQuery) -> str:
     return f"{weights_said('text', 'photo', query.image_weight)}; the text's {words}"
 
 
-def weights_said(left: str, right: str, weight: float) -> str:
-    """ "Balance: exact words 70 % · meaning 30 %" for a weight of `right`."""
+def weights_said(left: str, right: str, weight: float | None) -> str:
+    """ "Balance: exact words 70 % · meaning 30 %" for a weight of `right` (None: the query's words decided)."""
+    if weight is None:
+        return f"Balance: {left} and {right}, as the query's words decide"
     return f"Balance: {left} {1 - weight:.0%} · {right} {weight:.0%}"
 
 

@@ -31,6 +31,7 @@ from pydantic.dataclasses import dataclass
 from search.errors import BundleError, BundleMismatchError
 from search.ranking.analysis import AnalyzerName
 from search.ranking.index import IndexType
+from search.understanding.vocabulary import VocabularyInfo
 from search.version import __version__
 
 FORMAT_VERSION = 1
@@ -173,13 +174,16 @@ class Components:
     keyword: KeywordInfo | None = None
     photos: PhotosInfo | None = None
     onnx: OnnxInfo | None = None
+    # The catalog's vocabulary for reading queries (search.understanding); None for a bundle built before it, whose
+    # queries are searched as typed.
+    vocabulary: VocabularyInfo | None = None
 
     @model_serializer(mode="wrap")
     def _without_absent_parts(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """Absent optional parts are left out, so a bundle without them is written exactly as before they existed
         and older code still reads it."""
         data = handler(self)
-        for name in ("photos", "onnx"):
+        for name in ("photos", "onnx", "vocabulary"):
             if data.get(name) is None:
                 data.pop(name, None)
         return data

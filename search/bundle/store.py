@@ -19,6 +19,7 @@ from search.encoding.onnx_files import OnnxExport, copy_export
 from search.errors import BundleError, ModelLoadError
 from search.ranking.index import IndexSpec, VectorIndex
 from search.ranking.keyword import KeywordIndex
+from search.understanding.vocabulary import Vocabulary
 from search.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -34,10 +35,11 @@ REQUIRED_FILES = (INDEX_FILE, PRODUCTS_FILE)
 
 @dataclass(frozen=True)
 class Bundle:
-    """A manifest and the parts it describes: the vector index, the products table, the keyword index and the
-    model's ONNX towers.
+    """A manifest and the parts it describes: the vector index, the products table, the keyword index, the model's
+    ONNX towers and the catalog's vocabulary.
 
-    Row i of the products table, vector i of the index and document i of the keyword index are one product.
+    Row i of the products table, vector i of the index, document i of the keyword index and brand i of the
+    vocabulary are one product.
     """
 
     manifest: Manifest
@@ -45,6 +47,7 @@ class Bundle:
     products: ProductTable
     keyword: KeywordIndex | None = None
     onnx: OnnxExport | None = None
+    vocabulary: Vocabulary | None = None
 
     def __post_init__(self) -> None:
         self._check_consistent()
@@ -72,6 +75,8 @@ class Bundle:
                 self.keyword.save(staging / self.manifest.components.keyword.folder)
             if self.onnx is not None and self.manifest.components.onnx is not None:
                 copy_export(self.onnx, staging / self.manifest.components.onnx.folder)
+            if self.vocabulary is not None:
+                self.vocabulary.save(staging / self.vocabulary.describe().folder)
             (staging / CARD_FILE).write_text(dataset_card(self.manifest), encoding="utf-8")
             files = {
                 path.relative_to(staging).as_posix(): FileInfo(sha256=sha256_of(path), bytes=path.stat().st_size)
@@ -111,7 +116,11 @@ class Bundle:
         onnx = None
         if manifest.components.onnx is not None:
             onnx = _open_export(_inside(folder, manifest.components.onnx.folder))
-        return cls(manifest, index, products, keyword, onnx)
+        vocabulary = None
+        if manifest.components.vocabulary is not None:
+            described = manifest.components.vocabulary
+            vocabulary = Vocabulary.load(_inside(folder, described.folder), described)
+        return cls(manifest, index, products, keyword, onnx, vocabulary)
 
     @property
     def num_products(self) -> int:
@@ -132,6 +141,8 @@ class Bundle:
         sizes = {"index vectors": len(self.index), "products table rows": len(self.products)}
         if self.keyword is not None:
             sizes["keyword index documents"] = len(self.keyword)
+        if self.vocabulary is not None:
+            sizes["vocabulary brand codes"] = len(self.vocabulary)
         wrong = {name: size for name, size in sizes.items() if size != rows}
         if wrong:
             listed = ", ".join(f"{size} {name}" for name, size in wrong.items())
@@ -140,6 +151,10 @@ class Bundle:
             )
         if (self.keyword is None) != (manifest.components.keyword is None):
             raise BundleError("The manifest's components.keyword and the keyword index must be given together.")
+        if self.vocabulary is not None and self.vocabulary.describe() != manifest.components.vocabulary:
+            raise BundleError("The manifest's components.vocabulary does not describe the bundle's vocabulary.")
+        if self.vocabulary is None and manifest.components.vocabulary is not None:
+            raise BundleError("The manifest's components.vocabulary and the vocabulary must be given together.")
         if self.index.without_vectors != manifest.index.rows_without_vectors:
             raise BundleError("The index's rows without vectors differ from the manifest's index.rows_without_vectors.")
         self._check_onnx()

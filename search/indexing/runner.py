@@ -43,6 +43,7 @@ from search.indexing.shards import ShardCache
 from search.indexing.unreadable import UnreadableImages
 from search.ranking.index import IndexSpec, VectorIndex
 from search.ranking.keyword import build_keyword_index
+from search.understanding.vocabulary import build_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +216,7 @@ def run_build(config: BuildConfig) -> BuildReport:
     timings["index"] = time.perf_counter() - index_started
     keyword_started = time.perf_counter()
     keyword = build_keyword_index(table)
+    vocabulary = build_vocabulary(table)
     timings["keyword"] = time.perf_counter() - keyword_started
 
     write_started = time.perf_counter()
@@ -234,10 +236,11 @@ def run_build(config: BuildConfig) -> BuildReport:
             keyword=KeywordInfo(**keyword.describe()),
             photos=photos_info(products, config),
             onnx=onnx_info(onnx) if onnx else None,
+            vocabulary=vocabulary.describe(),
         ),
         code_version=current_code_version(),
     )
-    Bundle(manifest, index, products, keyword, onnx).save(config.out)
+    Bundle(manifest, index, products, keyword, onnx, vocabulary).save(config.out)
     timings["bundle"] = time.perf_counter() - write_started
     del index, vectors
     document_file.unlink(missing_ok=True)

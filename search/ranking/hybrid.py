@@ -65,17 +65,37 @@ def fuse(semantic: np.ndarray, keyword: np.ndarray, keyword_weight: float, metho
 
 
 @dataclass(frozen=True)
+class KeywordSide:
+    """A query's keyword score of every row and, for a read query (search.understanding), each row's tier: rows
+    of a higher tier rank before those of a lower one whatever their scores (search.ranking.matching.Match)."""
+
+    scores: np.ndarray
+    tiers: np.ndarray | None = None
+
+    def order(self) -> np.ndarray:
+        """The key keyword candidates are chosen by: higher tiers first, then by score."""
+        if self.tiers is None:
+            return self.scores
+        return self.scores + self.tiers * (1.0 + float(self.scores.max(initial=0.0)))
+
+
+@dataclass(frozen=True)
 class Candidates:
-    """One query's candidate rows with both raw scores (cosine and BM25)."""
+    """One query's candidate rows with both raw scores (cosine and keyword) and, for a read query, their tiers."""
 
     rows: np.ndarray
     semantic: np.ndarray
     keyword: np.ndarray
+    tiers: np.ndarray | None = None
 
     def rank(self, keyword_weight: float, k: int, method: str = DEFAULT_FUSION) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (fused scores, rows), best first; ties go to the semantically closer product, then row order."""
+        """Top-k (fused scores, rows), best first; ties go to the semantically closer product, then row order.
+        With tiers and a keyword share, higher tiers come first."""
         fused = fuse(self.semantic, self.keyword, keyword_weight, method)
-        order = np.lexsort((self.rows, -self.semantic, -fused))[:k]
+        keys = [self.rows, -self.semantic, -fused]
+        if self.tiers is not None and keyword_weight > 0.0:
+            keys.append(-self.tiers)
+        order = np.lexsort(keys)[:k]
         return fused[order], self.rows[order]
 
 
@@ -103,18 +123,20 @@ class HybridSearcher:
         selector: RowSelector | None = None,
         exclude: Sequence[int | None] | None = None,
         depth: int | None = None,
+        sides: Sequence[KeywordSide] | None = None,
     ) -> list[Candidates]:
         """Candidates for each (query vector, query text) pair; `exclude` drops one row per query (e.g. the
-        product whose photo is the query)."""
+        product whose photo is the query); `sides` gives each query's keyword side where the caller computed it
+        (a read query's), else it is the BM25 score of the text."""
         depth = max(1, depth or self.depth)
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(len(texts), -1)
         exclude = list(exclude) if exclude is not None else [None] * len(texts)
+        sides = list(sides) if sides is not None else [KeywordSide(self.keyword.scores(text)) for text in texts]
         allowed = selector.allowed if selector is not None else None
         dense_rows = self.dense_rows(queries, depth + 1, selector)
         result = []
-        for query, text, dense, skip in zip(queries, texts, dense_rows, exclude, strict=True):
-            keyword_scores = self.keyword.scores(text)
-            _, keyword_rows = top_rows(keyword_scores, depth + 1, allowed)
+        for query, dense, skip, side in zip(queries, dense_rows, exclude, sides, strict=True):
+            _, keyword_rows = top_rows(side.order(), depth + 1, allowed)
             rows = np.union1d(dense, keyword_rows)
             if skip is not None:
                 rows = rows[rows != skip]
@@ -122,7 +144,9 @@ class HybridSearcher:
             missing = ~self.index.has_vector(rows)
             if missing.any():  # no vector, no meaning score: rank like the least similar candidate
                 semantic[missing] = semantic[~missing].min() if not missing.all() else 0.0
-            result.append(Candidates(rows, semantic.astype(np.float64), keyword_scores[rows].astype(np.float64)))
+            tiers = side.tiers[rows] if side.tiers is not None else None
+            keyword = side.scores[rows].astype(np.float64)
+            result.append(Candidates(rows, semantic.astype(np.float64), keyword, tiers))
         return result
 
     def dense_rows(self, queries: np.ndarray, depth: int, selector: RowSelector | None) -> list[np.ndarray]:

@@ -59,6 +59,10 @@ class KeywordIndex:
         # Queries know the compounds the index holds; a bundle built before the analysis existed records none
         # (the manifest admits only the analyzer this version has, search.bundle.manifest.KeywordInfo).
         self._analyzer = Analyzer(self.stem, self.indexed) if self.settings.get("analyzer") else None
+        # A query's tokens as bm25s.tokenize makes them (lower case, the token pattern, stop words dropped, stems),
+        # without its per-call progress bars and vocabulary: a query is tokenized on every search.
+        self._split = re.compile(self.settings["token_pattern"]).findall
+        self._stopwords = frozenset(bm25s.tokenization.Tokenizer(stopwords=self.settings["stopwords"]).stopwords)
 
     @classmethod
     def build(cls, texts: Sequence[str], settings: Mapping[str, Any] | None = None) -> KeywordIndex:
@@ -118,17 +122,33 @@ class KeywordIndex:
     def only_stop_words(self, text: str) -> bool:
         """Whether the text has words and every one is a stop word ("the", "for", "with"): it says nothing about a
         product, so no ranking can be specific to it."""
-        analysed = self._analyzer.query(text) if self._analyzer is not None else text
-        return bool(re.search(self.settings["token_pattern"], analysed)) and not self.tokenize([analysed])[0]
+        return bool(re.search(self.settings["token_pattern"], self.analyse(text))) and not self.query_tokens(text)
+
+    def analyse(self, text: str) -> str:
+        """A query as the index reads it before tokenizing: known compounds joined, unknown ones split."""
+        return self._analyzer.query(text) if self._analyzer is not None else text
+
+    def query_tokens(self, text: str) -> list[str]:
+        """The query's tokens (analysed, stop words dropped, stemmed), known to the index or not: what `tokenize`
+        gives for the analysed text."""
+        text = self.analyse(text)
+        words = self._split(text.lower() if self.settings["lower"] else text)
+        return [self.stem(word) for word in words if word not in self._stopwords]
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 score of every row for the query (0 where no query word occurs)."""
-        if self._analyzer is not None:
-            text = self._analyzer.query(text)
-        known = [token for token in self.tokenize([text])[0] if token in self.bm25.vocab_dict]
+        known = [token for token in self.query_tokens(text) if token in self.bm25.vocab_dict]
         if not known:
             return np.zeros(len(self), dtype=np.float32)
         return self.bm25.get_scores(known)
+
+    def rows_with(self, token: str) -> np.ndarray:
+        """The rows whose text holds a (stemmed) token, in increasing order; none for an unknown token."""
+        number = self.bm25.vocab_dict.get(token)
+        if number is None:
+            return np.empty(0, dtype=np.int64)
+        indptr = self.bm25.scores["indptr"]
+        return np.asarray(self.bm25.scores["indices"][indptr[number] : indptr[number + 1]], dtype=np.int64)
 
     def search(self, text: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-k (scores, rows) among the allowed rows that contain a query word, best first;

@@ -13,6 +13,7 @@ EXPECTED = {
     "query_latency",
     "query_latency_int8",
     "query_stages",
+    "understanding_cost",
     "language_cost",
     "encoder_precision",
     "build_stages",
@@ -52,6 +53,13 @@ def test_query_latency_covers_every_query_kind_with_positive_percentiles(results
     for row in rows.values():
         assert 0 < row["p50_ms"] <= row["p95_ms"]
     assert "generated" in results["benchmarks"]["query_latency"]["settings"]["photos"]
+
+
+def test_understanding_cost_times_the_reader_on_and_off(results):
+    report = results["benchmarks"]["understanding_cost"]
+    rows = {row["query"] for row in report["rows"]}
+    assert {"keyword only, reader off", "keyword only, reader on", "read alone"} <= rows
+    assert "the reader adds" in report["notes"][0]
 
 
 def test_precision_compares_lower_precisions_with_float32(results):

@@ -1,5 +1,6 @@
 """The engine facade: text, image, composed, more-like-this and vector search, filters and validation."""
 
+import dataclasses
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -9,12 +10,15 @@ import pytest
 
 import index_build
 import search.engine as engine_module
-from search import NAME_COLUMN, QueryLanguage, QueryText, SearchEngine
+from search import NAME_COLUMN, Correction, QueryLanguage, QueryText, SearchEngine
+from search.bundle import Bundle
 from search.errors import InvalidImageError, InvalidQueryError
 from search.fixtures.synthetic import generate_rows
 from search.language import LanguageDetector
 from search.query import MAX_K
 from search.ranking.duplicates import DEFAULT_THRESHOLD
+from search.ranking.hybrid import DEFAULT_SEMANTIC_WEIGHT
+from search.understanding.reader import KEYWORDS_LEAD, MEANING_LEADS
 from search.zero_shot import MIN_MARGIN
 from tests.helpers import build_args, write_catalog
 
@@ -70,7 +74,7 @@ def test_year_filter_and_no_match_notice(engine):
     response = engine.search_text("shirt", k=5, filters={"year": 2012})
     assert response.results and all(r.metadata["year"] == 2012 for r in response)
     empty = engine.search_text("shirt", k=5, filters={"articleType": "Boots", "masterCategory": "Apparel"})
-    assert empty.results == [] and "No product matches these filters" in empty.notices[0]
+    assert empty.results == () and "No product matches these filters" in empty.notices[0]
 
 
 def test_unknown_filter_values_and_fields_are_explained(engine):
@@ -212,7 +216,7 @@ def test_repeated_text_searches_come_from_the_result_cache(engine):
     first = engine.search_text("grey cotton tshirt", k=6, filters={"gender": ["Men", "Boys"], "usage": "Casual"})
     again = engine.search_text("grey cotton tshirt", k=6, filters={"usage": ["Casual"], "gender": ["Boys", "Men"]})
     assert engine.cache_info()["text_searches"]["hits"] == 1
-    assert again.ids == first.ids and again.notices == first.notices and again.results is not first.results
+    assert again.ids == first.ids and again.notices == first.notices and again.results is first.results
     other_k = engine.search_text("grey cotton tshirt", k=3, filters={"gender": ["Men", "Boys"], "usage": "Casual"})
     assert other_k.ids == first.ids[:3]
 
@@ -373,7 +377,7 @@ def test_a_photo_search_guesses_its_article_type_and_colour(engine):
     for guess in response.labels:
         assert guess.label in choices[guess.field] and 0 < guess.score <= 1 and 0 <= guess.margin <= guess.score
         assert guess.confident == (guess.margin >= MIN_MARGIN)
-    assert engine.search_text("shirt", k=3).labels == []
+    assert engine.search_text("shirt", k=3).labels == ()
 
 
 def run_together(calls):
@@ -479,3 +483,73 @@ def test_every_matching_product_is_a_result_or_folded_into_one(shared_photo_engi
     assert sorted(collapsed.ids + [i for r in collapsed for i in r.similar]) == sorted(plain.ids)
     folded = len(plain) - len(collapsed)
     assert (folded > 0) == any(f"among the {len(plain)} matching products" in n for n in collapsed.notices)
+
+
+def test_a_text_response_says_what_was_searched_recognised_and_counted(engine):
+    response = engine.search_text("levis jeens for women", k=5)
+    assert response.correction == Correction("levis jeens for women", "levis jeans for women", (("jeens", "jeans"),))
+    assert [(r.field, r.value) for r in response.recognised] == [
+        ("brand", "Levis"),
+        ("articleType", "Jeans"),
+        ("gender", "Women"),
+    ]
+    assert response.semantic_weight == KEYWORDS_LEAD and response.match_count > 0
+    assert all(r.matched for r in response.results[: response.match_count])
+    assert all(r.name.startswith("Levis Women") and r.name.endswith("Jeans") for r in response if r.matched)
+    as_typed = engine.search_text("levis jeens for women", k=5, correct=False)
+    assert as_typed.correction is None and as_typed.match_count == 0
+    assert engine.search_text("levis jeens", k=5, semantic_weight=0.6).semantic_weight == 0.6
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        response.notices = ()
+
+
+def test_a_query_nothing_matches_says_so(engine):
+    response = engine.search_text("leather zzqx", k=6)
+    assert response.match_count == 0 and len(response) == 6 and not any(r.matched for r in response)
+    assert response.semantic_weight == MEANING_LEADS
+    assert response.notices == ("Nothing matches 'leather zzqx'; showing the closest by meaning.",)
+    partial = engine.search_text("leather zzqx", k=6, semantic_weight=0.2)
+    assert partial.notices == ("Nothing matches 'leather zzqx' in full; showing the products that match part of it.",)
+    named = engine.search_text("blue jeans zzqx", k=6)
+    assert named.notices == (
+        "Nothing matches 'blue jeans zzqx' in full; showing first the products that are Blue · Jeans.",
+    )
+    frame = engine.products.frame
+    carrying = int(((frame.baseColour == "Blue") & (frame.articleType == "Jeans")).sum())
+    first = [r.metadata["baseColour"] == "Blue" and r.metadata["articleType"] == "Jeans" for r in named]
+    assert carrying > 0 and first == [True] * min(carrying, 6) + [False] * (6 - min(carrying, 6))
+
+
+def test_photo_searches_have_no_balance_or_count_but_facets_of_their_results(engine, photo):
+    for response in (engine.search_image(photo, k=8), engine.more_like_this(int(engine.products.ids[3]), k=8)):
+        assert response.semantic_weight is None and response.match_count is None and response.correction is None
+        assert sum(count for _, count in response.facets["masterCategory"]) == len(response) == 8
+
+
+def test_composed_search_reads_its_text(engine, photo):
+    response = engine.search_composed(photo, "in rde", 0.5, k=5)
+    assert response.correction.changes == (("rde", "red"),) and response.recognised[0].value == "Red"
+    assert response.semantic_weight == KEYWORDS_LEAD and response.match_count is not None
+    assert engine.search_composed(photo, "in rde", 0.5, k=5, correct=False).correction is None
+    assert engine.search_composed(photo, "in red", 1.0, k=5).match_count is None
+
+
+def test_brand_is_a_filter_when_the_bundle_knows_brands(engine):
+    choices = engine.filter_choices()
+    assert choices["brand"] == sorted(set(engine.bundle.vocabulary.brands))
+    response = engine.search_text("shirt", k=10, filters={"brand": "Puma"})
+    assert response.results and all(r.name.startswith("Puma ") for r in response)
+    with pytest.raises(InvalidQueryError, match="No product has brand 'Gucci'"):
+        engine.search_text("shirt", filters={"brand": "Gucci"})
+
+
+def test_a_bundle_without_a_vocabulary_searches_as_before(engine):
+    bundle = engine.bundle
+    components = dataclasses.replace(bundle.manifest.components, vocabulary=None)
+    manifest = dataclasses.replace(bundle.manifest, components=components)
+    legacy = SearchEngine(Bundle(manifest, bundle.index, bundle.products, bundle.keyword), engine.encoder)
+    response = legacy.search_text("levis jeens", k=5)
+    assert response.correction is None and response.recognised == () and response.match_count is None
+    assert response.semantic_weight == DEFAULT_SEMANTIC_WEIGHT and "brand" not in legacy.filter_choices()
+    with pytest.raises(InvalidQueryError, match="knows no brands"):
+        legacy.search_text("shirt", filters={"brand": "Puma"})

@@ -82,12 +82,19 @@ def test_large_k_is_clamped_with_a_notice():
     assert Scope.parse("12").k == 12 and Scope.parse(12.0).k == 12
 
 
-@pytest.mark.parametrize("weight", [-0.1, 1.5, math.nan, math.inf, "heavy", None, True, [0.5]])
+@pytest.mark.parametrize("weight", [-0.1, 1.5, math.nan, math.inf, "heavy", True, [0.5]])
 def test_bad_weights_are_refused(weight):
     with pytest.raises(InvalidQueryError, match="semantic_weight must be"):
         TextQuery.parse("red shirt", weight)
     with pytest.raises(InvalidQueryError, match="image_weight must be"):
         ComposedQuery.parse(b"image", "red", weight)
+
+
+def test_no_semantic_weight_lets_the_query_decide_but_an_image_weight_is_needed():
+    assert TextQuery.parse("red shirt", None).semantic_weight is None
+    assert ComposedQuery.parse(b"image", "red", 0.5, None).semantic_weight is None
+    with pytest.raises(InvalidQueryError, match="image_weight must be"):
+        ComposedQuery.parse(b"image", "red", None)
 
 
 @pytest.mark.parametrize(("value", "expected"), [(15970, 15970), (15970.0, 15970), ("15970", 15970), (np.int64(7), 7)])
@@ -146,8 +153,13 @@ def test_text_queries_are_translated_unless_asked_not_to():
 
 
 @pytest.mark.parametrize("flag", ["false", 0, 1, None, [True]])
-def test_translate_accepts_only_true_or_false(flag):
+def test_translate_and_correct_accept_only_true_or_false(flag):
     with pytest.raises(InvalidQueryError, match="translate must be true or false"):
         TextQuery.parse("robe rouge", translate=flag)
     with pytest.raises(InvalidQueryError, match="translate must be true or false"):
         ComposedQuery.parse(b"photo", "robe rouge", translate=flag)
+    with pytest.raises(InvalidQueryError, match="correct must be true or false"):
+        TextQuery.parse("jeens", correct=flag)
+    with pytest.raises(InvalidQueryError, match="correct must be true or false"):
+        ComposedQuery.parse(b"photo", "jeens", correct=flag)
+    assert TextQuery.parse("jeens", correct=False) != TextQuery.parse("jeens")

@@ -131,7 +131,7 @@ def test_bad_numbers_and_filters_are_explained(client, arguments, message):
 
 
 def test_nan_weight_is_refused(swept_app):
-    body = {"data": ["shirt", 5, None, "NaN", False, True]}  # every argument of /search_text, in order
+    body = {"data": ["shirt", 5, None, "NaN", False, True, True]}  # every argument of /search_text, in order
     event = httpx.post(f"{swept_app}gradio_api/call/search_text", json=body).json()["event_id"]
     stream = httpx.get(f"{swept_app}gradio_api/call/search_text/{event}", timeout=30).text
     assert "semantic_weight must be" in stream

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
-from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K, RAW_TEXT_LIMIT, SearchEngine
+from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K, DEFAULT_SEMANTIC_WEIGHT, RAW_TEXT_LIMIT, SearchEngine
 from search.query import MAX_TEXT_CHARS
 from tests.helpers import free_port
 from ui import build_demo, launch
@@ -128,7 +128,9 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
     page = open_page(browser, app_url, DESKTOP)
     page.locator("#text-query textarea").fill("red shirt for men")
     page.locator("#text-query textarea").press("Enter")
-    expected = engine.search_text("red shirt for men", k=DEFAULT_K, collapse_similar=True)
+    expected = engine.search_text(
+        "red shirt for men", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+    )
     expect_results(page, f"{DEFAULT_K} results for “red shirt for men”", expected)
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
     assert results_box["x"] > query_box["x"] + query_box["width"], "results sit beside the query on a desktop"
@@ -152,10 +154,20 @@ def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
     page = open_page(browser, app_url, DESKTOP)
     example = catalog_examples(engine, ProductImages(engine)).queries[0]
     page.get_by_role("button", name=example).click()
-    expect_results(page, f"for “{example}”", engine.search_text(example, k=DEFAULT_K, collapse_similar=True))
+    expect_results(
+        page,
+        f"for “{example}”",
+        engine.search_text(example, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+    )
 
     choose_filter(page, "gender", "Women")
-    filtered = engine.search_text(example, k=DEFAULT_K, filters={"gender": ["Women"]}, collapse_similar=True)
+    filtered = engine.search_text(
+        example,
+        k=DEFAULT_K,
+        filters={"gender": ["Women"]},
+        collapse_similar=True,
+        semantic_weight=DEFAULT_SEMANTIC_WEIGHT,
+    )
     expect_results(page, "Gender: Women", filtered)
 
     page.locator("#semantic-weight input[type=range]").fill("0.4")
@@ -209,13 +221,25 @@ def test_image_and_text_with_the_weight_slider(browser, app_url, engine):
     page.locator("#composed-text textarea").fill("same style but in blue")
     upload(page, "#composed-image", photo)
     expected = engine.search_composed(
-        photo, "same style but in blue", DEFAULT_IMAGE_WEIGHT, k=DEFAULT_K, collapse_similar=True
+        photo,
+        "same style but in blue",
+        DEFAULT_IMAGE_WEIGHT,
+        k=DEFAULT_K,
+        collapse_similar=True,
+        semantic_weight=DEFAULT_SEMANTIC_WEIGHT,
     )
     expect_results(page, "for your photo + “same style but in blue”", expected)
 
     weight = 0.2 if DEFAULT_IMAGE_WEIGHT > 0.5 else 0.8
     page.locator("#image-weight input[type=range]").fill(str(weight))
-    moved = engine.search_composed(photo, "same style but in blue", weight, k=DEFAULT_K, collapse_similar=True)
+    moved = engine.search_composed(
+        photo,
+        "same style but in blue",
+        weight,
+        k=DEFAULT_K,
+        collapse_similar=True,
+        semantic_weight=DEFAULT_SEMANTIC_WEIGHT,
+    )
     expect_results(page, "for your photo + “same style but in blue”", moved)
 
 
@@ -224,7 +248,11 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     typed = "<b>black</b> *leather* [boots](x)"
     page.locator("#text-query textarea").fill(typed)
     page.locator("#text-search").click()
-    expect_results(page, f"for “{typed}”", engine.search_text(typed, k=DEFAULT_K, collapse_similar=True))
+    expect_results(
+        page,
+        f"for “{typed}”",
+        engine.search_text(typed, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+    )
     columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
     assert len(columns.split()) == 2
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
@@ -235,7 +263,9 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     expect_results(
         page,
         "for “black leather boots for men”",
-        engine.search_text("black leather boots for men", k=24, collapse_similar=True),
+        engine.search_text(
+            "black leather boots for men", k=24, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+        ),
     )
     screenshot(page, screenshots / "screenshot-phone.png")
 
@@ -249,7 +279,11 @@ def test_filters_and_k_rerun_the_search_of_the_tab_in_view(browser, app_url, eng
     page = open_page(browser, app_url, viewport)
     page.locator("#text-query textarea").fill("red shirt")
     page.locator("#text-query textarea").press("Enter")
-    expect_results(page, "for “red shirt”", engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True))
+    expect_results(
+        page,
+        "for “red shirt”",
+        engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+    )
 
     open_tab(page, "Image + Text")  # no search there yet: nothing from the Text tab is shown or re-run
     expect(page.locator("#status")).to_have_text(TAB_PROMPTS["composed"])
@@ -265,11 +299,15 @@ def test_filters_and_k_rerun_the_search_of_the_tab_in_view(browser, app_url, eng
     expect_results(page, "similar to your photo", engine.search_image(photo, DEFAULT_K, apparel, collapse_similar=True))
 
     open_tab(page, "Text")  # its own last search, with the filters as they are now
-    filtered = engine.search_text("red shirt", k=DEFAULT_K, filters=apparel, collapse_similar=True)
+    filtered = engine.search_text(
+        "red shirt", k=DEFAULT_K, filters=apparel, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+    )
     expect_results(page, "for “red shirt”", filtered)
     page.locator("#k input[type=range]").fill("5")
     page.locator("#k input[type=range]").dispatch_event("pointerup")
-    fewer = engine.search_text("red shirt", k=5, filters=apparel, collapse_similar=True)
+    fewer = engine.search_text(
+        "red shirt", k=5, filters=apparel, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+    )
     expect_results(page, f"{len(fewer.results)} results for “red shirt”", fewer)
 
     open_tab(page, "Image")
@@ -301,7 +339,11 @@ def test_input_mistakes_are_a_calm_message_next_to_the_input(browser, app_url, e
     page.locator("#text-query textarea").fill("white sneakers")
     page.locator("#text-search").click()
     expect_results(
-        page, "for “white sneakers”", engine.search_text("white sneakers", k=DEFAULT_K, collapse_similar=True)
+        page,
+        "for “white sneakers”",
+        engine.search_text(
+            "white sneakers", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+        ),
     )
     expect(message).to_be_hidden()
 
@@ -315,7 +357,11 @@ def test_a_paste_beyond_the_text_limit_is_cut_by_the_page_and_searched(browser, 
     kept = page.locator("#text-query textarea").input_value()
     assert kept == pasted[:RAW_TEXT_LIMIT]
     page.locator("#text-search").click()
-    expect_results(page, "for “red shirt", engine.search_text(kept, k=DEFAULT_K, collapse_similar=True))
+    expect_results(
+        page,
+        "for “red shirt",
+        engine.search_text(kept, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+    )
     expect(page.locator("#status")).to_contain_text(f"only the first {MAX_TEXT_CHARS:,} were used")
     no_error_badges_or_toasts(page)
 
@@ -326,7 +372,11 @@ def test_no_tab_overflows_a_phone(browser, app_url, engine, viewport):
     page.locator("#text-query textarea").fill("blue denim jeans")
     page.locator("#text-search").click()
     expect_results(
-        page, "for “blue denim jeans”", engine.search_text("blue denim jeans", k=DEFAULT_K, collapse_similar=True)
+        page,
+        "for “blue denim jeans”",
+        engine.search_text(
+            "blue denim jeans", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+        ),
     )
     page.locator("#results .thumbnail-item").first.click()
     expect(page.locator("#more-like-this")).to_be_visible()
@@ -341,7 +391,9 @@ def test_desktop_keeps_results_count_and_filters_in_view(browser, app_url, engin
     page = open_page(browser, app_url, DESKTOP)
     page.locator("#text-query textarea").fill("black leather boots for men")
     page.locator("#text-query textarea").press("Enter")
-    expected = engine.search_text("black leather boots for men", k=DEFAULT_K, collapse_similar=True)
+    expected = engine.search_text(
+        "black leather boots for men", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+    )
     expect_results(page, f"{len(expected.results)} results", expected)
     page.evaluate("window.scrollTo(0, 0)")
     for part in ("#status", "#k", *(f"#filter-{name}" for name in UI_FILTERS)):
@@ -372,7 +424,11 @@ def test_filters_are_folded_on_a_phone_and_open_on_a_tap(browser, app_url, engin
     page.locator("#text-search").click()
     women = {"gender": ["Women"]}
     expect_results(
-        page, "Gender: Women", engine.search_text("white sneakers", k=DEFAULT_K, filters=women, collapse_similar=True)
+        page,
+        "Gender: Women",
+        engine.search_text(
+            "white sneakers", k=DEFAULT_K, filters=women, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+        ),
     )
 
 
@@ -394,13 +450,17 @@ def test_a_query_in_another_language_is_translated_and_its_original_is_one_click
     expect(page.locator("#language-toggle")).to_be_hidden()
     page.locator("#text-query textarea").fill(vietnamese)
     page.locator("#text-query textarea").press("Enter")
-    translated = multilingual_engine.search_text(vietnamese, k=DEFAULT_K, collapse_similar=True)
+    translated = multilingual_engine.search_text(
+        vietnamese, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+    )
     expect_results(page, f"for “{translated.query_text.searched}” (translated from Vietnamese", translated)
     expect(page.locator("#language-toggle")).to_have_text(SEARCH_ORIGINAL)
     screenshot(page, screenshots / "screenshot-translated.png")
 
     page.locator("#language-toggle").click()
-    as_typed = multilingual_engine.search_text(vietnamese, k=DEFAULT_K, translate=False, collapse_similar=True)
+    as_typed = multilingual_engine.search_text(
+        vietnamese, k=DEFAULT_K, translate=False, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+    )
     expect_results(page, f"for “{vietnamese}” (Vietnamese, as typed", as_typed)
     expect(page.locator("#language-toggle")).to_have_text(SEARCH_TRANSLATION)
 
@@ -441,7 +501,12 @@ def test_example_photos_are_catalog_products_and_search_on_a_click(browser, app_
     expect(page.locator("#composed-text textarea")).to_have_value(re.compile("^same style but in "))
     text = page.locator("#composed-text textarea").input_value()
     expected = engine.search_composed(
-        engine.product_photo_bytes(composed_ids[0]), text, DEFAULT_IMAGE_WEIGHT, k=DEFAULT_K, collapse_similar=True
+        engine.product_photo_bytes(composed_ids[0]),
+        text,
+        DEFAULT_IMAGE_WEIGHT,
+        k=DEFAULT_K,
+        collapse_similar=True,
+        semantic_weight=DEFAULT_SEMANTIC_WEIGHT,
     )
     expect_results(page, f"for your photo + “{text}”", expected)
     if viewport == DESKTOP:

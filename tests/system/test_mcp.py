@@ -55,7 +55,9 @@ def assert_engines_answer(answer: dict, expected, engine) -> None:
     assert [round(result["score"], 5) for result in answer["results"]] == [round(r.score, 5) for r in expected]
     for result in answer["results"][:3]:
         assert httpx.get(result["image"]).content == engine.product_photo_bytes(result["id"])
-    assert answer["notices"] == expected.notices
+    assert answer["notices"] == list(expected.notices)
+    assert [result["matched"] for result in answer["results"]] == [result.matched for result in expected]
+    assert answer["match_count"] == expected.match_count and answer["semantic_weight"] == expected.semantic_weight
 
 
 def test_the_tools_are_the_search_endpoints_under_their_own_names(tools):

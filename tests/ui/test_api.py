@@ -150,3 +150,22 @@ def test_a_foreign_photo_plus_text_is_translated(multilingual_api, multilingual_
 def test_translate_must_be_true_or_false(multilingual_api, flag):
     with pytest.raises(InvalidQueryError, match="translate must be true or false"):
         multilingual_api.search_text("robe rouge", 5, None, 1.0, translate=flag)
+
+
+def test_text_search_is_corrected_unless_told_not_to(api, engine):
+    payload = api.search_text("levis jeens", 5)
+    assert payload["correction"] == {"typed": "levis jeens", "searched": "levis jeans", "changes": [["jeens", "jeans"]]}
+    assert payload["recognised"][0] == {"field": "brand", "value": "Levis", "words": "levis"}
+    assert payload["match_count"] > 0 and payload["results"][0]["matched"] and "brand" in payload["facets"]
+    assert_json_of(payload, engine.search_text("levis jeens", 5, collapse_similar=True), engine)
+    as_typed = api.search_text("levis jeens", 5, correct=False)
+    assert as_typed["correction"] is None and as_typed["match_count"] == 0
+    assert_json_of(as_typed, engine.search_text("levis jeens", 5, correct=False, collapse_similar=True), engine)
+
+
+def test_composed_search_is_corrected_unless_told_not_to(api, engine, upload, photo):
+    stored = upload(photo)
+    payload = api.search_composed(stored, "in rde", 0.5, 4)
+    assert payload["correction"]["changes"] == [["rde", "red"]]
+    assert_json_of(payload, engine.search_composed(photo, "in rde", 0.5, 4, collapse_similar=True), engine)
+    assert api.search_composed(stored, "in rde", 0.5, 4, correct=False)["correction"] is None

@@ -35,7 +35,7 @@ def with_onnx(bundle_dir: Path, folder: Path, encoder: Encoder) -> Path:
     export = encoder.towers.export
     components = replace(bundle.manifest.components, onnx=onnx_info(export))
     return Bundle(replace(bundle.manifest, components=components), bundle.index, bundle.products, bundle.keyword,
-                  export).save(folder)  # fmt: skip
+                  export, bundle.vocabulary).save(folder)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,8 @@ def ivf_bundle(bundle_dir, tmp_path_factory) -> Path:
     spec = IndexSpec("ivfsq8", {"nlist": 4, "nprobe": 4, "rerank": 10})
     index = VectorIndex.build(vectors, spec, bundle.index.without_vectors)
     manifest = replace(bundle.manifest, index=replace(bundle.manifest.index, type="ivfsq8", params=spec.params))
-    return Bundle(manifest, index, bundle.products, bundle.keyword).save(tmp_path_factory.mktemp("ivf") / "bundle")
+    folder = tmp_path_factory.mktemp("ivf") / "bundle"
+    return Bundle(manifest, index, bundle.products, bundle.keyword, vocabulary=bundle.vocabulary).save(folder)
 
 
 def test_the_bundle_and_its_model_reproduce_each_other(bundle_dir, ivf_bundle):

@@ -41,7 +41,7 @@ def test_push_creates_a_dataset_repo_and_uploads_the_bundle(bundle_copy, fake_hu
     }
     assert upload == "upload_folder" and upload_args["repo_type"] == "dataset"
     top_level = sorted({name.split("/")[0] for name in upload_args["files"]})
-    assert top_level == ["README.md", "index.faiss", "keyword", "manifest.json", "products.parquet"]
+    assert top_level == ["README.md", "index.faiss", "keyword", "manifest.json", "products.parquet", "vocabulary"]
     assert "token" not in upload_args and "token" not in create_args
 
 

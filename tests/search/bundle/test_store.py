@@ -37,7 +37,9 @@ def test_manifest_describes_the_build(bundle_dir, tiny_model, catalog_dir):
     }
     assert manifest.index.type == "flat" and manifest.index.metric == "inner_product"
     keyword_files = {name for name in manifest.files if name.startswith("keyword/")}
-    assert set(manifest.files) == {INDEX_FILE, PRODUCTS_FILE, "README.md", *keyword_files} and keyword_files
+    vocabulary_files = {"vocabulary/vocabulary.json", "vocabulary/brands.npy"}
+    assert set(manifest.files) == {INDEX_FILE, PRODUCTS_FILE, "README.md", *keyword_files, *vocabulary_files}
+    assert keyword_files
     assert all(len(entry.sha256) == 64 for entry in manifest.files.values())
     assert manifest.created_at and manifest.code_version.startswith("0.1.0")
 
@@ -164,9 +166,16 @@ def test_onnx_towers_must_come_from_the_manifest_model(bundle_dir, tmp_path):
     export = other.towers.export
     components = replace(bundle.manifest.components, onnx=onnx_info(export))
     with pytest.raises(BundleError, match="ONNX towers were exported from '.*other'"):
-        Bundle(replace(bundle.manifest, components=components), bundle.index, bundle.products, bundle.keyword, export)
+        Bundle(
+            replace(bundle.manifest, components=components),
+            bundle.index,
+            bundle.products,
+            bundle.keyword,
+            export,
+            bundle.vocabulary,
+        )
     with pytest.raises(BundleError, match="components.onnx and the ONNX export must be given together"):
-        Bundle(bundle.manifest, bundle.index, bundle.products, bundle.keyword, export)
+        Bundle(bundle.manifest, bundle.index, bundle.products, bundle.keyword, export, bundle.vocabulary)
 
 
 def test_a_bundle_whose_onnx_export_names_another_model_is_refused(bundle_copy, onnx_encoder):
@@ -174,7 +183,7 @@ def test_a_bundle_whose_onnx_export_names_another_model_is_refused(bundle_copy, 
     export = onnx_encoder.towers.export
     components = replace(bundle.manifest.components, onnx=onnx_info(export))
     Bundle(replace(bundle.manifest, components=components), bundle.index, bundle.products, bundle.keyword,
-           export).save(bundle_copy)  # fmt: skip
+           export, bundle.vocabulary).save(bundle_copy)  # fmt: skip
     assert Bundle.load(bundle_copy).onnx.matches(onnx_encoder.ref.name, None)
     info = bundle_copy / "onnx" / "export.json"
     info.write_text(json.dumps({**json.loads(info.read_text()), "model": "someone/else"}))

@@ -44,7 +44,8 @@ def test_stemming_matches_plural_labels(engine):
     assert response.results and all(r.metadata["articleType"] == "Dresses" for r in response)
 
 
-def test_filtered_keyword_search_is_exact(engine):
+def test_filtered_keyword_search_is_exact(plain_engine):
+    engine = plain_engine
     frame = engine.products.frame
     allowed = ((frame.gender == "Women") & (frame.masterCategory == "Apparel")).to_numpy()
     scores = engine.keyword.scores("blue cotton shirt")
@@ -56,7 +57,7 @@ def test_filtered_keyword_search_is_exact(engine):
 
 def test_words_nobody_uses_give_an_empty_answer_with_a_notice(engine):
     response = engine.search_keyword("zzzqqq", k=5)
-    assert response.results == [] and "No product name or label contains these words" in response.notices[0]
+    assert response.results == () and "No product name or label contains these words" in response.notices[0]
     with pytest.raises(InvalidQueryError, match="Type something to search for"):
         engine.search_keyword("  ")
 
@@ -181,3 +182,11 @@ def test_a_search_of_stop_words_only_says_its_results_are_not_specific(engine):
         response = engine.search_text("the and of", k=5, semantic_weight=weight)
         assert any("only common words" in notice for notice in response.notices)
     assert not any("only common words" in notice for notice in engine.search_text("shirt for men", k=5).notices)
+
+
+def test_query_tokens_are_what_bm25s_makes_of_the_analysed_text(engine):
+    keyword = engine.keyword
+    texts = [keyword_text(r) for r in engine.products.frame.to_dict("records")[:60]]
+    texts += ["Men's T-shirt, the BEST!", "flipflops for a beach", "3/4 sleeve", "🙂 ünïcode naïve", ""]
+    for text in texts:
+        assert keyword.query_tokens(text) == keyword.tokenize([keyword.analyse(text)])[0], text

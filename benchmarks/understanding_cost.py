@@ -1,0 +1,89 @@
+"""What reading a query with the catalog's vocabulary costs a visitor (issue 20: at most 2 ms p50 on 44k products):
+text searches through SearchEngine with the query reader on and off, taking turns query by query, and the reader's
+own steps alone (reading, matching, the keyword side with its tiers).
+
+Queries are distinct shopper queries ("black leather boots for men", benchmarks.fixtures.text_queries), so none is
+answered by a cache; a quarter of them carry a typo, so the spelling corrector runs too.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import numpy as np
+
+from benchmarks.common import Report, interleaved, percentiles
+from benchmarks.fixtures import text_queries
+from search.engine import SearchEngine
+from search.ranking.matching import keyword_side
+
+logger = logging.getLogger(__name__)
+
+K = 24
+TYPO_SHARE = 0.25
+
+
+def with_typos(queries: list[str], seed: int = 0) -> list[str]:
+    """The queries with one letter of the longest word dropped in every fourth of them."""
+    rng = random.Random(seed)
+    changed = []
+    for number, query in enumerate(queries):
+        if number % round(1 / TYPO_SHARE) == 0:
+            words = query.split()
+            longest = max(range(len(words)), key=lambda i: len(words[i]))
+            cut = rng.randrange(1, len(words[longest]))
+            words[longest] = words[longest][:cut] + words[longest][cut + 1 :]
+            query = " ".join(words)
+        changed.append(query)
+    return changed
+
+
+def run(engine: SearchEngine, repeats: int) -> Report:
+    """p50/p95 of hybrid and keyword text searches with the reader off and on, and of the reader's steps."""
+    if engine.reader is None:
+        raise RuntimeError("The understanding benchmark needs a bundle with a vocabulary and a keyword index.")
+    reader = engine.reader
+    plain = SearchEngine(engine.bundle, engine.encoder, engine.folder, understand=False)
+    report = Report(
+        "understanding_cost",
+        f"Reading a query with the catalog's vocabulary, {len(engine.products):,} products, k={K}",
+        ["query", "p50_ms", "p95_ms", "n"],
+        settings={"products": len(engine.products), "k": K, "repeats": repeats, "typo_share": TYPO_SHARE},
+    )
+    pool = with_typos(text_queries(4 * repeats, seed=7))
+    hybrid, keyword = pool[: 2 * repeats], pool[2 * repeats :]
+    engine.search_text("warm up the reader and the corrector", K)
+    plain.search_text("warm up the reader and the corrector", K)
+    samples = interleaved(
+        {
+            "hybrid, reader off (0.3)": lambda i: plain.search_text(hybrid[i], K),
+            "hybrid, reader on (the words decide)": lambda i: engine.search_text(hybrid[i], K),
+            "hybrid, reader on at 0.3": lambda i: engine.search_text(hybrid[repeats + i], K, semantic_weight=0.3),
+            "hybrid, reader off at 0.3 (same queries)": lambda i: plain.search_text(
+                hybrid[repeats + i], K, semantic_weight=0.3
+            ),
+            "keyword only, reader off": lambda i: plain.search_keyword(keyword[i], K),
+            "keyword only, reader on": lambda i: engine.search_keyword(keyword[i], K),
+            "the reader's steps alone (read, match, keyword side)": lambda i: steps(engine, keyword[repeats + i]),
+            "read alone": lambda i: reader.read(keyword[repeats + i]),
+        },
+        repeats,
+    )
+    for name, values in samples.items():
+        report.add(query=name, **percentiles(values))
+    on, off = (np.percentile(samples[name], 50) for name in ("keyword only, reader on", "keyword only, reader off"))
+    report.notes.append(
+        f"Keyword only, the reader adds {on - off:.2f} ms p50 (reader on minus off, queries distinct, turns taken); "
+        "the hybrid rows add the CLIP text encoding, whose noise is larger than the step."
+    )
+    return report
+
+
+def steps(engine: SearchEngine, text: str) -> object:
+    """The reader's own work for one text: read it, match its terms, make the keyword side with its tiers."""
+    reading = engine.reader.read(text) if engine.reader is not None else None
+    if reading is None:
+        return None
+    match = engine.ranker.match(reading.terms)
+    return keyword_side(engine.ranker.keyword_index().scores(reading.searched), match).order()
