@@ -2,7 +2,7 @@
 can does to everyone else's wait, with and without the per-client budget (ui.fair_use).
 
 One client floods the way a script does: FLOOD_THREADS text searches at once over plain HTTP (the REST call
-endpoints; as many as the app runs at once), each sent again as soon as it is answered, and after a refusal
+endpoints; as many as the app runs searches at once), each sent again as soon as it is answered, and after a refusal
 FLOOD_RETRY seconds later (it ignores Retry-After). The other clients search at a normal pace with gradio_client:
 one request of the load test's mix (text, hybrid, image, image + text, more like this), then a think time of THINK
 seconds (± a third, seeded). Every text is a new one, so no answer comes from a cache. Every client is its own
@@ -30,11 +30,11 @@ import numpy as np
 
 from benchmarks.common import Report
 from benchmarks.load import TEXTS, cpu_seconds, request_plan, start_app, stop_app
-from ui.settings import FAIR_USE_BURST, FAIR_USE_PER_MINUTE
+from ui.settings import FAIR_USE_BURST, FAIR_USE_PER_MINUTE, SEARCH_CONCURRENCY
 
 logger = logging.getLogger("benchmarks.flood")
 
-FLOOD_THREADS = 8
+FLOOD_THREADS = SEARCH_CONCURRENCY
 FLOOD_RETRY = 0.25
 THINK = 6.0
 COLUMNS = [
@@ -43,6 +43,7 @@ COLUMNS = [
     "normal_requests",
     "normal_p50_ms",
     "normal_p99_ms",
+    "normal_refused",
     "normal_errors",
     "flood_served",
     "flood_refused",
@@ -210,7 +211,8 @@ def run(bundle: Path, photos: list[Path], normal: int, seconds: float, port: int
                 normal_requests=len(normal_tally.latencies) + len(normal_tally.errors) + normal_tally.refused,
                 normal_p50_ms=normal_tally.percentile(50),
                 normal_p99_ms=normal_tally.percentile(99),
-                normal_errors=len(normal_tally.errors) + normal_tally.refused,
+                normal_refused=normal_tally.refused,
+                normal_errors=len(normal_tally.errors),
                 flood_served=len(flood_tally.latencies),
                 flood_refused=flood_tally.refused,
                 flood_other_errors=len(flood_tally.errors),
@@ -226,6 +228,7 @@ def run(bundle: Path, photos: list[Path], normal: int, seconds: float, port: int
             stop_app(process)
     report.notes.append(
         "load_before: the machine's 1-minute load average as the run started (other jobs may share its cores); "
-        "normal_errors counts refusals too: a client at a normal pace must meet none."
+        "normal_refused: fair-use refusals of the clients at a normal pace (there must be none); normal_errors: "
+        "their other failures (e.g. their own read timeouts)."
     )
     return report

@@ -477,8 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     path = args.out / f"{report.name}.json"
     path.write_text(json.dumps({"machine": machine(), **report.to_dict()}, indent=2))
     logger.info("Wrote %s", path)
-    errors = "normal_errors" if args.flood else "errors"
-    return 0 if all(row[errors] == 0 for row in report.rows) else 1
+    failures = ("normal_refused", "normal_errors") if args.flood else ("errors",)
+    return 0 if all(row[column] == 0 for row in report.rows for column in failures) else 1
 
 
 if __name__ == "__main__":
