@@ -31,6 +31,17 @@ def behind_proxy(address: str) -> dict[str, str]:
     return {"X-Forwarded-For": address}
 
 
+@pytest.fixture(scope="module")
+def body(proxied_url) -> dict:
+    """A REST call of /search_text: every argument at its default but the text and k."""
+    api = Client(proxied_url, verbose=False, headers=behind_proxy("203.0.113.99")).view_api(
+        print_info=False, return_format="dict"
+    )
+    given = {"text": "shirt", "k": 2}
+    parameters = api["named_endpoints"]["/search_text"]["parameters"]
+    return {"data": [given.get(p["parameter_name"], p.get("parameter_default")) for p in parameters]}
+
+
 def test_a_gradio_client_past_its_budget_gets_429_with_retry_after(proxied_url):
     client = Client(proxied_url, verbose=False, headers=behind_proxy("203.0.113.10"))
     for _ in range(BURST):
@@ -45,8 +56,7 @@ def test_a_gradio_client_past_its_budget_gets_429_with_retry_after(proxied_url):
     assert other.predict("shirt", 2, api_name="/search_text")["results"]
 
 
-def test_rest_calls_share_the_budget_of_their_address(proxied_url):
-    body = {"data": ["shirt", 2, None, None, False, True]}
+def test_rest_calls_share_the_budget_of_their_address(proxied_url, body):
     codes = [
         httpx.post(proxied_url + "gradio_api/call/search_text", json=body, headers=behind_proxy("203.0.113.20"))
         for _ in range(BURST + 1)
@@ -65,9 +75,8 @@ def test_an_mcp_tool_call_counts_once_and_past_the_budget_says_why(proxied_url):
     assert results[-1].content[0].text.startswith(MESSAGE)
 
 
-def test_a_forwarded_address_is_not_taken_from_the_client(proxied_url):
+def test_a_forwarded_address_is_not_taken_from_the_client(proxied_url, body):
     """A client writing its own X-Forwarded-For in front of the proxy's entry stays the address the proxy saw."""
-    body = {"data": ["shirt", 2, None, None, False, True]}
     codes = [
         httpx.post(
             proxied_url + "gradio_api/call/search_text",
