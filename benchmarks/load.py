@@ -5,6 +5,7 @@
     python -m benchmarks.load --index build/fashion-index --clients 16 --requests 400 --rounds 3
     python -m benchmarks.load --flood        # fair use: 1 client flooding, 15 at a normal pace, budget off / on
     python -m benchmarks.load --translation-model random --foreign-share 0.25   # + new non-English queries
+    python -m benchmarks.load --translation-model random --burst 5   # 8 new non-English at once, then English
 
 Each round sends a fixed number of requests (text, hybrid text, image, image+text and more-like-this, most with
 filters) and reports requests/s, latency p50/p95/p99, errors and the server's peak resident memory. Several rounds
@@ -57,6 +58,7 @@ FILTERS: tuple[dict[str, str | list[str]], ...] = (
 TEXTS = ("black leather boots for men", "red summer dress", "blue denim jeans", "white sneakers", "gold watch")
 KINDS = ("text", "hybrid", "image", "composed", "similar")
 FOREIGN = "foreign"  # a text search in another language, each text new
+REPEAT_AFTER_S = 10.0
 PHOTOS_PER_ANSWER = 4  # result photos downloaded after each answer, as a page shows its first tiles
 APP_UPLOAD_MAX_AGE = 600.0  # app.py's default
 COLUMNS = [
@@ -373,6 +375,58 @@ def run(
     return report
 
 
+def translation_burst(
+    bundle: Path, port: int, bursts: int, translation_model: str | None, code_root: Path = REPO_ROOT, foreign: int = 8
+) -> Report:
+    """Issue 23's case: `foreign` clients each send a new non-English query at once, and an English query follows
+    one second later; each burst gives that English query's latency and the non-English ones', and how many of
+    the non-English texts are searched by their translation when sent again REPEAT_AFTER_S after their answers."""
+    from gradio_client import Client
+
+    report = Report(
+        "translation_burst",
+        f"{foreign} new non-English queries at once, then an English query 1 s later",
+        ["burst", "english_ms", "foreign_p50_ms", "foreign_max_ms", "foreign_translated", "repeated_translated"],
+        settings={"translation_model": translation_model, "code_root": str(code_root), "foreign": foreign},
+    )
+    process, client = start_app(bundle, port, translation_model=translation_model, code_root=code_root)
+    texts = ForeignTexts()
+    try:
+        client.predict("shirt", 24, None, api_name="/search_text")  # warm: the first search loads lazy parts
+        connections = [Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False) for _ in range(foreign)]
+        for burst in range(1, bursts + 1):
+
+            def timed(connection: Any, text: str) -> tuple[float, bool]:
+                started = time.perf_counter()
+                payload = connection.predict(text, 24, None, api_name="/search_text")
+                return (time.perf_counter() - started) * 1000.0, bool(payload.get("translated"))
+
+            sent = [texts.next() for _ in connections]
+            with ThreadPoolExecutor(foreign + 1) as pool:
+                answers = list(map(pool.submit, [timed] * foreign, connections, sent))
+                time.sleep(1.0)
+                english_ms, _ = timed(client, TEXTS[burst % len(TEXTS)] + f" size {burst}")
+                foreign_answers = [answer.result() for answer in answers]
+                time.sleep(REPEAT_AFTER_S)  # then the same texts again: translated by now unless they failed
+                repeats = list(pool.map(timed, connections, sent))
+            latencies = [latency for latency, _ in foreign_answers]
+            report.add(
+                burst=burst,
+                english_ms=round(english_ms, 1),
+                foreign_p50_ms=round(float(np.percentile(latencies, 50)), 1),
+                foreign_max_ms=round(max(latencies), 1),
+                foreign_translated=f"{sum(done for _, done in foreign_answers)} of {foreign}",
+                repeated_translated=f"{sum(done for _, done in repeats)} of {foreign}",
+            )
+            logger.info("Burst %d: English %.0f ms, non-English max %.0f ms", burst, english_ms, max(latencies))
+        for connection in connections:
+            connection.close()
+    finally:
+        client.close()
+        stop_app(process)
+    return report
+
+
 def stop_app(process: subprocess.Popen) -> None:
     """Stop the app, killing it if it does not stop within 20 s."""
     process.terminate()
@@ -434,6 +488,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--foreign-share", type=float, default=0.0, help="share of requests that search a new non-English text"
     )
     parser.add_argument("--code-root", type=Path, default=REPO_ROOT, help="checkout whose app.py is served")
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=0,
+        help="instead of rounds: this many bursts of 8 new non-English queries at once, an English one 1 s later",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/benchmarks"), help="results and cached fixtures")
     return parser.parse_args(argv)
 
@@ -454,7 +514,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         photos = photo_files(min(requests, 64), Path(folder))
         port = args.port or free_port()
-        if args.flood:
+        if args.burst:
+            report = translation_burst(bundle, port, args.burst, translation_model, args.code_root.resolve())
+        elif args.flood:
             from benchmarks import flood  # it builds on this module's app and request plan
 
             seconds = args.seconds or (20.0 if args.quick else 120.0)
@@ -478,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps({"machine": machine(), **report.to_dict()}, indent=2))
     logger.info("Wrote %s", path)
     failures = ("normal_refused", "normal_errors") if args.flood else ("errors",)
-    return 0 if all(row[column] == 0 for row in report.rows for column in failures) else 1
+    return 0 if all(row.get(column, 0) == 0 for row in report.rows for column in failures) else 1
 
 
 if __name__ == "__main__":

@@ -24,3 +24,14 @@ def test_quick_load_run_has_no_errors_past_the_sweep_age_and_reports_memory(tmp_
     assert result["rows"][-1]["old_photos"] > 0, "photos older than the sweep age were downloaded again"
     assert result["settings"]["kinds"] == list(load.KINDS) and result["settings"]["upload_max_age_s"] == 3
     assert "| round | requests |" in capsys.readouterr().out
+
+
+def test_a_burst_of_new_non_english_queries_leaves_english_answered(tmp_path, capsys):
+    """The translation-burst mode (issue 23's case) runs end to end with a random-weight tiny MarianMT."""
+    arguments = ["--quick", "--out", str(tmp_path), "--translation-model", "random", "--burst", "1"]
+    assert load.main(arguments) == 0
+    result = json.loads((tmp_path / "translation_burst.json").read_text())
+    (row,) = result["rows"]
+    assert row["burst"] == 1 and row["english_ms"] > 0 and row["foreign_max_ms"] >= row["foreign_p50_ms"] > 0
+    assert row["foreign_translated"].endswith("of 8") and row["repeated_translated"].endswith("of 8")
+    assert "| burst | english_ms |" in capsys.readouterr().out
