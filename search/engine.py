@@ -52,8 +52,8 @@ from search.zero_shot import LabelGuess, LabelGuesser
 logger = logging.getLogger(__name__)
 
 # Text searches repeat (example queries, k or filters changed back and forth); their results with metadata are
-# kept up to this many bytes (docs/RELIABILITY.md measures an entry: ~25 KB at k=24, ~0.4 MB at k=100 collapsed).
-RESULT_CACHE_BYTES = 64 * 2**20
+# kept up to this many bytes (docs/RELIABILITY.md measures an entry: ~22 KB at k=24, 0.35-0.6 MB at k=100 folded).
+RESULT_CACHE_BYTES = 32 * 2**20
 NO_TEXT_GIVEN = "No modifying text was given, so the search used the image alone."
 ONLY_STOP_WORDS = (
     "The text has only common words (such as “the”, “for”, “with”), which say nothing about a product, so these "

@@ -23,9 +23,9 @@ NO_BRANDS = (
     "This index bundle knows no brands (it was built before brands were read from product names): rebuild it with "
     "this version of index_build.py to filter by brand."
 )
-# Selectors of recent filter combinations: ~1.1 bytes per product each (49 KB at 44k products, 1.1 MB at 1M), so a
+# Selectors of recent filter combinations: ~1.1 bytes per product each (50 KB at 44k products, 1.1 MB at 1M), so a
 # bound in bytes keeps hundreds at 44k and tens at a million; clients choose the combinations.
-SELECTOR_CACHE_BYTES = 64 * 2**20
+SELECTOR_CACHE_BYTES = 32 * 2**20
 Filters = Mapping[str, str | int | Iterable[str | int] | None]
 FilterKey = tuple[tuple[str, tuple[str, ...]], ...]
 
