@@ -100,6 +100,20 @@ def test_text_search(app_url, engine, tools):
     jsonschema.validate(answer, tools["search_text"].outputSchema)
 
 
+def test_text_search_says_its_correction_and_takes_correct(app_url, client):
+    """The shopper's fields come through the tool as through the client API: the correction, the attributes
+    recognised, the facets; correct=false searches the words as typed."""
+    for arguments in ({"text": "levis jeens", "k": 5}, {"text": "levis jeens", "k": 5, "correct": False}):
+        answer = answer_of(call(app_url, "search_text", arguments))
+        expected = client.predict(**arguments, api_name="/search_text")
+        for field in ("correction", "recognised", "match_count", "facets", "semantic_weight"):
+            assert answer[field] == expected[field], field
+        assert [result["id"] for result in answer["results"]] == [result["id"] for result in expected["results"]]
+    assert answer["correction"] is None
+    corrected = answer_of(call(app_url, "search_text", {"text": "levis jeens", "k": 5}))
+    assert corrected["correction"]["changes"] == [["jeens", "jeans"]] and corrected["match_count"] > 0
+
+
 def test_image_search_with_a_data_uri(app_url, engine, photo):
     answer = answer_of(call(app_url, "search_image", {"image": data_uri(photo), "k": 5}))
     assert_engines_answer(answer, engine.search_image(photo, k=5, collapse_similar=True), engine)
@@ -136,6 +150,7 @@ BAD_ARGUMENTS = [
     ("search_text", {"text": "shirt", "filters": {"colour": "Red"}}),
     ("search_text", {"text": "shirt", "semantic_weight": 2}),
     ("search_text", {"text": "shirt", "translate": "maybe"}),
+    ("search_text", {"text": "shirt", "correct": "maybe"}),
     ("search_composed", {"text": "red", "image_weight": -1}),
     ("more_like_this", {"product_id": 999}),
     ("more_like_this", {"product_id": 10005.5}),
