@@ -436,7 +436,8 @@ def nothing_matches(found: Found, text: str, semantic_weight: float, reading: Re
     if found.match_count != 0 or not found.results:
         return ()
     shown = text if len(text) <= 80 else text[:77].rstrip() + "…"
-    if found.carrying and reading is not None and semantic_weight < 1.0:
+    complete = reading is not None and all(term.known for term in reading.terms)
+    if found.carrying and reading is not None and not complete and semantic_weight < 1.0:
         named = " · ".join(dict.fromkeys(item.value for item in reading.recognised))
         return (NOTHING_MATCHES_BUT_CARRIED.format(text=shown, named=named),)
     template = NOTHING_MATCHES if semantic_weight >= 0.5 else NOTHING_MATCHES_IN_FULL

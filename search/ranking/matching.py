@@ -6,9 +6,12 @@ brand Nike), or a word the catalog does not know (satisfied by no product). A pr
 satisfies every term; a query with no term (only stop words) matches nothing.
 
 The attributes a query names are soft boosts, ranked first but never a filter: products rank in tiers (when the
-keywords have a share of the ranking) — those matching the whole query, then those carrying every attribute it
-names though not all its words ("i'm looking for red tops": red tops, whatever "looking" is), then the rest —
-and within a tier by the fused score, whose keyword side adds ATTRIBUTE_BOOST for the attributes carried.
+keywords have a share of the ranking) — those matching the whole query, then, when some of its words are unknown
+to the catalog (so nothing can match it), those carrying every attribute it names ("i'm looking for red tops": red
+tops, whatever "looking" is), then the rest — and within a tier by the fused score, whose keyword side adds
+ATTRIBUTE_BOOST for the attributes carried. A query whose words are all known gets no attribute tier: a product
+whose words do not all match ranks by its score (KAGL's real names, which carry their labels' words, lose up to
+0.01 P@1 with one, docs/EVALUATION.md).
 """
 
 from __future__ import annotations
@@ -58,16 +61,19 @@ class Match:
     matched: np.ndarray
     attributes: np.ndarray
     num_attributes: int
+    # Whether every term is known to the catalog (a query with an unknown word can match no product).
+    complete: bool = True
 
     def carrying(self) -> np.ndarray:
         """The rows carrying every attribute the query names (none when it names none)."""
         return self.attributes == self.num_attributes if self.num_attributes else np.zeros(len(self.matched), bool)
 
     def tiers(self) -> np.ndarray:
-        """Each row's tier: MATCHED_TIER when it matches the query, ATTRIBUTES_TIER when it carries every
-        attribute the query names (if it names any) without matching, else 0."""
+        """Each row's tier: MATCHED_TIER when it matches the query; ATTRIBUTES_TIER when some word of the query is
+        unknown and the row carries every attribute it names (if it names any); else 0."""
         tiers = np.where(self.matched, MATCHED_TIER, 0).astype(np.int8)
-        tiers[self.carrying() & ~self.matched] = ATTRIBUTES_TIER
+        if not self.complete:
+            tiers[self.carrying() & ~self.matched] = ATTRIBUTES_TIER
         return tiers
 
 
@@ -97,15 +103,18 @@ class Matcher:
         """Which rows satisfy every term, and how many attribute terms each satisfies."""
         matched = np.full(self.rows, bool(terms))
         attributes = np.zeros(self.rows, dtype=np.int16)
+        masks: dict[Term, np.ndarray] = {}
         for term in terms:
             if not term.known:
                 matched[:] = False
                 continue
-            mask = self.satisfied(term)
-            matched &= mask
+            if term not in masks:  # a repeated word is one term's work
+                masks[term] = self.satisfied(term)
+            matched &= masks[term]
             if term.is_attribute:
-                attributes += mask
-        return Match(matched, attributes, sum(term.is_attribute for term in terms))
+                attributes += masks[term]
+        complete = all(term.known for term in terms)
+        return Match(matched, attributes, sum(term.is_attribute for term in terms), complete)
 
 
 def keyword_side(scores: np.ndarray, match: Match | None) -> KeywordSide:

@@ -25,7 +25,7 @@ from search.ranking.filters import BRAND_FIELD
 from search.ranking.hybrid import DEFAULT_SEMANTIC_WEIGHT
 from search.ranking.keyword import KeywordIndex
 from search.ranking.matching import Term
-from search.understanding.spelling import SpellingCorrector
+from search.understanding.spelling import SpellingCorrector, correctable
 from search.understanding.vocabulary import Vocabulary
 
 # The semantic weight the query's words decide when none is given: all known → the hybrid default (keywords
@@ -43,6 +43,14 @@ PART_FIELDS = ("articleType", "subCategory")
 # ("Denim" the deodorant brand is not what "denim jacket" asks for).
 BRAND_MIN_SHARE = 0.5
 MAX_PHRASE_WORDS = 5
+# Words read (corrected, recognised, matched) per query: a text of thousands of words (up to MAX_TEXT_CHARS) is
+# searched whole, but only its first words are read, and it matches no product (an unread word stands in for the
+# rest), so a pasted page costs no more than a long query.
+MAX_READ_WORDS = 64
+UNREAD = "…"
+# Unknown words looked up for a correction per query: a shopper's typos are one or two; a text of many unknown
+# words (another alphabet's transliteration, a pasted code) is no typo of the catalog.
+MAX_CORRECTED = 8
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,8 @@ class QueryReader:
         changes = self._corrections(text) if correct else ()
         searched = _replace_words(text, changes)
         words = self.keyword.analyse(searched).split()
+        unread = len(words) > MAX_READ_WORDS
+        words = words[:MAX_READ_WORDS]
         stems = [self.keyword.stem(word) for word in words]
         tokens = [self.keyword.query_tokens(word) for word in words]
         terms: list[Term] = []
@@ -122,6 +132,8 @@ class QueryReader:
                 known = all(self.keyword.indexed(token) for token in tokens[position])
                 terms.append(Term(words[position], tuple(tokens[position]) if known else ()))
             position += 1
+        if unread:
+            terms.append(Term(UNREAD))
         correction = Correction(text, searched, changes) if changes else None
         return Reading(searched, correction, tuple(dict.fromkeys(recognised)), tuple(terms))
 
@@ -145,8 +157,9 @@ class QueryReader:
 
     def _corrections(self, text: str) -> tuple[tuple[str, str], ...]:
         """(typed, corrected) for each distinct word the catalog does not know and a catalog word is close to."""
-        words = list(dict.fromkeys(word for word, _ in _flat(phrases(text))))
+        words = list(dict.fromkeys(word for word, _ in _flat(phrases(text))))[:MAX_READ_WORDS]
         unknown = [word for word, known in zip(words, self.known_words(words), strict=True) if not known]
+        unknown = [word for word in unknown if correctable(word)][:MAX_CORRECTED]
         found = {word: corrected for word in unknown if (corrected := self.corrector.correct(word)) is not None}
         known = dict(zip(found.values(), self.known_words(list(found.values())), strict=True))
         return tuple((word, corrected) for word, corrected in found.items() if known[corrected])

@@ -31,7 +31,8 @@ def keyword_side(engine, text):
         carried += by_label | (by_words if term.field else False)
     if attributes:
         side = side + ATTRIBUTE_BOOST * carried / len(attributes)
-    tiers = np.where(matched, 2, np.where(bool(attributes) & (carried == len(attributes)), 1, 0))
+    unknown = any(not term.known for term in reading.terms)
+    tiers = np.where(matched, 2, np.where(unknown and bool(attributes) & (carried == len(attributes)), 1, 0))
     return reading, side, matched, tiers
 
 

@@ -3,7 +3,7 @@ attributes it carries counted; checked against the products table itself."""
 
 import numpy as np
 
-from search.ranking.matching import Term
+from search.ranking.matching import ATTRIBUTES_TIER, MATCHED_TIER, Term
 
 
 def test_terms_are_satisfied_by_words_or_labels(engine):
@@ -34,3 +34,21 @@ def test_an_unknown_word_or_no_word_matches_nothing(engine):
     for text in ("red zzqx jeans", "for the"):
         match = engine.ranker.match(engine.reader.read(text).terms)
         assert not match.matched.any()
+
+
+def test_the_attribute_tier_is_for_queries_nothing_can_match(engine):
+    frame = engine.products.frame
+    red_jeans = ((frame.baseColour == "Red") & (frame.articleType == "Jeans")).to_numpy()
+    unknown = engine.ranker.match(engine.reader.read("red zzqx jeans").terms)
+    assert not unknown.complete
+    assert np.array_equal(unknown.tiers() == ATTRIBUTES_TIER, red_jeans)
+    known = engine.ranker.match(engine.reader.read("red leather jeans").terms)
+    assert known.complete and not (known.tiers() == ATTRIBUTES_TIER).any()
+    assert np.array_equal(known.tiers() == MATCHED_TIER, known.matched)
+
+
+def test_a_repeated_word_counts_once_per_mention(engine):
+    once = engine.ranker.match(engine.reader.read("red jeans").terms)
+    twice = engine.ranker.match(engine.reader.read("red red jeans").terms)
+    assert np.array_equal(once.matched, twice.matched)
+    assert twice.num_attributes == 3 and np.array_equal(twice.carrying(), once.carrying())

@@ -5,7 +5,14 @@ import pytest
 
 from search.query import RAW_TEXT_LIMIT, TextQuery
 from search.results import Recognised
-from search.understanding.reader import KEYWORDS_LEAD, MEANING_LEADS, MEANING_ONLY
+from search.understanding.reader import (
+    KEYWORDS_LEAD,
+    MAX_CORRECTED,
+    MAX_READ_WORDS,
+    MEANING_LEADS,
+    MEANING_ONLY,
+    UNREAD,
+)
 from search.understanding.vocabulary import text_words
 
 
@@ -95,3 +102,19 @@ def test_bad_input_is_read_without_fuss(reader, engine, text):
 def test_sizes_and_digits_are_words_nothing_matches(reader):
     reading = reader.read("jeans 32 xl")
     assert reading.correction is None and [term.known for term in reading.terms] == [True, False, False]
+
+
+def test_only_the_first_words_of_a_long_text_are_read(reader):
+    text = " ".join(["blue", "jeans"] * MAX_READ_WORDS)
+    reading = reader.read(text)
+    assert len(reading.terms) == MAX_READ_WORDS + 1 and reading.terms[-1].words == UNREAD
+    assert not reading.terms[-1].known
+    assert reader.read("blue jeans").terms == reading.terms[:2]
+
+
+def test_only_a_few_unknown_words_are_looked_up_for_a_correction(reader):
+    words = sorted(word for word in reader.vocabulary.words if word.isalpha() and len(word) >= 7)
+    typos = [typo for word in words if reader.read(typo := word[:3] + word[4:]).correction is not None]
+    assert len(typos) > MAX_CORRECTED
+    reading = reader.read(" ".join(typos))
+    assert len(reading.correction.changes) == MAX_CORRECTED
