@@ -155,13 +155,12 @@ def write_catalog(rows: list[dict], folder: Path, id_type: str = "int64") -> Pat
     return folder
 
 
-def rows_with_image_paths(rows: list[dict], folder: Path, absolute: bool = False) -> list[dict]:
-    """The rows with every photo written to `folder/images/` and referenced by path only."""
+def rows_with_image_paths(rows: list[dict], folder: Path) -> list[dict]:
+    """The rows with every photo written to `folder/images/` and referenced by path (relative to `folder`) only."""
     (folder / "images").mkdir(parents=True)
     for row in rows:
-        path = folder / "images" / f"{row['id']}.jpg"
-        path.write_bytes(row["image"]["bytes"])
-        row["image"] = {"bytes": None, "path": str(path) if absolute else f"images/{row['id']}.jpg"}
+        (folder / "images" / f"{row['id']}.jpg").write_bytes(row["image"]["bytes"])
+        row["image"] = {"bytes": None, "path": f"images/{row['id']}.jpg"}
     return rows
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,35 @@ def _open(data: bytes) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as error:
         raise InvalidImageError(_corrupt_message(error)) from error
     return image
+
+
+def read_image_file(path: Path, name: str | None = None) -> bytes:
+    """The bytes of an image file (`name`: how messages call it, by default its file name), read only from a
+    regular file and never beyond MAX_IMAGE_BYTES: a FIFO, a device (/dev/zero) or a folder is refused without
+    reading (opened non-blocking, so a FIFO cannot hang the caller), and a file that grows while it is read is cut
+    at the limit and refused."""
+    name = name or path.name
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError as error:
+        raise InvalidImageError(f"Image file not found: {name}") from error
+    except OSError as error:
+        raise InvalidImageError(f"The image file {name} cannot be read ({error.strerror or error}).") from error
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            raise InvalidImageError(f"{name} is not a regular file (a FIFO, device or folder), so it is not read.")
+        if status.st_size > MAX_IMAGE_BYTES:
+            raise InvalidImageError(f"{name}: {_too_many_bytes_message(status.st_size)}")
+        with os.fdopen(os.dup(handle), "rb") as file:
+            data = file.read(MAX_IMAGE_BYTES + 1)
+    except OSError as error:
+        raise InvalidImageError(f"The image file {name} cannot be read ({error.strerror or error}).") from error
+    finally:
+        os.close(handle)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise InvalidImageError(f"{name}: {_too_many_bytes_message(len(data))}")
+    return data
 
 
 def _corrupt_message(error: Exception) -> str:
@@ -170,12 +200,7 @@ def load_image(image: ImageInput, edge: int | None = None) -> Image.Image:
             array = array[:, :, 0]
         return _to_rgb(_shrink(Image.fromarray(array), edge))
     if isinstance(image, (str, os.PathLike)):
-        path = Path(image)
-        if not path.is_file():
-            raise InvalidImageError(f"Image file not found: {path.name}")
-        if path.stat().st_size > MAX_IMAGE_BYTES:
-            raise InvalidImageError(_too_many_bytes_message(path.stat().st_size))
-        return decode_image(path.read_bytes(), edge)
+        return decode_image(read_image_file(Path(image)), edge)
     if isinstance(image, (bytes, bytearray, memoryview)):
         return decode_image(bytes(image), edge)
     raise InvalidImageError(f"Unsupported image input of type {type(image).__name__}.")

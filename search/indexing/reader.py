@@ -12,7 +12,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from transformers.image_processing_utils import BaseImageProcessor
 
-from search.catalog.images import MAX_IMAGE_BYTES, decode_image, processor_edge
+from search.catalog.ids import shown
+from search.catalog.images import decode_image, processor_edge, read_image_file
 from search.catalog.schema import IMAGE_COLUMN, product_text
 from search.errors import InvalidImageError
 
@@ -23,7 +24,7 @@ Unreadable = dict[int, str]
 
 def stored_image(cell: object, root: Path | None) -> tuple[bytes | None, str | None]:
     """The encoded photo of a catalog row, or None and why there is none: the stored bytes, else the file the
-    row's path names (a relative path is read from the dataset's folder, `root`)."""
+    row's path names inside the dataset's folder `root` (see `catalog_file`)."""
     if not isinstance(cell, dict):
         return None, "no image"
     data = cell.get("bytes")
@@ -34,17 +35,40 @@ def stored_image(cell: object, root: Path | None) -> tuple[bytes | None, str | N
     name = cell.get("path")
     if not name:
         return None, "no image"
-    path = Path(name)
-    if not path.is_absolute():
-        if root is None:
-            return None, f"its image path {name} is relative, but the dataset is not a local folder"
-        path = root / path
     try:
-        if path.stat().st_size > MAX_IMAGE_BYTES:
-            return None, f"{name} is larger than {MAX_IMAGE_BYTES / 2**20:.0f} MB"
-        return path.read_bytes(), None
-    except OSError as error:
-        return None, f"{name} cannot be read ({error.strerror or error})"
+        return read_image_file(catalog_file(name, root), shown(name, quoted=False)), None
+    except InvalidImageError as error:
+        return None, str(error)
+
+
+def catalog_file(name: object, root: Path | None) -> Path:
+    """The file an image path of the catalog names, confined to the dataset's folder: the path must be relative,
+    without '..', and lead (symbolic links followed) to a file inside `root`. A catalog only names its own photos;
+    otherwise a catalog could copy any file the build can read (a key, /etc/shadow) into the bundle, which the app
+    serves and --push-to uploads. A Hub dataset has no folder (`root` None): its photos must be stored as bytes."""
+    if not isinstance(name, str) or "\0" in name:
+        raise InvalidImageError(f"The image path {shown(name)} is not a file name.")
+    path, label = Path(name), shown(name)
+    if path.is_absolute():
+        raise InvalidImageError(
+            f"The image path {label} is absolute: a catalog names its photos relative to the dataset's folder."
+        )
+    if ".." in path.parts:
+        raise InvalidImageError(
+            f"The image path {label} has '..': a catalog names only photos inside the dataset's folder."
+        )
+    if root is None:
+        raise InvalidImageError(
+            f"The image path {label} is relative, but the dataset is not a local folder: store the photos' bytes."
+        )
+    base = root.resolve()
+    try:
+        resolved = (base / path).resolve()
+    except (OSError, RuntimeError) as error:  # a loop of symbolic links
+        raise InvalidImageError(f"The image path {label} cannot be followed ({error}).") from error
+    if not resolved.is_relative_to(base):
+        raise InvalidImageError(f"The image path {label} leads outside the dataset's folder (a symbolic link).")
+    return resolved
 
 
 def product_image(

@@ -1,6 +1,7 @@
 """Every kind of image input becomes an upright RGB image or a specific InvalidImageError."""
 
 import io
+import os
 import struct
 import zlib
 
@@ -118,6 +119,14 @@ def test_arrays_paths_and_pil_images_are_accepted(tmp_path):
     Image.new("RGB", (24, 24), "blue").save(path)
     assert load_image(str(path)).getpixel((1, 1)) == (0, 0, 255)
     assert load_image(Image.new("L", (16, 16))).mode == "RGB"
+
+
+def test_only_regular_files_are_read_by_path(tmp_path):
+    """/dev/zero was read until MemoryError; a FIFO blocked the reader until something wrote to it."""
+    os.mkfifo(tmp_path / "pipe.png")
+    for path in ("/dev/zero", tmp_path / "pipe.png", tmp_path):
+        with pytest.raises(InvalidImageError, match="is not a regular file"):
+            load_image(path)
 
 
 def test_missing_path_and_wrong_types_are_explained(tmp_path):

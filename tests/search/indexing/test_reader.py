@@ -1,9 +1,14 @@
 """Build stage 1: batches of catalog rows are read, decoded and preprocessed exactly as row-by-row processing
 would, in row order, whole batches at a time."""
 
+import os
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from search.catalog.images import MAX_IMAGE_BYTES
 from search.catalog.schema import load_catalog, product_text
 from search.encoding.encoder import Encoder
 from search.indexing.reader import ProductBatchSource, batch_loader, product_image, stored_image
@@ -42,7 +47,7 @@ def test_loader_yields_whole_batches_in_row_order(catalog_dir, encoder):
         ({"bytes": b"", "path": None}, "the image is empty (0 bytes)"),
         ({"bytes": None, "path": None}, "no image"),
         (None, "no image"),
-        ({"bytes": None, "path": "images/missing.jpg"}, "images/missing.jpg cannot be read (No such file"),
+        ({"bytes": None, "path": "images/missing.jpg"}, "Image file not found: images/missing.jpg"),
     ],
 )
 def test_rows_without_a_usable_image_say_why(cell, problem, tmp_path):
@@ -55,10 +60,93 @@ def test_images_are_read_from_their_bytes_or_their_path(tmp_path):
     (tmp_path / "images" / "a.jpg").write_bytes(b"jpeg bytes")
     assert stored_image({"bytes": b"stored", "path": "ignored.jpg"}, tmp_path) == (b"stored", None)
     assert stored_image({"bytes": None, "path": "images/a.jpg"}, tmp_path) == (b"jpeg bytes", None)
-    absolute = str(tmp_path / "images" / "a.jpg")
-    assert stored_image({"bytes": None, "path": absolute}, None) == (b"jpeg bytes", None)
-    data, problem = stored_image({"bytes": None, "path": "images/a.jpg"}, None)
-    assert data is None and "relative, but the dataset is not a local folder" in problem
+    assert stored_image({"bytes": None, "path": "./images//a.jpg"}, tmp_path) == (b"jpeg bytes", None)
+
+
+@pytest.fixture
+def dataset_and_secret(tmp_path) -> tuple[Path, Path]:
+    """A dataset folder with one photo, and a file next to it that the build can read but the catalog must not."""
+    root = tmp_path / "dataset"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "a.jpg").write_bytes(b"jpeg bytes")
+    secret = tmp_path / "secret" / "private.jpg"
+    secret.parent.mkdir()
+    secret.write_bytes(b"private key")
+    return root, secret
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("../secret/private.jpg", "has '..'"),
+        ("images/../../secret/private.jpg", "has '..'"),
+        ("ABSOLUTE", "is absolute"),
+        ("/etc/shadow", "is absolute"),
+        ("/dev/zero", "is absolute"),
+        ("images/link.jpg", "leads outside the dataset's folder"),
+        ("images/zero", "leads outside the dataset's folder"),
+    ],
+)
+def test_image_paths_leaving_the_dataset_folder_are_refused_unread(dataset_and_secret, path, problem):
+    root, secret = dataset_and_secret
+    (root / "images" / "link.jpg").symlink_to(secret)
+    (root / "images" / "zero").symlink_to("/dev/zero")
+    path = str(secret) if path == "ABSOLUTE" else path
+    data, reason = stored_image({"bytes": None, "path": path}, root)
+    assert data is None and problem in reason
+
+
+def test_an_absolute_path_inside_the_dataset_folder_is_refused_too(dataset_and_secret):
+    root, _ = dataset_and_secret
+    data, reason = stored_image({"bytes": None, "path": str(root / "images" / "a.jpg")}, root)
+    assert data is None and "is absolute: a catalog names its photos relative to the dataset's folder" in reason
+
+
+def test_a_link_that_stays_inside_the_dataset_folder_is_followed(dataset_and_secret):
+    root, _ = dataset_and_secret
+    (root / "same.jpg").symlink_to(root / "images" / "a.jpg")
+    assert stored_image({"bytes": None, "path": "same.jpg"}, root) == (b"jpeg bytes", None)
+
+
+@pytest.mark.parametrize("path", ["images/a.jpg", "/tmp/a.jpg"])
+def test_a_hub_dataset_gives_its_photos_as_bytes_not_paths(path):
+    """A Hub dataset has no folder (root None): a relative path has nothing to be read from and an absolute one
+    would read the build machine's files."""
+    data, reason = stored_image({"bytes": None, "path": path}, None)
+    assert data is None and ("not a local folder" in reason or "is absolute" in reason)
+
+
+def test_only_regular_files_are_read_and_a_fifo_does_not_hang(dataset_and_secret):
+    root, _ = dataset_and_secret
+    os.mkfifo(root / "images" / "pipe.jpg")
+    (root / "images" / "folder.jpg").mkdir()
+    answers: list[tuple[bytes | None, str | None]] = []
+    reader = threading.Thread(
+        target=lambda: answers.extend(
+            stored_image({"bytes": None, "path": name}, root) for name in ("images/pipe.jpg", "images/folder.jpg")
+        ),
+        daemon=True,
+    )
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "reading a FIFO named by the catalog hung"
+    assert [data for data, _ in answers] == [None, None]
+    assert all("is not a regular file" in reason for _, reason in answers)
+
+
+def test_image_files_are_read_up_to_the_limit_only(dataset_and_secret):
+    root, _ = dataset_and_secret
+    with open(root / "images" / "huge.jpg", "wb") as file:
+        file.truncate(MAX_IMAGE_BYTES + 1)  # sparse: no disk used
+    data, reason = stored_image({"bytes": None, "path": "images/huge.jpg"}, root)
+    assert data is None and "the limit is 20 MB" in reason
+
+
+@pytest.mark.parametrize("path", [b"images/a.jpg", "images/a\0.jpg"])
+def test_an_image_path_that_is_not_a_file_name_is_refused(dataset_and_secret, path):
+    root, _ = dataset_and_secret
+    data, reason = stored_image({"bytes": None, "path": path}, root)
+    assert data is None and "is not a file name" in reason
 
 
 def test_an_undecodable_photo_gets_the_placeholder_and_the_decoders_reason():
