@@ -14,7 +14,8 @@ import datasets
 import huggingface_hub
 import pyarrow.parquet as pq
 
-from search.catalog.ids import id_problems
+from search.catalog.ids import MAX_LISTED, id_problems
+from search.catalog.values import value_problems
 from search.errors import CatalogError
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,24 @@ def check_product_ids(table: datasets.Dataset) -> None:
         )
 
 
+def check_catalog_values(table: datasets.Dataset) -> None:
+    """Refuse labels, names and years the products table cannot hold as they are (search.catalog.values), naming
+    the column and row of each, before anything is encoded."""
+    columns = table.select_columns([*LABEL_COLUMNS, NAME_COLUMN, YEAR_COLUMN]).with_format("arrow")[:]
+    listed: list[str] = []
+    total = 0
+    for name in (*LABEL_COLUMNS, NAME_COLUMN, YEAR_COLUMN):
+        found, count = value_problems(name, columns[name], year=name == YEAR_COLUMN)
+        listed += found
+        total += count
+    if total:
+        more = f"; and {total - MAX_LISTED} more" if total > MAX_LISTED else ""
+        raise CatalogError(
+            f"Labels and names must be text and years whole numbers; {total} problem(s) in the catalog (rows "
+            f"counted from 0): {'; '.join(listed[:MAX_LISTED])}{more}. Fix these rows and build again."
+        )
+
+
 def load_catalog(
     source: str = DEFAULT_DATASET, split: str = "train", revision: str | None = None, limit: int | None = None
 ) -> tuple[datasets.Dataset, CatalogSource]:
@@ -179,6 +198,7 @@ def load_catalog(
     if len(table) == 0:
         raise CatalogError(f"Dataset '{source}' (split '{split}') has no rows.")
     check_product_ids(table)
+    check_catalog_values(table)
     table = table.cast_column(IMAGE_COLUMN, datasets.Image(decode=False))
     logger.info("Loaded %d products from %s (split %s)", len(table), source, split)
     root = (path if path.is_dir() else path.parent).resolve() if path.exists() else None

@@ -167,6 +167,24 @@ def test_bad_product_ids_fail_before_encoding_and_name_the_rows(
     assert_nothing_written(previous_bundle, digest, fake_hub, tmp_path)
 
 
+@pytest.mark.parametrize("engine", ["default", "ray"])
+def test_bad_years_fail_before_encoding_with_either_engine(tiny_model, tmp_path, previous_bundle, caplog, engine):
+    """inf was refused only after the whole encode ("Float value inf was truncated converting to int32"), with no
+    row or column named, also with --engine ray."""
+    rows = generate_rows(SIZE)
+    rows[6]["year"] = float("inf")
+    rows[9]["year"] = 1e20
+    catalog = write_catalog(rows, tmp_path / "catalog")
+    table = pq.read_table(catalog / "train.parquet")
+    years = pa.array([row["year"] for row in rows], pa.float64())
+    pq.write_table(table.set_column(table.schema.get_field_index("year"), "year", years), catalog / "train.parquet")
+    digest = folder_digest(previous_bundle)
+    assert index_build.main(build_args(catalog, tiny_model, previous_bundle, "--engine", engine)) == 1
+    assert "column 'year', row 6: inf is not a year" in caplog.text and "row 9: 1e+20" in caplog.text
+    assert not (tmp_path / "out.cache").exists(), "nothing may be encoded before the values are checked"
+    assert folder_digest(previous_bundle) == digest
+
+
 def test_several_bad_ids_are_all_named(tiny_model, tmp_path, caplog):
     rows = generate_rows(SIZE)
     rows[1]["id"], rows[9]["id"], rows[30]["id"] = None, rows[0]["id"], None
