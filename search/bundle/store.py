@@ -3,11 +3,18 @@ back exactly that, verified. Nothing else in the project reads or writes bundle 
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import glob
 import hashlib
 import logging
+import os
+import re
 import shutil
+import socket
 import subprocess
 import uuid
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -59,8 +66,7 @@ class Bundle:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         _check_replaceable(out)
-        staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-        staging.mkdir()
+        staging = _new_staging_folder(out)
         try:
             self.index.save(staging / INDEX_FILE, staging / VECTORS_FILE)
             photos = self.manifest.components.photos
@@ -270,12 +276,71 @@ def _check_replaceable(target: Path) -> None:
 
 
 def _replace_folder(new: Path, target: Path) -> None:
-    """Swap `new` into place of `target` with renames; the old folder is removed only after the swap."""
+    """Put `new` in place of `target` in one step (the two folders are exchanged, then the old one removed), so
+    `target` holds a whole bundle at every moment. Where the system cannot exchange folders, two renames."""
     if not target.exists():
         new.rename(target)
         return
     _check_replaceable(target)
-    retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+    if _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)
+        return
+    retired = target.parent / f".{target.name}.old-{_owner()}-{uuid.uuid4().hex[:8]}"
     target.rename(retired)
     new.rename(target)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically (Linux's renameat2 with RENAME_EXCHANGE); False where it is not available."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError, TypeError):  # not glibc / not Linux
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # a file system that cannot exchange
+        return False
+    raise OSError(error, os.strerror(error), str(second))
+
+
+def _owner() -> str:
+    """Who writes a temporary folder: this machine and process, so that another save can tell a folder left by a
+    process that died (kill -9 during a save) from one still being written."""
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}-{os.getpid()}"
+
+
+def _new_staging_folder(out: Path) -> Path:
+    """A new temporary folder beside `out`, after removing those that earlier saves to `out` left behind."""
+    for leftover in out.parent.glob(f".{glob.escape(out.name)}.*-*"):
+        match = re.fullmatch(
+            rf"\.{re.escape(out.name)}\.(?:tmp|old)-(?:([0-9a-f]{{8}})-([0-9]+)-)?[0-9a-f]{{8}}", leftover.name
+        )
+        if match and leftover.is_dir() and not _written_now(match.group(1), match.group(2)):
+            logger.info("Removing %s, left by an earlier save that did not finish", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
+    staging = out.parent / f".{out.name}.tmp-{_owner()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    return staging
+
+
+def _written_now(host: str | None, pid: str | None) -> bool:
+    """Whether a temporary folder's owner may still be writing it: a process of another machine, or a live one of
+    this machine. Folders of earlier versions (no owner in the name) are left over."""
+    if host is None or pid is None:
+        return False
+    if host != _owner().split("-")[0]:
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, owned by another user
+        return True
+    return True

@@ -38,6 +38,7 @@ from search.encoding.vectors import mix_label
 from search.errors import EngineError
 from search.indexing.config import BuildConfig, BuildReport
 from search.indexing.fingerprint import catalog_fingerprint
+from search.indexing.output import check_output
 from search.indexing.reader import Unreadable, batch_loader, stored_image
 from search.indexing.shards import ShardCache
 from search.indexing.unreadable import UnreadableImages
@@ -198,6 +199,7 @@ def run_build(config: BuildConfig) -> BuildReport:
     encoded, unreadable photos stop the encoding once too many, and `Bundle.save` swaps the new bundle in only
     after it has loaded back from its staging folder.
     """
+    check_output(config.out, config.cache_root, config.dataset)
     timings: dict[str, float] = defaultdict(float)
     started = time.perf_counter()
     table, source = load_catalog(config.dataset, config.split, config.dataset_revision, config.limit)

@@ -3,7 +3,13 @@ damage or a mismatched encoder with a specific message."""
 
 import hashlib
 import json
+import os
+import socket
+import subprocess
+import sys
+import zlib
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +20,7 @@ from search.bundle import (
     PRODUCTS_FILE,
     Bundle,
     check_encoder_matches,
+    is_bundle,
     onnx_info,
     read_manifest,
 )
@@ -148,6 +155,45 @@ def test_interrupted_write_leaves_the_old_bundle(bundle_copy, monkeypatch):
         bundle.save(bundle_copy)
     assert read_manifest(bundle_copy).files == before.files
     assert [p.name for p in bundle_copy.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_out_holds_a_whole_bundle_at_every_moment_of_the_swap(bundle_copy, monkeypatch):
+    """The swap renamed --out away, then the new bundle in: between the two, no bundle was at --out. Every rename
+    the save makes is followed by a look at --out."""
+    bundle = Bundle.load(bundle_copy)
+    original = Path.rename
+    seen: list[bool] = []
+
+    def rename_and_look(self, target):
+        moved = original(self, target)
+        seen.append(is_bundle(bundle_copy))
+        return moved
+
+    monkeypatch.setattr(Path, "rename", rename_and_look)
+    bundle.save(bundle_copy)
+    assert all(seen), f"--out held no bundle after rename {seen.index(False) + 1} of {len(seen)}"
+    assert len(Bundle.load(bundle_copy).products) == len(bundle.products)
+    assert [p.name for p in bundle_copy.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_save_removes_temporaries_left_by_saves_that_died_but_not_those_being_written(bundle_copy):
+    """kill -9 during a save left `.out.tmp-*` (and between the renames `.out.old-*`) folders nothing removed."""
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(finished.stdout)
+    host = f"{zlib.crc32(socket.gethostname().encode()):08x}"
+    left = [f".{bundle_copy.name}.tmp-0123abcd", f".{bundle_copy.name}.tmp-{host}-{dead}-0123abcd"]
+    left.append(f".{bundle_copy.name}.old-{host}-{dead}-89abcdef")
+    live = [
+        f".{bundle_copy.name}.tmp-{host}-{os.getpid()}-0123abcd",
+        f".{bundle_copy.name}.tmp-ffffffff-{dead}-1a2b3c4d",
+    ]
+    others = [".other.tmp-0123abcd", f".{bundle_copy.name}.notes"]
+    for name in left + live + others:
+        (bundle_copy.parent / name).mkdir()
+        (bundle_copy.parent / name / "index.faiss").write_bytes(b"partial")
+    Bundle.load(bundle_copy).save(bundle_copy)
+    remaining = sorted(p.name for p in bundle_copy.parent.iterdir() if p.name.startswith("."))
+    assert remaining == sorted(live + others)
 
 
 def test_refuses_to_overwrite_a_folder_that_is_not_a_bundle(tmp_path, bundle_dir):
