@@ -2,6 +2,8 @@
 would, in row order, whole batches at a time."""
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -152,3 +154,26 @@ def test_an_image_path_that_is_not_a_file_name_is_refused(dataset_and_secret, pa
 def test_an_undecodable_photo_gets_the_placeholder_and_the_decoders_reason():
     image, problem = product_image({"image": {"bytes": b"this is not a photo", "path": None}})
     assert image.size == (60, 80) and "not an image that can be read" in problem
+
+
+MEMORY_SCRIPT = """
+import io, resource, sys
+from PIL import Image
+from search.indexing.reader import product_image
+big = io.BytesIO(); Image.new("RGB", (6000, 6000), (200, 10, 10)).save(big, format="PNG")
+small = io.BytesIO(); Image.new("RGB", (60, 80), (10, 10, 200)).save(small, format="PNG")
+size = int(next(line for line in open("/proc/self/status") if line.startswith("VmSize")).split()[1]) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (size + 100 * 2**20, resource.RLIM_INFINITY))
+print(product_image({"image": {"bytes": big.getvalue(), "path": None}})[1])
+image, problem = product_image({"image": {"bytes": small.getvalue(), "path": None}})
+print(image.size, problem)
+"""
+
+
+def test_a_photo_too_large_for_the_memory_left_marks_just_that_product():
+    """A build died of one photo's MemoryError; now that photo is unreadable and the next one decodes. A real
+    MemoryError: the process may use 100 MB more than it has, and the 36 MP photo decodes to 144 MB."""
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], capture_output=True, text=True, cwd=root, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-2:] == ["there was not enough memory to decode the image", "(60, 80) None"]
