@@ -15,7 +15,8 @@ Five kinds of query, each made from the loaded catalog and a seed (so a run is r
   for attributes.
 
 Targets (issue 20): a misspelt or synonym query reaches ≥ 0.9 of the P@10 of its correct form; attribute
-combinations reach P@10 ≥ 0.8 with keywords alone.
+combinations reach P@10 ≥ 0.8 with keywords alone. The balance is measured on the natural phrasings: P@10 with the
+reader on at fixed semantic weights and at the weight the words decide (BALANCE_WEIGHTS).
 
     python -m search.evaluate.shopper --index build/real-all/bundle --queries 80 --out build/shopper.json
 """
@@ -27,6 +28,7 @@ import json
 import logging
 import random
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -226,6 +228,9 @@ class Setting:
     understand: bool
 
 
+# The fixed keyword/meaning balances the words' own choice is compared with (on the natural phrasings).
+BALANCE_WEIGHTS = (0.0, 0.3, 0.5, 0.8, 1.0)
+
 SETTINGS = (
     Setting("keyword", "before", 0.0, False),
     Setting("keyword", "after", 0.0, True),
@@ -270,6 +275,35 @@ def run(engine: SearchEngine, queries: Sequence[ShopperQuery]) -> list[dict[str,
                 row["share_of_correct_form_p10"] = metrics["P@10"] / max(right["P@10"], 1e-9)
             rows.append(row)
     return rows
+
+
+def balance(engine: SearchEngine, queries: Sequence[ShopperQuery], kind: str = "natural") -> list[dict[str, Any]]:
+    """Mean metrics of one kind's queries, reader on, at each of BALANCE_WEIGHTS and at the weight the words decide
+    (None; with how often each weight was chosen)."""
+    chosen = [query for query in queries if query.kind == kind]
+    rows = []
+    for weight in (None, *BALANCE_WEIGHTS):
+        label = f"balance {weight if weight is not None else 'the words decide'} · {kind}"
+        judged = [judge(engine, q.text, q.relevant, weight) for q in tqdm(chosen, desc=label, leave=False)]
+        row: dict[str, Any] = {"kind": kind, "semantic_weight": weight, "queries": len(chosen)}
+        row["metrics"] = mean_metrics(judged) if judged else {}
+        if weight is None:
+            used = Counter(str(engine.search_text(q.text, k=1).semantic_weight) for q in chosen)
+            row["weights_used"] = dict(sorted(used.items()))
+        rows.append(row)
+    return rows
+
+
+def balance_table(rows: Sequence[dict[str, Any]]) -> str:
+    """P@10, nDCG@10 and MRR per semantic weight."""
+    lines = []
+    for row in rows:
+        weight = row["semantic_weight"]
+        cells = {"semantic_weight": "the words decide" if weight is None else f"{weight:.1f}"}
+        cells |= {metric: f"{row['metrics'][metric]:.3f}" for metric in ("P@10", "nDCG@10", "MRR")}
+        cells["weights used"] = ", ".join(f"{w}: {n}" for w, n in row.get("weights_used", {}).items())
+        lines.append(cells)
+    return pd.DataFrame(lines).to_string(index=False)
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:
@@ -318,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("%d shopper queries: %s", len(queries), {kind: sum(q.kind == kind for q in queries) for kind in KINDS})
     rows = run(engine, queries)
     print(table(rows))
+    balances = balance(engine, queries)
+    print("\nThe balance on the natural phrasings (reader on):\n" + balance_table(balances))
     if args.out:
         report = {
             "bundle": str(args.index),
@@ -326,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine_info(engine.encoder.device),
             "queries": [{**asdict(q), "relevant": len(q.relevant)} for q in queries],
             "results": rows,
+            "balance": balances,
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")

@@ -4,7 +4,18 @@ the catalog does not know, and the before/after run through the engine's own sea
 import pytest
 
 from search.catalog.products import ProductTable
-from search.evaluate.shopper import KINDS, MIN_RELEVANT, SETTINGS, run, shopper_queries, table
+from search.evaluate.shopper import (
+    BALANCE_WEIGHTS,
+    KINDS,
+    MIN_RELEVANT,
+    SETTINGS,
+    balance,
+    balance_table,
+    judge,
+    run,
+    shopper_queries,
+    table,
+)
 from search.fixtures.synthetic import generate_rows
 from search.understanding.spelling import correctable
 from search.understanding.vocabulary import Vocabulary
@@ -58,3 +69,14 @@ def test_the_run_judges_every_kind_before_and_after(engine):
     assert {(row["method"], row["stage"]) for row in rows} == {(s.method, s.stage) for s in SETTINGS}
     assert all(0.0 <= row["metrics"]["P@10"] <= 1.0 for row in rows)
     assert "keyword" in table(rows) and "→" in table(rows)
+
+
+def test_the_balance_is_judged_at_each_weight_and_at_the_words_choice(engine):
+    queries = shopper_queries(engine.products.frame, engine.bundle.vocabulary, per_kind=3, seed=0)
+    rows = balance(engine, queries)
+    assert [row["semantic_weight"] for row in rows] == [None, *BALANCE_WEIGHTS]
+    natural = [query for query in queries if query.kind == "natural"]
+    assert sum(rows[0]["weights_used"].values()) == len(natural) == rows[0]["queries"]
+    keywords_only = [judge(engine, query.text, query.relevant, 0.0)["P@10"] for query in natural]
+    assert rows[1]["metrics"]["P@10"] == pytest.approx(sum(keywords_only) / len(natural))
+    assert "the words decide" in balance_table(rows)
