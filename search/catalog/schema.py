@@ -15,7 +15,7 @@ import huggingface_hub
 import pyarrow.parquet as pq
 
 from search.catalog.ids import MAX_LISTED, id_problems
-from search.catalog.values import value_problems
+from search.catalog.values import image_problems, value_problems
 from search.errors import CatalogError
 
 logger = logging.getLogger(__name__)
@@ -150,11 +150,10 @@ def check_product_ids(table: datasets.Dataset) -> None:
 
 
 def check_catalog_values(table: datasets.Dataset) -> None:
-    """Refuse labels, names and years the products table cannot hold as they are (search.catalog.values), naming
+    """Refuse photos, labels, names and years the products table cannot hold as they are (search.catalog.values), naming
     the column and row of each, before anything is encoded."""
-    columns = table.select_columns([*LABEL_COLUMNS, NAME_COLUMN, YEAR_COLUMN]).with_format("arrow")[:]
-    listed: list[str] = []
-    total = 0
+    columns = table.select_columns([*LABEL_COLUMNS, NAME_COLUMN, YEAR_COLUMN, IMAGE_COLUMN]).with_format("arrow")[:]
+    listed, total = image_problems(IMAGE_COLUMN, columns[IMAGE_COLUMN])
     for name in (*LABEL_COLUMNS, NAME_COLUMN, YEAR_COLUMN):
         found, count = value_problems(name, columns[name], year=name == YEAR_COLUMN)
         listed += found
@@ -162,7 +161,8 @@ def check_catalog_values(table: datasets.Dataset) -> None:
     if total:
         more = f"; and {total - MAX_LISTED} more" if total > MAX_LISTED else ""
         raise CatalogError(
-            f"Labels and names must be text and years whole numbers; {total} problem(s) in the catalog (rows "
+            f"Photos must be bytes or paths, labels and names text, years whole numbers; {total} problem(s) in "
+            f"the catalog (rows "
             f"counted from 0): {'; '.join(listed[:MAX_LISTED])}{more}. Fix these rows and build again."
         )
 

@@ -34,6 +34,26 @@ def value_problems(name: str, column: pa.ChunkedArray, year: bool = False) -> tu
     return listed, len(rows)
 
 
+def image_problems(name: str, column: pa.ChunkedArray) -> tuple[list[str], int]:
+    """What is wrong with the image column: a photo is given as bytes, as a path (text), or as datasets' image
+    struct of both; anything else (numbers, lists: datasets turned a list of numbers into a TIFF) is refused."""
+    kind = column.type
+    binary = (pa.binary(), pa.large_binary())
+    text = (pa.string(), pa.large_string())
+    if kind in binary or kind in text or pa.types.is_null(kind):
+        return [], 0
+    if pa.types.is_struct(kind) and all(
+        kind.field(index).name in ("bytes", "path")
+        and kind.field(index).type in (binary if kind.field(index).name == "bytes" else text) + (pa.null(),)
+        for index in range(kind.num_fields)
+    ):
+        return [], 0
+    rows = np.flatnonzero(_mask(pc.is_valid(column)))
+    rule = f"is a {kind} value, not a photo: give its bytes, its path or {{'bytes': ..., 'path': ...}}"
+    listed = [f"column {shown(name)}, row {row}: {shown(column[int(row)].as_py())} {rule}" for row in rows[:MAX_LISTED]]
+    return listed, len(rows)
+
+
 def _bad_texts(column: pa.ChunkedArray, kind: pa.DataType) -> tuple[np.ndarray, str]:
     """Text, whole numbers (written as text) and missing values are labels; bytes, lists, mappings, true/false and
     fractional numbers are not, and are not turned into their repr."""

@@ -89,6 +89,8 @@ def catalog_with(tmp_path, name: str, values: list, kind: pa.DataType) -> str:
         ("gender", [["Men", "Women"], None, [], ["Men"]], pa.list_(pa.string()), ["row 0: ['Men', 'Women'] is a list"]),
         ("productDisplayName", [None, 1.5, float("nan"), 2.0], pa.float64(), ["row 1: 1.5 is a number", "row 3"]),
         ("usage", [{"a": 1}, None, None, None], pa.struct([("a", pa.int64())]), ["row 0: {'a': 1} is a mapping"]),
+        ("image", [1, 2, None, 4], pa.int64(), ["column 'image', row 0: 1 is a int64 value, not a photo", "row 3"]),
+        ("image", [[1], None, None, None], pa.list_(pa.int64()), ["row 0: [1] is a list<item: int64> value, not a"]),
     ],
 )
 def test_bad_catalog_values_are_refused_on_load_naming_column_and_row(tmp_path, name, values, kind, fragments):
