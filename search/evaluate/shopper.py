@@ -18,7 +18,8 @@ Targets (issue 20): a misspelt or synonym query reaches ≥ 0.9 of the P@10 of i
 combinations reach P@10 ≥ 0.8 with keywords alone. The balance is measured on the natural phrasings: P@10 with the
 reader on at fixed semantic weights and at the weight the words decide (BALANCE_WEIGHTS).
 
-    python -m search.evaluate.shopper --index build/real-all/bundle --queries 80 --out build/shopper.json
+    python -m search.evaluate.shopper --index build/real-all/bundle --queries 80 --out build/shopper.json \
+        --show "a gift for my father"
 """
 
 from __future__ import annotations
@@ -306,6 +307,27 @@ def balance_table(rows: Sequence[dict[str, Any]]) -> str:
     return pd.DataFrame(lines).to_string(index=False)
 
 
+def compare(engine: SearchEngine, texts: Sequence[str]) -> list[dict[str, Any]]:
+    """What each text's top 10 are before (reader off, fixed default balance) and after (reader on, the words'
+    balance): the balance used, the match count and the article types, to look at a phrasing no label names."""
+    plain = SearchEngine(engine.bundle, engine.encoder, engine.folder, understand=False)
+    rows = []
+    for text in texts:
+        for stage, searcher in (("before", plain), ("after", engine)):
+            response = searcher.search_text(text, k=10, collapse_similar=False)
+            types = [str(result.metadata.get("articleType") or "") for result in response]
+            rows.append(
+                {
+                    "text": text,
+                    "stage": stage,
+                    "semantic_weight": response.semantic_weight,
+                    "match_count": response.match_count,
+                    "article_types": dict(Counter(types).most_common()),
+                }
+            )
+    return rows
+
+
 def table(rows: Sequence[dict[str, Any]]) -> str:
     """P@10, nDCG@10 and MRR before → after, per kind and method; the share of the correct form's P@10."""
     by = {(r["kind"], r["method"], r["stage"]): r for r in rows}
@@ -336,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=80, help="queries per kind (at most)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="write the JSON report here")
+    parser.add_argument(
+        "--show", action="append", default=[], help="also print this text's top-10 article types before and after"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -354,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     balances = balance(engine, queries)
     print("\nThe balance on the natural phrasings (reader on):\n" + balance_table(balances))
+    shown = compare(engine, args.show)
+    for row in shown:
+        print(f"{row['text']!r} {row['stage']} (semantic_weight {row['semantic_weight']}): {row['article_types']}")
     if args.out:
         report = {
             "bundle": str(args.index),
@@ -363,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             "queries": [{**asdict(q), "relevant": len(q.relevant)} for q in queries],
             "results": rows,
             "balance": balances,
+            "shown": shown,
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")

@@ -11,6 +11,7 @@ from search.evaluate.shopper import (
     SETTINGS,
     balance,
     balance_table,
+    compare,
     judge,
     run,
     shopper_queries,
@@ -80,3 +81,11 @@ def test_the_balance_is_judged_at_each_weight_and_at_the_words_choice(engine):
     keywords_only = [judge(engine, query.text, query.relevant, 0.0)["P@10"] for query in natural]
     assert rows[1]["metrics"]["P@10"] == pytest.approx(sum(keywords_only) / len(natural))
     assert "the words decide" in balance_table(rows)
+
+
+def test_a_text_is_shown_before_and_after(engine):
+    rows = compare(engine, ["a gift for my father"])
+    assert [row["stage"] for row in rows] == ["before", "after"]
+    assert rows[0]["match_count"] is None and rows[1]["match_count"] == 0
+    assert rows[1]["semantic_weight"] == engine.search_text("a gift for my father", k=1).semantic_weight
+    assert all(sum(row["article_types"].values()) == 10 for row in rows)

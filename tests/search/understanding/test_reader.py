@@ -83,6 +83,7 @@ def test_the_words_decide_the_balance(reader):
         "x",
         "a b c d e",
         "32",
+        "xl",
         "jeans 32 xl",
         "t - shirt !!",
         " ".join(["blue", "jeans", "zzq", "for", "men"] * 8),
@@ -97,6 +98,13 @@ def test_bad_input_is_read_without_fuss(reader, engine, text):
     assert all(isinstance(item, Recognised) for item in reading.recognised)
     response = engine.search_text(text, k=5)
     assert len(response) == 5 and response.match_count is not None
+
+
+@pytest.mark.parametrize("text", ["", "   ", "🙂", "!!"])
+def test_a_text_without_words_reads_as_nothing(reader, text):
+    reading = reader.read(text)
+    assert reading.terms == () and reading.recognised == () and reading.correction is None
+    assert reading.semantic_weight == MEANING_ONLY
 
 
 def test_sizes_and_digits_are_words_nothing_matches(reader):
