@@ -2,6 +2,10 @@
 
     python index_build.py --dataset ashraq/fashion-product-images-small --model patrickjohncyh/fashion-clip \
         --out build/fashion-index --push-to <user>/fashion-product-index
+
+Re-running it after the catalog changed encodes only the new products and those whose photo or text changed: the
+vectors of the others come from the bundle at --out (or --reuse PATH_OR_HUB_REPO); --full encodes everything.
+What changed is printed, recorded in the bundle and used as the Hub commit message.
 """
 
 from __future__ import annotations
@@ -90,6 +94,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--cache-dir", type=Path, default=None, help="embedding shard cache for resuming (default: <out>.cache)"
     )
     build.add_argument("--keep-cache", action="store_true", help="keep the shard cache after a successful build")
+    build.add_argument(
+        "--reuse",
+        metavar="PATH_OR_HUB_REPO",
+        default=None,
+        help="reuse the vectors of this bundle (folder or Hub dataset repo) for unchanged products (default: the "
+        "bundle already at --out, if any)",
+    )
+    build.add_argument("--full", action="store_true", help="encode every product; reuse no previous bundle")
     build.add_argument(
         "--photos-inline-max-mb",
         type=int,

@@ -91,10 +91,11 @@ def main() -> None:
         catalog_dataset,
         connect,
         encode_catalog_ray,
-        encoder_spec,
+        on_cluster,
         preprocess_batch,
     )
     from search.indexing.shards import ShardCache
+    from search.indexing.spec import EncoderSpec
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("No CUDA device: this benchmark measures the Ray build on one GPU (--device cpu: smoke run).")
@@ -107,7 +108,7 @@ def main() -> None:
     logger.info("Model and %d photos ready in %.1fs", args.products, setup_s)
 
     connect(None)
-    spec = encoder_spec(str(model), None, args.device, args.dtype, False, args.batch_size)
+    spec = on_cluster(EncoderSpec(str(model), None, args.device, args.dtype, None, False, args.batch_size, True))
     ids = np.arange(args.products, dtype=np.int64)
     everything = RowLookup(ids, ids)
 
@@ -143,12 +144,12 @@ def main() -> None:
     del encoder
 
     # 3. The Ray build's encoding stage end to end, after a warm-up that starts the actor and loads its model.
-    warm = ShardCache(work / "warm", {"warm": True}, 2 * args.batch_size, args.batch_size)
-    warm_rows = ids[: warm.num_rows]
+    warm = ShardCache(work / "warm", {"warm": True}, ids[: 2 * args.batch_size], args.batch_size)
+    warm_rows = warm.encoded_rows
     encode_catalog_ray(
         warm, catalog_dataset((files[:1], None), None), RowLookup(warm_rows, warm_rows), spec, defaultdict(float)
     )
-    cache = ShardCache(work / "cache", {"products": args.products}, args.products, 4096)
+    cache = ShardCache(work / "cache", {"products": args.products}, ids, 4096)
     timings: dict[str, float] = defaultdict(float)
     begun = time.perf_counter()
     encode_catalog_ray(cache, catalog_dataset((files, None), None), everything, spec, timings)

@@ -3,11 +3,11 @@
     python -m benchmarks.scale_build [--products 1000000] [--out build/benchmarks/scale]
 
 Encoding a million photos on 2 CPU cores would take about a day and a half (docs/BENCHMARKS.md: ~8 images/s), so
-the shard cache is filled with clustered synthetic vectors first, under exactly the key `run_build` computes for
-this catalog and model; `run_build` then resumes from those finished shards and runs every other stage for real on
-a generated catalog of `--products` rows in the dataset's schema (parquet shards, 60×80 JPEG photos drawn from a
-pool of 8,192). Then a fresh process loads the bundle and answers one text query (cold start, peak memory), and
-this process measures vector searches through the engine with and without filters.
+`run_build` gets a simulated encoding stage (benchmarks.fixtures.SimulatedEncoding: clustered synthetic vectors
+written to the shard cache) and runs every other stage for real on a generated catalog of `--products` rows in
+the dataset's schema (parquet shards, 60×80 JPEG photos drawn from a pool of 8,192). Then a fresh process loads
+the bundle and answers one text query (cold start, peak memory), and this process measures vector searches
+through the engine with and without filters.
 """
 
 from __future__ import annotations
@@ -18,22 +18,17 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks import cold_start
 from benchmarks.ann import cached_vectors
 from benchmarks.common import Report, percentiles, time_each, write_results
-from benchmarks.fixtures import model_folder, query_vectors
-from search.catalog.schema import load_catalog
-from search.encoding.encoder import Encoder
+from benchmarks.fixtures import SimulatedEncoding, model_folder, query_vectors
 from search.engine import SearchEngine
 from search.fixtures.synthetic import FEATURES, generate_rows
 from search.indexing import BuildConfig, run_build
-from search.indexing.fingerprint import catalog_fingerprint
-from search.indexing.runner import model_info, shard_settings
-from search.indexing.shards import ShardCache
+from search.indexing.spec import EncoderSpec
 
 logger = logging.getLogger(__name__)
 
@@ -58,29 +53,17 @@ def write_catalog(folder: Path, products: int) -> Path:
     return folder
 
 
-def prefill_shards(config: BuildConfig, vectors: np.ndarray) -> None:
-    """Write the shard cache `run_build` will look for, so it resumes with nothing left to encode."""
-    table, source = load_catalog(config.dataset, config.split, config.dataset_revision, config.limit)
-    encoder = Encoder.load(config.model, device="cpu")
-    settings = shard_settings(config, source, model_info(encoder), catalog_fingerprint(table, source.root))
-    cache = ShardCache(config.cache_root, settings, source.num_rows, config.shard_size)
-    for shard in range(cache.num_shards):
-        rows = cache.rows(shard)
-        part = vectors[rows.start : rows.stop]
-        cache.write(shard, part, part, {})
-
-
 def run(products: int, work: Path, queries: int = 100, keep_cache: bool = False) -> list[Report]:
     catalog = write_catalog(work / f"catalog-{products}", products)
     model = model_folder("clip-vit-b32", work)
     out = work / f"bundle-{products}"
     config = BuildConfig(out=out, dataset=str(catalog), model=str(model), device="cpu", keep_cache=keep_cache)
-    prefill_shards(config, cached_vectors(work, products, 512, seed=0))
+    encoding = SimulatedEncoding(EncoderSpec.from_config(config), cached_vectors(work, products, 512, seed=0))
     started = time.perf_counter()
-    report = run_build(config)
+    report = run_build(config, encoding)
     build = Report(
         "scale_build",
-        f"Build stages at {products:,} products (encoding replaced by finished shards)",
+        f"Build stages at {products:,} products (encoding simulated: synthetic vectors written to the shards)",
         ["stage", "seconds"],
         settings={"products": products, "index": str(json.loads((out / "manifest.json").read_text())["index"])},
     )
@@ -113,7 +96,7 @@ def main() -> None:
     parser.add_argument(
         "--keep-cache",
         action="store_true",
-        help="keep the filled shard cache (<bundle>.cache), so index_build.py can rebuild from it alone",
+        help="keep the filled shard cache (<bundle>.cache), so index_build.py --full can rebuild from it alone",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -2,7 +2,9 @@
 
 from search.bundle.manifest import (
     PROBE_TEXT,
+    Changes,
     Components,
+    ContentInfo,
     DatasetInfo,
     IndexInfo,
     KeywordInfo,
@@ -15,16 +17,17 @@ from search.bundle.manifest import (
 )
 from search.bundle.remote import looks_like_repo_id, push_bundle, resolve_bundle
 from search.bundle.store import (
-    INDEX_FILE,
     MANIFEST_FILE,
-    ONNX_DIR,
-    PRODUCTS_FILE,
     Bundle,
     code_version,
     is_bundle,
-    onnx_info,
+    load_content,
+    load_index,
     read_manifest,
 )
+from search.catalog.products import PRODUCTS_FILE
+from search.encoding.onnx_files import BUNDLE_FOLDER as ONNX_DIR
+from search.ranking.index import INDEX_FILE, VECTORS_FILE
 
 __all__ = [
     "INDEX_FILE",
@@ -32,8 +35,11 @@ __all__ = [
     "ONNX_DIR",
     "PROBE_TEXT",
     "PRODUCTS_FILE",
+    "VECTORS_FILE",
     "Bundle",
+    "Changes",
     "Components",
+    "ContentInfo",
     "DatasetInfo",
     "IndexInfo",
     "KeywordInfo",
@@ -45,8 +51,9 @@ __all__ = [
     "check_encoder_matches",
     "code_version",
     "is_bundle",
+    "load_content",
+    "load_index",
     "looks_like_repo_id",
-    "onnx_info",
     "push_bundle",
     "read_manifest",
     "resolve_bundle",

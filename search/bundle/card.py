@@ -36,7 +36,15 @@ def dataset_card(manifest: Manifest) -> str:
         if onnx
         else ""
     )
-    files = f"{vectors_line}{photos_line}{keyword_line}{onnx_line}"
+    content = manifest.components.content
+    content_line = (
+        f"- `{content.file}`: each product's content keys (digests of its photo, text and labels), so that a "
+        "rebuild encodes only what changed.\n"
+        if content
+        else ""
+    )
+    files = f"{vectors_line}{photos_line}{keyword_line}{onnx_line}{content_line}"
+    changes = f"| Changes | {manifest.changes.summary()} |\n" if manifest.changes else ""
     return f"""---
 license: mit
 pretty_name: Fashion product search index
@@ -62,7 +70,7 @@ index, the product metadata and images, and a manifest describing how it was bui
 | Index | FAISS `{index.type}`, inner product on L2-normalised vectors (parameters: {params}) |
 | Product vector | {index.document} |
 | Built | {manifest.created_at} with code {manifest.code_version} |
-
+{changes}
 ## Files
 - `index.faiss`: the FAISS index; vector *i* belongs to row *i* of the products table.
 - `products.parquet`: product metadata (`id`, labels, `year`, `productDisplayName`){image_bytes}.

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
@@ -28,13 +29,19 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
+from search.catalog.content import HashName
 from search.errors import BundleError, BundleMismatchError
 from search.ranking.analysis import AnalyzerName
-from search.ranking.index import IndexType
+from search.ranking.index import DEFAULT_PARAMS, IndexType
+from search.ranking.keyword import KEYWORD_FIELDS, METHODS, STEMMERS, STOPWORD_LISTS
 from search.understanding.vocabulary import VocabularyInfo
 from search.version import __version__
 
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from search.encoding.encoder import Encoder
+
+# 2: the model's runtime, per-product content keys (components.content) and the change report (changes).
+FORMAT_VERSION = 2
 PROBE_TEXT = "a photo of a fashion product"
 
 # Lax when code builds a manifest (a list becomes a tuple), strict when a file is read (see Manifest.from_json).
@@ -83,12 +90,28 @@ class ModelInfo:
     family: str = ""
     build_device: str = ""
     build_dtype: str = ""
+    build_runtime: str = ""
 
     @model_validator(mode="after")
     def _probe_has_dim(self) -> ModelInfo:
         if len(self.probe.vector) != self.dim:
             raise ValueError(f"probe.vector has {len(self.probe.vector)} values but dim is {self.dim}")
         return self
+
+    @classmethod
+    def of(cls, encoder: Encoder) -> ModelInfo:
+        """The section for the vectors this encoder gives: identity, dimension, device, precision, runtime and the
+        probe embedding."""
+        return cls(
+            id=encoder.ref.name,
+            revision=encoder.ref.revision,
+            dim=encoder.dim,
+            family=encoder.model_type,
+            build_device=encoder.device,
+            build_dtype=encoder.dtype,
+            build_runtime=encoder.runtime,
+            probe=Probe(text=PROBE_TEXT, vector=tuple(encoder.encode_text([PROBE_TEXT])[0].round(6).tolist())),
+        )
 
 
 @dataclass(config=_STRICT)
@@ -122,6 +145,17 @@ class IndexInfo:
             raise ValueError("must list each row once, in increasing order")
         return rows
 
+    @model_validator(mode="after")
+    def _params_of_type(self) -> IndexInfo:
+        """The parameters the index type reads, no fewer (a KeyError while searching) and no others."""
+        expected = sorted(DEFAULT_PARAMS[self.type])
+        if sorted(self.params) != expected:
+            raise ValueError(
+                f"params of a {self.type} index must be {', '.join(expected) or 'empty'}, got "
+                f"{', '.join(sorted(self.params)) or 'none'}"
+            )
+        return self
+
 
 @dataclass(config=_STRICT)
 class KeywordInfo:
@@ -142,6 +176,44 @@ class KeywordInfo:
     library_version: str = ""
     # search.ranking.analysis; None for a bundle built before it, whose queries are tokenized as its products were.
     analyzer: AnalyzerName | None = None
+
+    @field_validator("fields")
+    @classmethod
+    def _catalog_fields(cls, fields: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in fields if name not in KEYWORD_FIELDS]
+        if unknown:
+            raise ValueError(f"names no catalog text field: {', '.join(unknown)} (known: {', '.join(KEYWORD_FIELDS)})")
+        return fields
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, method: str) -> str:
+        return _one_of(method, METHODS)
+
+    @field_validator("stemmer")
+    @classmethod
+    def _known_stemmer(cls, stemmer: str | None) -> str | None:
+        return None if stemmer is None else _one_of(stemmer, STEMMERS)
+
+    @field_validator("stopwords")
+    @classmethod
+    def _known_stopwords(cls, stopwords: str | None) -> str | None:
+        return None if stopwords is None else _one_of(stopwords, STOPWORD_LISTS)
+
+    @field_validator("token_pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise ValueError(f"is not a regular expression ({error})") from error
+        return pattern
+
+
+def _one_of(value: str, known: tuple[str, ...]) -> str:
+    if value not in known:
+        raise ValueError(f"must be one of {', '.join(known)}")
+    return value
 
 
 @dataclass(config=_STRICT)
@@ -168,6 +240,17 @@ class OnnxInfo:
 
 
 @dataclass(config=_STRICT)
+class ContentInfo:
+    """Per-product content keys (search.catalog.content): what each product's vector was made from, so that a later
+    build encodes only the products whose photo or text changed."""
+
+    file: BundlePath
+    hash: HashName
+    recipe: Positive
+    text_fields: tuple[Text, ...]
+
+
+@dataclass(config=_STRICT)
 class Components:
     """Optional parts of a bundle next to the vector index; a bundle without one still serves dense search."""
 
@@ -177,16 +260,46 @@ class Components:
     # The catalog's vocabulary for reading queries (search.understanding); None for a bundle built before it, whose
     # queries are searched as typed.
     vocabulary: VocabularyInfo | None = None
+    content: ContentInfo | None = None
 
     @model_serializer(mode="wrap")
     def _without_absent_parts(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Absent optional parts are left out, so a bundle without them is written exactly as before they existed
-        and older code still reads it."""
+        """Absent optional parts are left out, so a bundle without them is written exactly as before they existed."""
         data = handler(self)
-        for name in ("photos", "onnx", "vocabulary"):
+        for name in ("photos", "onnx", "vocabulary", "content"):
             if data.get(name) is None:
                 data.pop(name, None)
         return data
+
+
+@dataclass(config=_STRICT)
+class Changes:
+    """What changed in the catalog since the previous bundle the build compared with (`since`: its build time), and
+    what that cost: products encoded now, vectors reused. `reason` says why everything was encoded, when it was."""
+
+    products: Count
+    added: Count
+    removed: Count
+    photo: Count  # changed photo (and maybe text)
+    text: Count  # changed text, same photo
+    labels: Count  # changed labels only: nothing to encode
+    encoded: Count
+    reused: Count
+    since: str | None = None
+    reason: str | None = None
+
+    @property
+    def changed(self) -> int:
+        return self.photo + self.text + self.labels
+
+    def summary(self) -> str:
+        """One line for the build log, the dataset card and the Hub commit message."""
+        counts = f"{self.products:,} products, {self.encoded:,} encoded, {self.reused:,} reused"
+        if self.since is None:
+            return f"{counts} ({self.reason})" if self.reason else counts
+        kinds = f"{self.photo:,} photo, {self.text:,} text, {self.labels:,} labels only"
+        line = f"{self.added:,} added, {self.removed:,} removed, {self.changed:,} changed ({kinds}); {counts}"
+        return f"{line} ({self.reason})" if self.reason else line
 
 
 @dataclass(config=_STRICT)
@@ -209,6 +322,14 @@ class Manifest:
     format_version: Annotated[int, Field(ge=1, le=FORMAT_VERSION)] = FORMAT_VERSION
     created_at: Text = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     code_version: Text = __version__
+    changes: Changes | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_changes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("changes") is None:
+            data.pop("changes", None)
+        return data
 
     @model_validator(mode="after")
     def _rows_in_catalog(self) -> Manifest:

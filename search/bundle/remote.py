@@ -40,10 +40,12 @@ def resolve_bundle(source: str | Path, revision: str | None = None) -> Path:
 
 def push_bundle(folder: Path, repo_id: str, private: bool = False) -> str:
     """Create (or reuse) a Hub dataset repo and upload the bundle, after loading it in full (checksums, index,
-    products, keyword index): a bundle that would not load is never pushed. Returns the commit URL."""
-    Bundle.load(folder)
+    products, keyword index): a bundle that would not load is never pushed. The commit message is the bundle's
+    change report, so the repo's history reads as the catalog's. Returns the commit URL."""
+    changes = Bundle.load(folder).manifest.changes
     if_failed = (
         f"The local bundle at {folder} is intact; {LOGIN} and retry with "
         f"`python index_build.py --out {folder} --push-to {repo_id} --push-only`."
     )
-    return upload(folder, repo_id, "dataset", "Update index bundle", if_failed, private=private)
+    message = f"Index bundle: {changes.summary()}" if changes is not None else "Update index bundle"
+    return upload(folder, repo_id, "dataset", message, if_failed, private=private)

@@ -1,5 +1,11 @@
 """The index bundle on disk: `Bundle.save(folder)` writes it atomically with checksums, `Bundle.load(folder)` reads
-back exactly that, verified. Nothing else in the project reads or writes bundle files."""
+back exactly that, verified. Nothing else in the project reads or writes bundle files.
+
+The bundle's parts describe themselves: the vector index, the keyword index, the products table with its photos,
+the ONNX towers and the content keys each give their own manifest section (`describe`), save themselves into the
+bundle folder and load back from their section; this module assembles the manifest from them, validates it and
+checks that the parts agree.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +24,28 @@ import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from search.bundle.card import dataset_card
-from search.bundle.manifest import FileInfo, Manifest, OnnxInfo
-from search.catalog.photos import PhotoShards
-from search.catalog.products import ProductTable
-from search.encoding.onnx_files import OnnxExport, copy_export
+from search.bundle.manifest import (
+    Changes,
+    Components,
+    ContentInfo,
+    DatasetInfo,
+    FileInfo,
+    IndexInfo,
+    KeywordInfo,
+    Manifest,
+    ModelInfo,
+    OnnxInfo,
+    PhotosInfo,
+)
+from search.catalog.content import ContentKeys
+from search.catalog.products import PRODUCTS_FILE, ProductTable
+from search.encoding.onnx_files import OnnxExport
+from search.encoding.vectors import mix_label
 from search.errors import BundleError, ModelLoadError
-from search.ranking.index import IndexSpec, VectorIndex
+from search.ranking.index import INDEX_FILE, VectorIndex
 from search.ranking.keyword import KeywordIndex
 from search.understanding.vocabulary import Vocabulary
 from search.version import __version__
@@ -32,21 +53,17 @@ from search.version import __version__
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
-INDEX_FILE = "index.faiss"
-VECTORS_FILE = "vectors.npy"  # exact vectors of IVF indexes (memory-mapped on load)
-PRODUCTS_FILE = "products.parquet"
 CARD_FILE = "README.md"
-ONNX_DIR = "onnx"
 REQUIRED_FILES = (INDEX_FILE, PRODUCTS_FILE)
 
 
 @dataclass(frozen=True)
 class Bundle:
     """A manifest and the parts it describes: the vector index, the products table, the keyword index, the model's
-    ONNX towers and the catalog's vocabulary.
+    ONNX towers, the catalog's vocabulary and the products' content keys.
 
-    Row i of the products table, vector i of the index, document i of the keyword index and brand i of the
-    vocabulary are one product.
+    Row i of the products table, vector i of the index, document i of the keyword index, brand i of the vocabulary
+    and key i of the content keys are one product.
     """
 
     manifest: Manifest
@@ -55,33 +72,63 @@ class Bundle:
     keyword: KeywordIndex | None = None
     onnx: OnnxExport | None = None
     vocabulary: Vocabulary | None = None
+    content: ContentKeys | None = None
 
     def __post_init__(self) -> None:
         self._check_consistent()
 
+    @classmethod
+    def assemble(
+        cls,
+        model: ModelInfo,
+        dataset: DatasetInfo,
+        index: VectorIndex,
+        products: ProductTable,
+        keyword: KeywordIndex | None = None,
+        onnx: OnnxExport | None = None,
+        vocabulary: Vocabulary | None = None,
+        content: ContentKeys | None = None,
+        doc_image_weight: float = 1.0,
+        changes: Changes | None = None,
+        document: str | None = None,
+    ) -> Bundle:
+        """A bundle whose manifest is made from its parts' own descriptions, validated like one read from disk.
+        `document` names what a product vector is (default: the mix of image and text `doc_image_weight` gives)."""
+        photos = products.describe_photos()
+        manifest = Manifest(
+            model=model,
+            dataset=dataset,
+            index=IndexInfo(
+                **index.describe(),
+                document=document or mix_label(doc_image_weight),
+                doc_image_weight=doc_image_weight,
+            ),
+            components=Components(
+                keyword=KeywordInfo(**keyword.describe()) if keyword is not None else None,
+                photos=PhotosInfo(**photos) if photos is not None else None,
+                onnx=OnnxInfo(**onnx.describe()) if onnx is not None else None,
+                vocabulary=vocabulary.describe() if vocabulary is not None else None,
+                content=ContentInfo(**content.describe()) if content is not None else None,
+            ),
+            code_version=code_version(),
+            changes=changes,
+        )
+        return cls(manifest, index, products, keyword, onnx, vocabulary, content)
+
     def save(self, out: Path | str) -> Path:
-        """Write the bundle to `out` atomically: everything goes to a temporary sibling folder that replaces `out`
-        at the end, checksums and the manifest last, so a folder without a complete manifest never loads. The
-        staging folder is loaded back (verified) before the swap: `out` never holds a bundle that does not load."""
+        """Write the bundle to `out` atomically: every part saves itself into a temporary sibling folder that
+        replaces `out` at the end, checksums and the manifest last, so a folder without a complete manifest never
+        loads. The staging folder is verified part by part (`verify`) before the swap: `out` never holds a bundle
+        that does not load."""
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         _check_replaceable(out)
         staging = _new_staging_folder(out)
         try:
-            self.index.save(staging / INDEX_FILE, staging / VECTORS_FILE)
-            photos = self.manifest.components.photos
-            if photos is None:
-                self.products.save(staging / PRODUCTS_FILE)
-            elif (
-                self.products.save(staging / PRODUCTS_FILE, staging / photos.folder, photos.rows_per_file)
-                != photos.files
-            ):
-                raise BundleError(f"The manifest's components.photos.files ({photos.files}) is not what was written.")
-            if self.keyword is not None and self.manifest.components.keyword is not None:
-                self.keyword.save(staging / self.manifest.components.keyword.folder)
-            if self.onnx is not None and self.manifest.components.onnx is not None:
-                copy_export(self.onnx, staging / self.manifest.components.onnx.folder)
-            if self.vocabulary is not None:
+            for part in (self.index, self.products, self.keyword, self.onnx, self.content):
+                if part is not None:
+                    part.save(staging)
+            if self.vocabulary is not None:  # it saves into its own folder
                 self.vocabulary.save(staging / self.vocabulary.describe().folder)
             (staging / CARD_FILE).write_text(dataset_card(self.manifest), encoding="utf-8")
             files = {
@@ -90,7 +137,7 @@ class Bundle:
                 if path.is_file()
             }
             (staging / MANIFEST_FILE).write_text(self.manifest.with_files(files).to_json(), encoding="utf-8")
-            self.load(staging)
+            self.verify(staging)
             _replace_folder(staging, out)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -101,32 +148,36 @@ class Bundle:
     @classmethod
     def load(cls, folder: Path | str, verify: bool = True) -> Bundle:
         """Read a bundle written by `save`: manifest validated, every file's size (and with `verify` its sha256)
-        checked, the index's real type, metric and dimension compared with the manifest."""
+        checked, each part loaded from its manifest section and compared with the others."""
         folder = Path(folder)
         manifest = read_manifest(folder, verify=verify)
-        info = manifest.index
-        exact = _inside(folder, VECTORS_FILE) if VECTORS_FILE in manifest.files else None
-        spec = IndexSpec(info.type, dict(info.params))
-        index = VectorIndex.load(folder / INDEX_FILE, spec, exact, info.rows_without_vectors)
-        photos = manifest.components.photos
-        shards = None
-        if photos is not None:
-            shards = PhotoShards(
-                _inside(folder, photos.folder), manifest.dataset.num_rows, photos.rows_per_file, photos.files
-            )
-        products = ProductTable.read(folder / PRODUCTS_FILE, shards)
+        components = manifest.components
+        index = VectorIndex.load(folder, asdict(manifest.index))
+        photos = asdict(components.photos) if components.photos is not None else None
+        products = ProductTable.load(folder, photos, manifest.dataset.num_rows)
+        keyword = KeywordIndex.load(folder, asdict(components.keyword)) if components.keyword is not None else None
+        onnx = _open_export(_inside(folder, components.onnx.folder)) if components.onnx is not None else None
+        vocabulary = _load_vocabulary(folder, manifest)
+        return cls(manifest, index, products, keyword, onnx, vocabulary, load_content(folder, manifest))
+
+    @staticmethod
+    def verify(folder: Path | str) -> Manifest:
+        """Check a written bundle as `load` would without holding a second copy of what is large: checksums, the
+        index loaded, the products table read a batch at a time, the keyword index memory-mapped."""
+        folder = Path(folder)
+        manifest = read_manifest(folder)
+        components, rows = manifest.components, manifest.dataset.num_rows
+        index = VectorIndex.load(folder, asdict(manifest.index))
+        photos = asdict(components.photos) if components.photos is not None else None
+        ids = ProductTable.verify(folder, photos, rows)
         keyword = None
-        if manifest.components.keyword is not None:
-            settings = manifest.components.keyword
-            keyword = KeywordIndex.load(_inside(folder, settings.folder), asdict(settings))
-        onnx = None
-        if manifest.components.onnx is not None:
-            onnx = _open_export(_inside(folder, manifest.components.onnx.folder))
-        vocabulary = None
-        if manifest.components.vocabulary is not None:
-            described = manifest.components.vocabulary
-            vocabulary = Vocabulary.load(_inside(folder, described.folder), described)
-        return cls(manifest, index, products, keyword, onnx, vocabulary)
+        if components.keyword is not None:
+            keyword = KeywordIndex.load(folder, asdict(components.keyword), mmap=True)
+        onnx = _open_export(_inside(folder, components.onnx.folder)) if components.onnx is not None else None
+        content = load_content(folder, manifest)
+        _check_parts(manifest, index, len(ids), keyword, onnx, _load_vocabulary(folder, manifest))
+        _check_content(content, ids)
+        return manifest
 
     @property
     def num_products(self) -> int:
@@ -135,63 +186,81 @@ class Bundle:
     def _check_consistent(self) -> None:
         """Refuse parts that do not describe the same products in the same space, before anything is written or
         served."""
-        manifest, rows = self.manifest, self.manifest.dataset.num_rows
-        if self.index.dim != manifest.dim:
-            raise BundleError(
-                f"The index holds {self.index.dim}-d vectors; the manifest's model.dim is {manifest.dim}."
-            )
-        if self.index.spec.type != manifest.index.type:
-            raise BundleError(
-                f"The index is {self.index.spec.type}; the manifest's index.type is {manifest.index.type}."
-            )
-        sizes = {"index vectors": len(self.index), "products table rows": len(self.products)}
-        if self.keyword is not None:
-            sizes["keyword index documents"] = len(self.keyword)
-        if self.vocabulary is not None:
-            sizes["vocabulary brand codes"] = len(self.vocabulary)
-        wrong = {name: size for name, size in sizes.items() if size != rows}
-        if wrong:
-            listed = ", ".join(f"{size} {name}" for name, size in wrong.items())
-            raise BundleError(
-                f"The bundle's parts disagree: the manifest says {rows} products, but there are {listed}."
-            )
-        if (self.keyword is None) != (manifest.components.keyword is None):
-            raise BundleError("The manifest's components.keyword and the keyword index must be given together.")
-        if self.vocabulary is not None and self.vocabulary.describe() != manifest.components.vocabulary:
-            raise BundleError("The manifest's components.vocabulary does not describe the bundle's vocabulary.")
-        if self.vocabulary is None and manifest.components.vocabulary is not None:
-            raise BundleError("The manifest's components.vocabulary and the vocabulary must be given together.")
-        if self.index.without_vectors != manifest.index.rows_without_vectors:
-            raise BundleError("The index's rows without vectors differ from the manifest's index.rows_without_vectors.")
-        self._check_onnx()
-
-    def _check_onnx(self) -> None:
-        """The ONNX towers must be described by the manifest and come from its model snapshot."""
-        info, model = self.manifest.components.onnx, self.manifest.model
-        if (self.onnx is None) != (info is None):
-            raise BundleError("The manifest's components.onnx and the ONNX export must be given together.")
-        if self.onnx is None or info is None:
-            return
-        if not self.onnx.matches(model.id, model.revision):
-            raise BundleError(
-                f"The bundle's ONNX towers were exported from '{self.onnx.info.get('model')}' at revision "
-                f"{self.onnx.info.get('revision')!r}, not from the manifest's model '{model.id}' at {model.revision!r}."
-            )
-        if list(info.text_inputs) != self.onnx.text_inputs or info.model != model.id or info.revision != model.revision:
-            raise BundleError("The manifest's components.onnx does not describe the bundle's ONNX export.")
+        _check_parts(self.manifest, self.index, len(self.products), self.keyword, self.onnx, self.vocabulary)
+        if (self.content is None) != (self.manifest.components.content is None):
+            raise BundleError("The manifest's components.content and the content keys must be given together.")
+        _check_content(self.content, self.products.ids)
 
 
-def onnx_info(export: OnnxExport, folder: str = ONNX_DIR) -> OnnxInfo:
-    """The manifest's description of an ONNX export stored in the bundle folder `folder`."""
-    info = export.info
-    return OnnxInfo(
-        folder=folder,
-        model=info["model"],
-        revision=info["revision"],
-        text_inputs=tuple(info["text_inputs"]),
-        opset=info["opset"],
-        format=info["format"],
-    )
+def _check_parts(
+    manifest: Manifest,
+    index: VectorIndex,
+    products: int,
+    keyword: KeywordIndex | None,
+    onnx: OnnxExport | None,
+    vocabulary: Vocabulary | None,
+) -> None:
+    rows = manifest.dataset.num_rows
+    if index.dim != manifest.dim:
+        raise BundleError(f"The index holds {index.dim}-d vectors; the manifest's model.dim is {manifest.dim}.")
+    if index.spec.type != manifest.index.type:
+        raise BundleError(f"The index is {index.spec.type}; the manifest's index.type is {manifest.index.type}.")
+    sizes = {"index vectors": len(index), "products table rows": products}
+    if keyword is not None:
+        sizes["keyword index documents"] = len(keyword)
+    if vocabulary is not None:
+        sizes["vocabulary brand codes"] = len(vocabulary)
+    wrong = {name: size for name, size in sizes.items() if size != rows}
+    if wrong:
+        listed = ", ".join(f"{size} {name}" for name, size in wrong.items())
+        raise BundleError(f"The bundle's parts disagree: the manifest says {rows} products, but there are {listed}.")
+    if (keyword is None) != (manifest.components.keyword is None):
+        raise BundleError("The manifest's components.keyword and the keyword index must be given together.")
+    if vocabulary is not None and vocabulary.describe() != manifest.components.vocabulary:
+        raise BundleError("The manifest's components.vocabulary does not describe the bundle's vocabulary.")
+    if vocabulary is None and manifest.components.vocabulary is not None:
+        raise BundleError("The manifest's components.vocabulary and the vocabulary must be given together.")
+    if index.without_vectors != manifest.index.rows_without_vectors:
+        raise BundleError("The index's rows without vectors differ from the manifest's index.rows_without_vectors.")
+    _check_onnx(manifest, onnx)
+
+
+def _check_content(content: ContentKeys | None, ids: np.ndarray) -> None:
+    """The content keys must key the products table's products, in its order."""
+    if content is not None and not np.array_equal(content.ids, ids):
+        raise BundleError("The content keys do not list the products table's products in its order.")
+
+
+def _check_onnx(manifest: Manifest, onnx: OnnxExport | None) -> None:
+    """The ONNX towers must be described by the manifest and come from its model snapshot."""
+    info, model = manifest.components.onnx, manifest.model
+    if (onnx is None) != (info is None):
+        raise BundleError("The manifest's components.onnx and the ONNX export must be given together.")
+    if onnx is None or info is None:
+        return
+    if not onnx.matches(model.id, model.revision):
+        raise BundleError(
+            f"The bundle's ONNX towers were exported from '{onnx.info.get('model')}' at revision "
+            f"{onnx.info.get('revision')!r}, not from the manifest's model '{model.id}' at {model.revision!r}."
+        )
+    if list(info.text_inputs) != onnx.text_inputs or info.model != model.id or info.revision != model.revision:
+        raise BundleError("The manifest's components.onnx does not describe the bundle's ONNX export.")
+
+
+def _load_vocabulary(folder: Path, manifest: Manifest) -> Vocabulary | None:
+    described = manifest.components.vocabulary
+    return Vocabulary.load(_inside(folder, described.folder), described) if described is not None else None
+
+
+def load_content(folder: Path, manifest: Manifest) -> ContentKeys | None:
+    """The content keys of a bundle (None for a bundle built before them)."""
+    section = manifest.components.content
+    return ContentKeys.load(folder, asdict(section)) if section is not None else None
+
+
+def load_index(folder: Path, manifest: Manifest) -> VectorIndex:
+    """A bundle's vector index alone (e.g. to reuse its vectors), as its manifest describes it."""
+    return VectorIndex.load(Path(folder), asdict(manifest.index))
 
 
 def _open_export(folder: Path) -> OnnxExport:

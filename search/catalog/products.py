@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from search.catalog.photos import ROWS_PER_FILE, PhotoShards, write_photo_shards
+from search.catalog.photos import PhotoShards
 from search.catalog.schema import (
     ID_COLUMN,
     IMAGE_COLUMN,
@@ -26,6 +26,9 @@ from search.catalog.schema import (
 from search.errors import BundleError, InvalidQueryError
 
 IMAGE_BYTES_COLUMN = "image_bytes"
+PRODUCTS_FILE = "products.parquet"
+# Rows per batch when the products table is checked or written as a stream (a batch of photos, not the column).
+STREAM_ROWS = 16_384
 
 
 PRODUCTS_SCHEMA = pa.schema(
@@ -50,7 +53,8 @@ def products_frame(rows: list[dict[str, Any]]) -> pa.Table:
 
 def products_from_catalog(catalog: pa.Table) -> pa.Table:
     """The products table of a catalog's Arrow table, column by column: what `products_frame` gives for its rows,
-    without a Python object per row (a million rows take seconds, not minutes and gigabytes)."""
+    without a Python object per row (a million rows take seconds, not minutes and gigabytes). Without an image
+    column the photos are left empty (a build keeps them in photo files)."""
     columns = [pc.cast(catalog[ID_COLUMN], pa.int64())]
     for name in (*LABEL_COLUMNS, NAME_COLUMN):
         column = catalog[name]
@@ -63,8 +67,11 @@ def products_from_catalog(catalog: pa.Table) -> pa.Table:
     else:
         year = pa.chunked_array([[clean_year(value) for value in year.to_pylist()]], pa.int32())
     columns.append(year)
-    image = catalog[IMAGE_COLUMN]
-    columns.append(pc.struct_field(image, "bytes") if pa.types.is_struct(image.type) else pa.nulls(len(catalog)))
+    image = catalog[IMAGE_COLUMN] if IMAGE_COLUMN in catalog.column_names else None
+    if image is not None and pa.types.is_struct(image.type):
+        columns.append(pc.struct_field(image, "bytes"))
+    else:
+        columns.append(pa.nulls(len(catalog), pa.binary()))
     return pa.table(columns, schema=PRODUCTS_SCHEMA)
 
 
@@ -91,12 +98,17 @@ def conform(table: pa.Table) -> pa.Table:
 class ProductTable:
     """Product metadata as Arrow columns: no Python object per product, so a million products take about their
     column bytes in memory (docs/SCALE.md), and a page of results is read in one `take`. Photos are one Arrow
-    column, or for large catalogs memory-mapped photo files (search.catalog.photos) that `image_bytes` reads on
-    demand."""
+    column, or photo files (search.catalog.photos) that `image_bytes` reads on demand.
 
-    def __init__(self, table: pa.Table, photos: PhotoShards | None = None) -> None:
+    A bundle part: it saves itself into a bundle folder (`save`), says what the manifest records about its photos
+    (`describe_photos`) and loads back from both (`load`). A build gives its photo files with `inline_photos`:
+    True streams them into the table's own column when saved, False keeps them as files in the bundle.
+    """
+
+    def __init__(self, table: pa.Table, photos: PhotoShards | None = None, inline_photos: bool = False) -> None:
         self._table = conform(table)
         self._photos = photos
+        self.inline_photos = inline_photos and photos is not None
         if photos is not None and len(photos) != len(self._table):
             raise BundleError(f"The photo files hold {len(photos)} photos for {len(self._table)} products.")
         self._images = self._table.column(IMAGE_BYTES_COLUMN).combine_chunks()
@@ -113,9 +125,14 @@ class ProductTable:
         return cls(products_frame(rows))
 
     @classmethod
-    def from_catalog(cls, catalog: pa.Table) -> ProductTable:
-        """The table of a catalog's Arrow table (see products_from_catalog)."""
-        return cls(products_from_catalog(catalog))
+    def from_catalog(
+        cls, catalog: pa.Table, photos: PhotoShards | None = None, inline_photos: bool = False
+    ) -> ProductTable:
+        """The table of a catalog's Arrow table (see products_from_catalog); with `photos`, those photo files
+        instead of the catalog's image column."""
+        if photos is not None and IMAGE_COLUMN in catalog.column_names:
+            catalog = catalog.drop_columns([IMAGE_COLUMN])
+        return cls(products_from_catalog(catalog), photos, inline_photos)
 
     @classmethod
     def read(cls, path: Path, photos: PhotoShards | None = None) -> ProductTable:
@@ -126,29 +143,63 @@ class ProductTable:
         except (pa.ArrowInvalid, OSError) as error:
             raise BundleError(f"The products table {path.name} cannot be read: {error}") from error
 
-    @property
-    def photo_bytes(self) -> int:
-        """Bytes of the photos held in the table's own column (what a sharded layout moves out of it)."""
-        return self._images.nbytes
+    @classmethod
+    def load(cls, folder: Path, photos: Mapping[str, Any] | None, num_rows: int) -> ProductTable:
+        """The table a bundle folder holds, with its photo files when the manifest's photos section names them."""
+        shards = PhotoShards.load(folder, photos, num_rows) if photos is not None else None
+        return cls.read(Path(folder) / PRODUCTS_FILE, shards)
+
+    @staticmethod
+    def verify(folder: Path, photos: Mapping[str, Any] | None, num_rows: int) -> np.ndarray:
+        """Check a saved table as `load` would (columns, types, ids present and unique, photo files' layout),
+        reading STREAM_ROWS rows at a time instead of the whole table; returns the product ids."""
+        path = Path(folder) / PRODUCTS_FILE
+        parts: list[np.ndarray] = []
+        try:
+            names = pq.read_schema(path).names
+            columns = [name for name in PRODUCTS_SCHEMA.names if name in names]
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=STREAM_ROWS, columns=columns):
+                parts.append(conform(pa.Table.from_batches([batch])).column(ID_COLUMN).to_numpy())
+        except (pa.ArrowInvalid, OSError) as error:
+            raise BundleError(f"The products table {path.name} cannot be read: {error}") from error
+        ids = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        if len(ids) != num_rows:
+            raise BundleError(f"The products table has {len(ids)} rows; the manifest says {num_rows} products.")
+        if len(np.unique(ids)) != len(ids):
+            raise BundleError("The products table has duplicate product ids.")
+        if photos is not None:
+            PhotoShards.load(folder, photos, num_rows)
+        return ids
 
     @property
     def table(self) -> pa.Table:
         """The whole table (metadata and image bytes) in the products schema."""
         return self._table
 
-    def save(self, path: Path, photos_folder: Path | None = None, rows_per_file: int = ROWS_PER_FILE) -> int:
-        """Write the table; with `photos_folder` the photos go to sharded files there and the table's photo column
-        is left empty. Returns the number of photo files written."""
-        if photos_folder is None:
+    @property
+    def photos(self) -> PhotoShards | None:
+        """The photo files the photos are read from (None: the table's own column)."""
+        return self._photos
+
+    def describe_photos(self) -> dict[str, Any] | None:
+        """The manifest's photos section: None when the photos are saved in the table's own column."""
+        return self._photos.describe() if self._photos is not None and not self.inline_photos else None
+
+    def save(self, folder: Path) -> None:
+        """Write products.parquet into the bundle folder `folder`, and the photo files when they stay files. Photo
+        files saved inline are streamed into the table's column a batch at a time."""
+        path = Path(folder) / PRODUCTS_FILE
+        if self._photos is None:
             pq.write_table(self._table, path, compression="zstd")
-            return 0
-        files = write_photo_shards(self._images, photos_folder, rows_per_file)
-        empty = pa.nulls(len(self._table), pa.binary())
-        table = self._table.set_column(
-            self._table.schema.get_field_index(IMAGE_BYTES_COLUMN), IMAGE_BYTES_COLUMN, empty
-        )
-        pq.write_table(table, path, compression="zstd")
-        return files
+            return
+        if not self.inline_photos:
+            pq.write_table(self._table, path, compression="zstd")
+            self._photos.save(folder)
+            return
+        image = self._table.schema.get_field_index(IMAGE_BYTES_COLUMN)
+        with pq.ParquetWriter(path, PRODUCTS_SCHEMA, compression="zstd") as writer:
+            for start, photos in self._photos.batches():
+                writer.write_table(self._table.slice(start, len(photos)).set_column(image, IMAGE_BYTES_COLUMN, photos))
 
     def __len__(self) -> int:
         return self._metadata.num_rows

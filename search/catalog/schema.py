@@ -43,6 +43,7 @@ CATALOG_COLUMNS = (
 )
 METADATA_COLUMNS = (ID_COLUMN, *LABEL_COLUMNS, YEAR_COLUMN, NAME_COLUMN)
 LABEL_TEXT_COLUMNS = ("gender", "baseColour", "articleType")
+HF_SCHEME = "hf://"
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,21 @@ def local_parquet_files(path: Path) -> list[str] | None:
     if path.is_file():
         return [str(path)] if path.suffix == ".parquet" else []
     return sorted(str(p) for p in path.rglob("*.parquet"))
+
+
+def parquet_files(source: str, split: str, revision: str | None) -> tuple[list[str], Any] | None:
+    """The catalog's parquet files in the order `load_catalog` loads them, and the filesystem that reads them (None:
+    local or shared paths), for readers other than `datasets` (the Ray build's cluster); None when the catalog is not
+    stored as parquet (a save_to_disk folder)."""
+    path = Path(source).expanduser()
+    if path.exists():
+        files = local_parquet_files(path)
+        return (files, None) if files else None
+    builder = datasets.load_dataset_builder(source, revision=revision)
+    files = [str(file) for file in (builder.config.data_files or {}).get(split, [])]
+    if not files or not all(file.startswith(HF_SCHEME) and file.endswith(".parquet") for file in files):
+        return None
+    return [file.removeprefix(HF_SCHEME) for file in files], huggingface_hub.HfFileSystem()
 
 
 def _load_local(path: Path, split: str) -> datasets.Dataset:

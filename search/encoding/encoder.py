@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -190,7 +190,13 @@ class Encoder:
         ref = resolve_model(name, revision, weights=bundled is None)
         config, processor = _load_processor(ref, trust_remote_code)
         if runtime == "onnx":
-            export = bundled or _cached_export(ref, processor, config, trust_remote_code)
+            export = bundled or _cached_export(
+                ref,
+                processor,
+                getattr(config, "model_type", ""),
+                max_text_tokens(config),
+                lambda: _load_model(ref, torch.float32, trust_remote_code),
+            )
             towers: TorchTowers | OnnxTowers = OnnxTowers.load(export)
         else:
             model = _load_model(ref, DTYPES[dtype] if dtype != "int8" else torch.float32, trust_remote_code)
@@ -255,10 +261,31 @@ class Encoder:
 
 
 def model_export(name: str, revision: str | None = None, trust_remote_code: bool = False) -> OnnxExport:
-    """A model snapshot's ONNX export (cached; made now if missing), e.g. to put into a bundle."""
+    """A model snapshot's ONNX export (cached; made now if missing), where no encoder of it is loaded (e.g. the
+    Ray build's driver, whose encoders run on the cluster)."""
     ref = resolve_model(name, revision)
     config, processor = _load_processor(ref, trust_remote_code)
-    return _cached_export(ref, processor, config, trust_remote_code)
+    return _cached_export(
+        ref,
+        processor,
+        getattr(config, "model_type", ""),
+        max_text_tokens(config),
+        lambda: _load_model(ref, torch.float32, trust_remote_code),
+    )
+
+
+def encoder_export(encoder: Encoder, trust_remote_code: bool = False) -> OnnxExport:
+    """The ONNX export of a loaded encoder's snapshot (e.g. to put into a bundle), from what is loaded: the towers
+    it runs on (ONNX runtime), else its own float32 CPU model, else the snapshot's float32 weights. The snapshot is
+    not resolved nor the processor loaded a second time."""
+    if isinstance(encoder.towers, OnnxTowers):
+        return encoder.towers.export
+    own = encoder.towers.model if encoder.device == "cpu" and encoder.dtype == "float32" else None
+
+    def load_model() -> torch.nn.Module:
+        return own if own is not None else _load_model(encoder.ref, torch.float32, trust_remote_code)
+
+    return _cached_export(encoder.ref, encoder.processor, encoder.model_type, encoder.max_text_tokens, load_model)
 
 
 def _load_processor(ref: ModelRef, trust_remote_code: bool) -> tuple[PretrainedConfig, Processor]:
@@ -286,20 +313,14 @@ def _load_model(ref: ModelRef, dtype: torch.dtype, trust_remote_code: bool) -> t
 
 
 def _cached_export(
-    ref: ModelRef, processor: Processor, config: PretrainedConfig, trust_remote_code: bool
+    ref: ModelRef, processor: Processor, model_type: str, max_tokens: int, load_model: Callable[[], torch.nn.Module]
 ) -> OnnxExport:
-    """The cached ONNX export of this snapshot; the PyTorch model is loaded only to make it."""
-    tokens = tokenize(processor.tokenizer, getattr(config, "model_type", ""), max_text_tokens(config), _EXAMPLE_TEXTS)
+    """The cached ONNX export of this snapshot; `load_model` gives the float32 PyTorch model, called only to make
+    it."""
+    tokens = tokenize(processor.tokenizer, model_type, max_tokens, _EXAMPLE_TEXTS)
     blank = [Image.new("RGB", (60, 80), colour) for colour in ("white", "navy")]
     pixels = processor.image_processor(images=blank, return_tensors="pt")["pixel_values"]
-    return cached_export(
-        ref.name,
-        ref.revision,
-        ref.path,
-        lambda: _load_model(ref, torch.float32, trust_remote_code),
-        tokens,
-        pixels,
-    )
+    return cached_export(ref.name, ref.revision, ref.path, load_model, tokens, pixels)
 
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:

@@ -18,6 +18,7 @@ EXPORT_FORMAT = 2  # 2: records the model's logit_scale
 TEXT_FILE = "text.onnx"
 IMAGE_FILE = "image.onnx"
 INFO_FILE = "export.json"
+BUNDLE_FOLDER = "onnx"  # where a bundle keeps the towers of its model
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,22 @@ class OnnxExport:
         """The same towers described as exported from `model_id` at `revision`: the export cache is keyed by the
         model's content, so one export serves every name and path of the same model."""
         return replace(self, info={**self.info, "model": model_id, "revision": revision})
+
+    def describe(self) -> dict[str, Any]:
+        """The manifest's section for these towers stored in a bundle (BUNDLE_FOLDER): what they came from."""
+        info = self.info
+        return {
+            "folder": BUNDLE_FOLDER,
+            "model": info["model"],
+            "revision": info["revision"],
+            "text_inputs": list(info["text_inputs"]),
+            "opset": info["opset"],
+            "format": info["format"],
+        }
+
+    def save(self, folder: Path) -> None:
+        """Copy the export's files into its own folder (BUNDLE_FOLDER) of the bundle folder `folder`."""
+        copy_export(self, Path(folder) / BUNDLE_FOLDER)
 
 
 def copy_export(export: OnnxExport, folder: Path) -> None:

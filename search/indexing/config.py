@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from search.bundle import Changes
 from search.catalog.photos import INLINE_MAX_MB
 from search.catalog.schema import DEFAULT_DATASET
 from search.encoding.encoder import DEFAULT_MODEL
@@ -42,6 +43,8 @@ class BuildConfig:
     runtime: str | None = None
     export_onnx: bool = False
     threads: int | None = None
+    reuse: str | None = None
+    full: bool = False
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -61,6 +64,8 @@ class BuildConfig:
             raise ValueError(f"--max-unreadable-share must be between 0 and 1, got {self.max_unreadable_share}.")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"--threads must be at least 1, got {self.threads}.")
+        if self.full and self.reuse:
+            raise ValueError("--full encodes everything and --reuse reuses a bundle's vectors: give one of them.")
         self.shard_size = max(self.batch_size, self.shard_size // self.batch_size * self.batch_size)
 
     @property
@@ -81,12 +86,13 @@ class BuildReport:
     products: int
     dim: int
     resumed_products: int
+    changes: Changes
     unreadable: dict[int, str] = field(default_factory=dict)  # product id → why its photo could not be read
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def images_per_second(self) -> float:
-        encoded = self.products - self.resumed_products
+        encoded = self.changes.encoded - self.resumed_products
         busy = self.seconds.get("read", 0.0) + self.seconds.get("encode", 0.0)
         return encoded / busy if busy > 0 and encoded else 0.0
 
@@ -94,5 +100,6 @@ class BuildReport:
         stages = ", ".join(f"{name} {value:.1f}s" for name, value in self.seconds.items())
         return (
             f"Built {self.bundle}: {self.products:,} products, {self.dim}-d, {self.images_per_second:,.0f} images/s "
-            f"({self.resumed_products:,} resumed from cache, {len(self.unreadable)} unreadable images); {stages}"
+            f"({self.resumed_products:,} resumed from cache, {len(self.unreadable)} unreadable images); {stages}. "
+            f"Changes: {self.changes.summary()}"
         )

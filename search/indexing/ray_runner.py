@@ -11,8 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ import pyarrow as pa
 import ray
 import ray.data
 import torch
-from huggingface_hub import HfFileSystem
 from tqdm.auto import tqdm
 from transformers.image_processing_utils import BaseImageProcessor
 
@@ -33,40 +31,26 @@ from search.catalog.schema import (
     IMAGE_COLUMN,
     LABEL_TEXT_COLUMNS,
     NAME_COLUMN,
-    CatalogSource,
-    local_parquet_files,
+    parquet_files,
     product_text,
 )
-from search.encoding.encoder import Encoder, default_dtype, resolve_model
+from search.encoding.encoder import default_dtype, model_export, resolve_model
+from search.encoding.onnx_files import OnnxExport
 from search.errors import CatalogError, EngineError, SearchError
-from search.indexing.config import BuildConfig
 from search.indexing.reader import product_image
-from search.indexing.shards import ShardCache
+from search.indexing.shards import ShardAssembler, ShardCache
+from search.indexing.source import ScannedCatalog
+from search.indexing.spec import EncoderSpec
 
 logger = logging.getLogger(__name__)
 
 # Columns the workers read: what the product text and the image need (labels stand in for a missing name).
 READ_COLUMNS = [ID_COLUMN, NAME_COLUMN, *LABEL_TEXT_COLUMNS, IMAGE_COLUMN]
-HF_SCHEME = "hf://"
 
 
-@dataclass(frozen=True)
-class EncoderSpec:
-    """How every encode actor loads the model: one snapshot, one kind of device, one precision."""
-
-    model: str
-    revision: str | None
-    device: str
-    dtype: str
-    trust_remote_code: bool
-    batch_size: int
-
-    @property
-    def gpus(self) -> int:
-        return 1 if self.device == "cuda" else 0
-
-    def load(self) -> Encoder:
-        return Encoder.load(self.model, self.revision, self.device, self.dtype, self.trust_remote_code)
+def gpus(spec: EncoderSpec) -> int:
+    """GPUs per encoder: one on CUDA, none on the CPU."""
+    return 1 if spec.device == "cuda" else 0
 
 
 def connect(address: str | None, num_cpus: int | None = None) -> bool:
@@ -94,80 +78,51 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
     return True
 
 
-def encoder_spec(
-    model: str, revision: str | None, device: str | None, dtype: str | None, trust_remote_code: bool, batch_size: int
-) -> EncoderSpec:
-    """The encoders' device: CUDA where the cluster has GPUs (one per actor), else CPU; a request the cluster
-    cannot meet is refused before anything runs."""
-    gpus = int(ray.cluster_resources().get("GPU", 0))
-    kind = (device or ("cuda" if gpus else "cpu")).split(":")[0]
+def on_cluster(spec: EncoderSpec) -> EncoderSpec:
+    """The spec on the cluster's devices: CUDA where the cluster has GPUs (one per actor), else CPU; a request the
+    cluster cannot meet is refused before anything runs."""
+    cluster_gpus = int(ray.cluster_resources().get("GPU", 0))
+    kind = (spec.device or ("cuda" if cluster_gpus else "cpu")).split(":")[0]
     if kind not in ("cuda", "cpu"):
-        raise EngineError(f"--engine ray encodes on cuda or cpu, not '{device}'.")
-    if kind == "cuda" and not gpus:
-        raise EngineError(f"--device {device} was asked for, but the Ray cluster has no GPU; use --device cpu.")
-    return EncoderSpec(model, revision, kind, dtype or default_dtype(kind), trust_remote_code, batch_size)
+        raise EngineError(f"--engine ray encodes on cuda or cpu, not '{spec.device}'.")
+    if kind == "cuda" and not cluster_gpus:
+        raise EngineError(f"--device {spec.device} was asked for, but the Ray cluster has no GPU; use --device cpu.")
+    return spec.on(kind, spec.dtype or default_dtype(kind))
 
 
 def encoder_count(spec: EncoderSpec) -> int:
     """One actor per GPU; on CPU one per two cores, leaving the rest to decoding."""
     resources = ray.cluster_resources()
-    if spec.gpus:
+    if gpus(spec):
         return int(resources.get("GPU", 1))
     return max(1, int(resources.get("CPU", 2)) // 2)
 
 
-def describe_model(spec: EncoderSpec, describe: Callable[[Encoder], ModelInfo]) -> ModelInfo:
-    """`describe(encoder)` run once where the actors run (same device and dtype): the manifest's model section
-    with its probe vector. Also proves the model loads before the pipeline starts."""
-    task = ray.remote(num_gpus=spec.gpus, num_cpus=1, max_retries=0)(_describe)
+def describe_model(spec: EncoderSpec) -> ModelInfo:
+    """The manifest's model section, from the model loaded once where the actors run (same device, precision and
+    runtime). Also proves the model loads before the pipeline starts."""
+    task = ray.remote(num_gpus=gpus(spec), num_cpus=1, max_retries=0)(_describe)
     try:
-        return ray.get(task.remote(spec, describe))
+        return ray.get(task.remote(spec))
     except ray.exceptions.RayTaskError as error:
         if isinstance(error.cause, SearchError):
             raise error.cause from error
         raise
 
 
-def _describe(spec: EncoderSpec, describe: Callable[[Encoder], ModelInfo]) -> ModelInfo:
-    return describe(spec.load())
-
-
-def parquet_source(source: str, split: str, revision: str | None) -> tuple[list[str], Any] | None:
-    """The catalog's parquet files in the order `datasets` loads them, and the filesystem that reads them (None:
-    local or shared paths); None when the catalog is not stored as parquet (a save_to_disk folder)."""
-    path = Path(source).expanduser()
-    if path.exists():
-        files = local_parquet_files(path)
-        return (files, None) if files else None
-    builder = datasets.load_dataset_builder(source, revision=revision)
-    files = [str(file) for file in (builder.config.data_files or {}).get(split, [])]
-    if not files or not all(file.startswith(HF_SCHEME) and file.endswith(".parquet") for file in files):
-        return None
-    return [file.removeprefix(HF_SCHEME) for file in files], HfFileSystem()
+def _describe(spec: EncoderSpec) -> ModelInfo:
+    return ModelInfo.of(spec.load())
 
 
 class RowLookup:
     """Product id → row number for the rows still to encode (-1 for the others), by binary search over sorted
-    ids: cheap to ship to every task and needs no per-task index building."""
+    ids (unique: search.catalog.schema.check_product_ids): cheap to ship to every task and needs no per-task index
+    building."""
 
     def __init__(self, ids: np.ndarray, rows: np.ndarray) -> None:
         order = np.argsort(ids, kind="stable")
         self.ids = ids[order]
         self.rows = rows[order]
-
-    @classmethod
-    def for_catalog(cls, table: datasets.Dataset, wanted: list[int]) -> RowLookup:
-        """Rows are matched by product id, which must therefore be present and unique."""
-        column = table.with_format("arrow")[ID_COLUMN]
-        if column.null_count:
-            raise CatalogError(f"{column.null_count} products have no id; --engine ray matches rows by product id.")
-        ids = column.to_numpy().astype(np.int64)
-        values, counts = np.unique(ids, return_counts=True)
-        if (counts > 1).any():
-            repeated = ", ".join(str(value) for value in values[counts > 1][:5])
-            raise CatalogError(f"Product ids repeat in the catalog (e.g. {repeated}); each product needs its own id.")
-        wanted_rows = np.asarray(wanted, dtype=np.int64)
-        return cls(ids[wanted_rows], wanted_rows)
 
     def __call__(self, ids: np.ndarray) -> np.ndarray:
         if not len(self.ids):
@@ -206,52 +161,17 @@ def preprocess_batch(
 
 
 class EncodeActor:
-    """Actor: holds one encoder on its device and turns preprocessed batches into image and text vectors."""
+    """Actor: holds one encoder on its device and turns preprocessed batches into vectors as the spec says (image,
+    and text only when names are encoded)."""
 
     def __init__(self, spec: EncoderSpec) -> None:
+        self.spec = spec
         self.encoder = spec.load()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        count = len(batch["row"])
-        empty = np.empty((0, self.encoder.dim), dtype=np.float32)
-        image = self.encoder.encode_pixels(torch.from_numpy(batch["pixel_values"])) if count else empty
-        text = self.encoder.encode_text([str(text) for text in batch["text"]]) if count else empty
+        pixels = torch.from_numpy(batch["pixel_values"])
+        image, text = self.spec.encode(self.encoder, pixels, [str(text) for text in batch["text"]])
         return {"row": batch["row"], "image": image, "text": text, "problem": batch["problem"]}
-
-
-class ShardAssembler:
-    """Vectors arrive from the cluster in any order; each shard is written the moment all its rows are in."""
-
-    def __init__(self, cache: ShardCache) -> None:
-        self.cache = cache
-        self.pending: dict[int, dict[str, Any]] = {}
-
-    def add(self, rows: np.ndarray, image: np.ndarray, text: np.ndarray, problems: np.ndarray) -> None:
-        """Place vectors by row; `problems` says why a row's photo was unreadable ('' when it was read)."""
-        shards = rows // self.cache.shard_size
-        for shard in np.unique(shards):
-            mine = shards == shard
-            part = self._part(int(shard), image.shape[1])
-            offsets = rows[mine] - self.cache.rows(int(shard)).start
-            part["image"][offsets] = image[mine]
-            part["text"][offsets] = text[mine]
-            part["seen"][offsets] = True
-            found = zip(rows[mine].tolist(), problems[mine].tolist(), strict=True)
-            part["unreadable"].update({row: str(problem) for row, problem in found if problem})
-            if part["seen"].all():
-                self.cache.write(int(shard), part["image"], part["text"], part["unreadable"])
-                del self.pending[int(shard)]
-
-    def _part(self, shard: int, dim: int) -> dict[str, Any]:
-        if shard not in self.pending:
-            size = len(self.cache.rows(shard))
-            self.pending[shard] = {
-                "image": np.zeros((size, dim), dtype=np.float32),
-                "text": np.zeros((size, dim), dtype=np.float32),
-                "seen": np.zeros(size, dtype=bool),
-                "unreadable": {},
-            }
-        return self.pending[shard]
 
 
 def encoded_batches(
@@ -272,7 +192,7 @@ def encoded_batches(
         batch_format="numpy",
         zero_copy_batch=False,
         concurrency=encoders,
-        num_gpus=spec.gpus,
+        num_gpus=gpus(spec),
         num_cpus=1,
         # SPREAD puts the encoders on different nodes; it also keeps Ray from fusing the decoding into the
         # encoder actors (fusion needs equal remote arguments), so decoding stays in parallel CPU tasks.
@@ -308,9 +228,11 @@ def encode_catalog_ray(
     writing = 0.0
     for batch in encoded_batches(catalog, spec, lookup, root):
         wrote = time.perf_counter()
-        assembler.add(batch["row"], batch["image"], batch["text"], batch["problem"])
+        rows = batch["row"]
+        found = zip(rows.tolist(), batch["problem"].tolist(), strict=True)
+        assembler.add(rows, batch["image"], batch["text"], {row: str(problem) for row, problem in found if problem})
         writing += time.perf_counter() - wrote
-        progress.update(len(batch["row"]))
+        progress.update(len(rows))
     progress.close()
     if assembler.pending:
         raise CatalogError(
@@ -325,31 +247,25 @@ class RayEncoding:
     """The Ray engine (`index_build.py --engine ray`): joins or starts the cluster, loads the model once where
     the encoders run for the manifest's model section, and encodes the rows the shard cache misses."""
 
-    def __init__(self, config: BuildConfig, describe: Callable[[Encoder], ModelInfo]) -> None:
-        self.started = connect(config.ray_address)
+    def __init__(self, spec: EncoderSpec, address: str | None) -> None:
+        self.started = connect(address)
         try:
-            self.spec = encoder_spec(
-                config.model,
-                config.model_revision,
-                config.device,
-                config.dtype,
-                config.trust_remote_code,
-                config.batch_size,
-            )
-            self.model = describe_model(self.spec, describe)
+            self.spec = on_cluster(spec)
+            self.model = describe_model(self.spec)
         except BaseException:
             self.close()
             raise
 
-    def model_info(self) -> ModelInfo:
-        return self.model
+    def encode(self, cache: ShardCache, catalog: ScannedCatalog, timings: dict[str, float]) -> None:
+        source = catalog.source
+        rows = np.asarray(cache.missing_rows(), dtype=np.int64)
+        lookup = RowLookup(catalog.keys.ids[rows], rows)
+        dataset = catalog_dataset(parquet_files(source.dataset, source.split, source.revision), catalog.table)
+        encode_catalog_ray(cache, dataset, lookup, self.spec, timings, source.root)
 
-    def encode(
-        self, cache: ShardCache, table: datasets.Dataset, source: CatalogSource, timings: dict[str, float]
-    ) -> None:
-        lookup = RowLookup.for_catalog(table, cache.missing_rows())
-        catalog = catalog_dataset(parquet_source(source.dataset, source.split, source.revision), table)
-        encode_catalog_ray(cache, catalog, lookup, self.spec, timings, source.root)
+    def onnx_export(self) -> OnnxExport:
+        """The driver loads no encoder (they run on the cluster): the export comes from the snapshot."""
+        return model_export(self.model.id, self.model.revision, self.spec.trust_remote_code)
 
     def close(self) -> None:
         """Stop the local cluster this build started; a cluster joined by address keeps running."""

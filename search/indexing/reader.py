@@ -1,12 +1,11 @@
-"""Build stage 1: read catalog rows, decode and preprocess images in DataLoader worker processes."""
+"""Build stage 2: decode and preprocess the photos of the rows to encode, in DataLoader worker processes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import datasets
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
@@ -14,7 +13,7 @@ from transformers.image_processing_utils import BaseImageProcessor
 
 from search.catalog.ids import shown
 from search.catalog.images import decode_image, processor_edge, read_image_file
-from search.catalog.schema import IMAGE_COLUMN, product_text
+from search.catalog.schema import IMAGE_COLUMN
 from search.errors import InvalidImageError
 
 PLACEHOLDER_SIZE = (60, 80)
@@ -77,7 +76,12 @@ def product_image(
     """The row's photo decoded at the model's input size `edge`, and None; when it has none that can be read, a
     white placeholder and the reason. The placeholder only fills the batch: the build keeps such products out of
     the vector search, so one bad photo never stops a build."""
-    data, problem = stored_image(row.get(IMAGE_COLUMN), root)
+    return decoded_photo(*stored_image(row.get(IMAGE_COLUMN), root), edge)
+
+
+def decoded_photo(data: bytes | None, problem: str | None, edge: int | None = None) -> tuple[Image.Image, str | None]:
+    """Stored photo bytes decoded at the model's input size `edge`, or the placeholder and why there is no photo
+    (`problem`, or the decoder's)."""
     if data is not None:
         try:
             return decode_image(data, edge), None
@@ -88,40 +92,40 @@ def product_image(
     return Image.new("RGB", PLACEHOLDER_SIZE, "white"), problem
 
 
+class CatalogRows(Protocol):
+    """What the reader needs of a catalog (search.indexing.source.ScannedCatalog): photo bytes and texts by row."""
+
+    def photo(self, row: int) -> tuple[bytes | None, str | None]: ...
+
+    def texts(self, rows: list[int]) -> list[str]: ...
+
+
 ProductBatch = tuple[list[int], torch.Tensor, list[str], Unreadable]
 
 
 class ProductBatchSource(Dataset):
     """Batches of catalog rows as (row numbers, pixel values, product texts, rows whose photo is unreadable).
 
-    The DataLoader calls `__getitems__` once per batch inside a worker: one columnar read of the rows and one
+    The DataLoader calls `__getitems__` once per batch inside a worker: the photos come from the catalog's photo
+    files (read once from the catalog, search.indexing.source), the texts in one columnar read, and one
     image-processor call per batch instead of a Python round trip per row.
     """
 
-    def __init__(
-        self,
-        table: datasets.Dataset,
-        rows: Sequence[int],
-        image_processor: BaseImageProcessor,
-        root: Path | None = None,
-    ) -> None:
-        self.table = table
+    def __init__(self, catalog: CatalogRows, rows: Sequence[int], image_processor: BaseImageProcessor) -> None:
+        self.catalog = catalog
         self.rows = list(rows)
         self.image_processor = image_processor
-        self.root = root
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitems__(self, positions: list[int]) -> ProductBatch:
         row_numbers = [self.rows[position] for position in positions]
-        columns = self.table[row_numbers]
-        records = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
         edge = processor_edge(self.image_processor)
-        decoded = [product_image(record, self.root, edge) for record in records]
+        decoded = [decoded_photo(*self.catalog.photo(row), edge) for row in row_numbers]
         pixels = self.image_processor(images=[image for image, _ in decoded], return_tensors="pt")["pixel_values"]
         unreadable = {row: problem for row, (_, problem) in zip(row_numbers, decoded, strict=True) if problem}
-        return row_numbers, pixels, [product_text(record) for record in records], unreadable
+        return row_numbers, pixels, self.catalog.texts(row_numbers), unreadable
 
 
 def _as_collated(batch: ProductBatch) -> ProductBatch:
@@ -130,17 +134,16 @@ def _as_collated(batch: ProductBatch) -> ProductBatch:
 
 
 def batch_loader(
-    table: datasets.Dataset,
+    catalog: CatalogRows,
     rows: Sequence[int],
     image_processor: BaseImageProcessor,
     batch_size: int,
     num_workers: int,
     pin_memory: bool,
-    root: Path | None = None,
 ) -> DataLoader:
     """Batches in row order (never shuffled, so batch boundaries are the same on every run)."""
     return DataLoader(
-        ProductBatchSource(table, rows, image_processor, root),
+        ProductBatchSource(catalog, rows, image_processor),
         batch_size=batch_size,
         shuffle=False,
         num_workers=num_workers,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 # and k-means over short sub-vectors (IVF-PQ training) slower still. Single queries never reach BLAS.
 faiss.cvar.distance_compute_blas_threshold = 20
 
+INDEX_FILE = "index.faiss"
+VECTORS_FILE = "vectors.npy"  # the exact vectors of IVF indexes (memory-mapped on load)
 IndexType = Literal["flat", "hnsw", "ivfpq", "ivfsq8"]
 INDEX_TYPES: tuple[IndexType, ...] = get_args(IndexType)
 # The FAISS class each type is built as; a loaded file must be exactly that class.
@@ -85,9 +87,6 @@ class IndexSpec:
             if dim is not None:
                 params["m"] = max(m for m in range(1, min(params["m"], dim) + 1) if dim % m == 0)
         return cls(type=index_type, params=params)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "metric": "inner_product", "params": dict(self.params)}
 
 
 def auto_type(num_products: int) -> IndexType:
@@ -164,11 +163,13 @@ class VectorIndex:
         return cls(index, spec, vectors if spec.type in IVF_TYPES else None, without_vectors)
 
     @classmethod
-    def load(
-        cls, path: Path, spec: IndexSpec, exact_path: Path | None = None, without_vectors: Sequence[int] = ()
-    ) -> VectorIndex:
-        """Read an index written by `save` (with its exact vectors file for IVF types, memory-mapped); a truncated
-        or foreign file, or one whose real type or metric is not the spec's, is refused clearly."""
+    def load(cls, folder: Path, section: Mapping[str, Any]) -> VectorIndex:
+        """Read an index written by `save` into the bundle folder `folder`, as its manifest section (`describe`)
+        says: the exact vectors memory-mapped for IVF types; a truncated or foreign file, or one whose real type
+        or metric is not the section's, is refused clearly."""
+        folder = Path(folder)
+        spec = IndexSpec(section["type"], dict(section["params"]))
+        path = folder / INDEX_FILE
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as error:
@@ -181,19 +182,30 @@ class VectorIndex:
             )
         if index.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise BundleError(f"The FAISS index file {path.name} does not use inner product, which the engine needs.")
+        without = section.get("rows_without_vectors", ())
         if spec.type not in IVF_TYPES:
             check_finite(index_chunks(index), path.name)
-            return cls(index, spec, None, without_vectors)
+            return cls(index, spec, None, without)
         faiss.extract_index_ivf(index).make_direct_map()
-        return cls(index, spec, load_exact(exact_path, index.ntotal, index.d, spec.type), without_vectors)
+        return cls(index, spec, load_exact(folder / VECTORS_FILE, index.ntotal, index.d, spec.type), without)
 
-    def save(self, path: Path, exact_path: Path | None = None) -> None:
-        """Write the FAISS index, and the exact vectors to `exact_path` when the index type keeps them."""
-        faiss.write_index(self.index, str(path))
+    def describe(self) -> dict[str, Any]:
+        """The manifest's index section as far as the index knows it: its FAISS type and parameters, and the rows
+        without a vector."""
+        return {
+            "type": self.spec.type,
+            "metric": "inner_product",
+            "params": dict(self.spec.params),
+            "rows_without_vectors": list(self.without_vectors),
+        }
+
+    def save(self, folder: Path) -> None:
+        """Write the FAISS index into the bundle folder `folder`, with the exact vectors when its type keeps them
+        (written from their memory map as they are, not copied into memory)."""
+        folder = Path(folder)
+        faiss.write_index(self.index, str(folder / INDEX_FILE))
         if self.exact is not None:
-            if exact_path is None:
-                raise ValueError(f"A {self.spec.type} index is saved with its exact vectors: give exact_path.")
-            np.save(exact_path, np.asarray(self.exact, dtype=np.float32))
+            np.save(folder / VECTORS_FILE, self.exact)
 
     def _apply_search_params(self) -> None:
         if self.spec.type == "hnsw":

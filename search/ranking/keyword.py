@@ -29,6 +29,14 @@ logging.getLogger("bm25s").setLevel(logging.NOTSET)
 KEYWORD_DIR = "keyword"
 # The product's name first, then the labels a shopper types ("Men", "Tshirts", "Navy Blue", "Summer", "Casual").
 KEYWORD_FIELDS = (NAME_COLUMN, *LABEL_COLUMNS)
+# What the settings may name (a manifest naming anything else is refused: search.bundle.manifest.KeywordInfo).
+STEMMERS = tuple(Stemmer.algorithms())
+STOPWORD_LISTS = (
+    *("en", "english", "en_plus", "english_plus", "de", "german", "nl", "dutch", "fr", "french", "es", "spanish"),
+    *("pt", "portuguese", "it", "italian", "ru", "russian", "sv", "swedish", "no", "norwegian", "zh", "chinese"),
+    *("tr", "turkish", "ko", "korean", "da", "danish"),
+)
+METHODS = ("robertson", "lucene", "atire", "bm25l", "bm25+")
 DEFAULT_SETTINGS: dict[str, Any] = {
     "library": "bm25s",
     "fields": list(KEYWORD_FIELDS),
@@ -81,16 +89,20 @@ class KeywordIndex:
         return index
 
     @classmethod
-    def load(cls, folder: Path, settings: Mapping[str, Any]) -> KeywordIndex:
-        """Read an index written by `save`, with the settings the manifest recorded for it."""
+    def load(cls, folder: Path, settings: Mapping[str, Any], mmap: bool = False) -> KeywordIndex:
+        """Read an index written by `save` into the bundle folder `folder`, with the settings its manifest section
+        (`describe`) recorded; `mmap` maps its arrays instead of reading them (to check a written index without a
+        second copy in memory)."""
+        path = Path(folder) / settings["folder"]
         try:
-            bm25 = bm25s.BM25.load(str(folder), mmap=False)
+            bm25 = bm25s.BM25.load(str(path), mmap=mmap)
         except (OSError, ValueError) as error:
-            raise BundleError(f"The keyword index in {folder.name}/ cannot be read: {error}") from error
+            raise BundleError(f"The keyword index in {path.name}/ cannot be read: {error}") from error
         return cls(bm25, settings)
 
     def save(self, folder: Path) -> None:
-        self.bm25.save(str(folder), show_progress=False)
+        """Write the index into its own folder (KEYWORD_DIR) of the bundle folder `folder`."""
+        self.bm25.save(str(Path(folder) / KEYWORD_DIR), show_progress=False)
 
     def describe(self) -> dict[str, Any]:
         """What the manifest records about this index: where it lives, how text was tokenized and scored."""

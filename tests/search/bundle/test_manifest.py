@@ -79,6 +79,17 @@ def put(path, value):
         (put("components.keyword.folder", "/etc"), "components.keyword.folder: must be a relative path"),
         (put("components.keyword.k1", None), "components.keyword.k1: Input should be a valid number"),
         (put("components.unknown", {}), "components.unknown: Unexpected keyword argument"),
+        # Every value that names something the code looks up is checked here, never a KeyError later.
+        (put("index.params", {"nprobe": 4}), "index: params of a flat index must be empty, got nprobe"),
+        (put("components.keyword.stemmer", "klingon"), "components.keyword.stemmer: must be one of arabic"),
+        (put("components.keyword.stopwords", "elvish"), "components.keyword.stopwords: must be one of en"),
+        (put("components.keyword.method", "bm99"), "components.keyword.method: must be one of robertson"),
+        (put("components.keyword.token_pattern", "(["), "components.keyword.token_pattern: is not a regular"),
+        (put("components.keyword.fields", ["secret"]), "components.keyword.fields: names no catalog text field"),
+        (put("components.keyword.analyzer", "v0"), "components.keyword.analyzer: Input should be"),
+        (put("components.content.hash", "md5"), "components.content.hash: Input should be 'blake2b-128'"),
+        (put("components.content.file", "../keys"), "components.content.file: must be a relative path"),
+        (put("changes.added", -1), "changes.added: Input should be greater than or equal to 0"),
         (put("files", {"../../etc/passwd": {"sha256": "0" * 64, "bytes": 1}}), "must be a relative path"),
         (lambda m: m["files"].update({"index.faiss": 1}), "files.index.faiss: Input should be"),
         (put("format_version", "1"), "format_version: Input should be a valid integer"),
@@ -105,6 +116,19 @@ def test_the_manifest_round_trips_through_json(bundle_dir):
 def test_a_bundle_without_onnx_towers_is_written_as_before_they_existed(bundle_dir):
     components = json.loads((bundle_dir / MANIFEST_FILE).read_text())["components"]
     assert "onnx" not in components and "keyword" in components
+
+
+@pytest.mark.parametrize(
+    ("index_type", "params", "message"),
+    [
+        ("hnsw", {"M": 32, "efConstruction": 80}, "params of a hnsw index must be M, efConstruction, efSearch"),
+        ("ivfsq8", {"nlist": 4, "nprobe": 2}, "params of a ivfsq8 index must be nlist, nprobe, rerank, got nlist"),
+    ],
+)
+def test_index_parameters_the_index_type_reads_are_required(bundle_copy, index_type, params, message):
+    edit_manifest(bundle_copy, put("index.type", index_type))
+    edit_manifest(bundle_copy, put("index.params", params))
+    assert message in load_error(bundle_copy)
 
 
 def test_an_index_of_another_type_than_the_manifest_says_is_refused(bundle_copy):

@@ -41,8 +41,18 @@ def test_push_creates_a_dataset_repo_and_uploads_the_bundle(bundle_copy, fake_hu
     }
     assert upload == "upload_folder" and upload_args["repo_type"] == "dataset"
     top_level = sorted({name.split("/")[0] for name in upload_args["files"]})
-    assert top_level == ["README.md", "index.faiss", "keyword", "manifest.json", "products.parquet", "vocabulary"]
+    assert top_level == [
+        "README.md",
+        "content.parquet",
+        "index.faiss",
+        "keyword",
+        "manifest.json",
+        "products.parquet",
+        "vocabulary",
+    ]
     assert "token" not in upload_args and "token" not in create_args
+    # The commit message is the bundle's change report (here: a first build, everything encoded).
+    assert upload_args["commit_message"].startswith("Index bundle: 240 products, 240 encoded, 0 reused")
 
 
 def test_failed_push_keeps_the_bundle_and_says_how_to_retry(bundle_copy, fake_hub, caplog):

@@ -19,9 +19,9 @@ from search.bundle import (
     MANIFEST_FILE,
     PRODUCTS_FILE,
     Bundle,
+    OnnxInfo,
     check_encoder_matches,
     is_bundle,
-    onnx_info,
     read_manifest,
 )
 from search.catalog.products import ProductTable
@@ -45,7 +45,14 @@ def test_manifest_describes_the_build(bundle_dir, tiny_model, catalog_dir):
     assert manifest.index.type == "flat" and manifest.index.metric == "inner_product"
     keyword_files = {name for name in manifest.files if name.startswith("keyword/")}
     vocabulary_files = {"vocabulary/vocabulary.json", "vocabulary/brands.npy"}
-    assert set(manifest.files) == {INDEX_FILE, PRODUCTS_FILE, "README.md", *keyword_files, *vocabulary_files}
+    assert set(manifest.files) == {
+        INDEX_FILE,
+        PRODUCTS_FILE,
+        "README.md",
+        "content.parquet",
+        *keyword_files,
+        *vocabulary_files,
+    }
     assert keyword_files
     assert all(len(entry.sha256) == 64 for entry in manifest.files.values())
     assert manifest.created_at and manifest.code_version.startswith("0.1.0")
@@ -146,8 +153,8 @@ def test_interrupted_write_leaves_the_old_bundle(bundle_copy, monkeypatch):
     before = read_manifest(bundle_copy)
     bundle = Bundle.load(bundle_copy)
 
-    def crash(self, path) -> None:
-        path.write_bytes(b"partial")
+    def crash(self, folder) -> None:
+        (folder / PRODUCTS_FILE).write_bytes(b"partial")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ProductTable, "save", crash)
@@ -210,7 +217,7 @@ def test_onnx_towers_must_come_from_the_manifest_model(bundle_dir, tmp_path):
     bundle = Bundle.load(bundle_dir)
     other = Encoder.load(str(save_random_clip("clip-tiny", tmp_path / "other", seed=1)), runtime="onnx")
     export = other.towers.export
-    components = replace(bundle.manifest.components, onnx=onnx_info(export))
+    components = replace(bundle.manifest.components, onnx=OnnxInfo(**export.describe()))
     with pytest.raises(BundleError, match="ONNX towers were exported from '.*other'"):
         Bundle(
             replace(bundle.manifest, components=components),
@@ -219,17 +226,20 @@ def test_onnx_towers_must_come_from_the_manifest_model(bundle_dir, tmp_path):
             bundle.keyword,
             export,
             bundle.vocabulary,
+            bundle.content,
         )
     with pytest.raises(BundleError, match="components.onnx and the ONNX export must be given together"):
-        Bundle(bundle.manifest, bundle.index, bundle.products, bundle.keyword, export, bundle.vocabulary)
+        Bundle(
+            bundle.manifest, bundle.index, bundle.products, bundle.keyword, export, bundle.vocabulary, bundle.content
+        )
 
 
 def test_a_bundle_whose_onnx_export_names_another_model_is_refused(bundle_copy, onnx_encoder):
     bundle = Bundle.load(bundle_copy)
     export = onnx_encoder.towers.export
-    components = replace(bundle.manifest.components, onnx=onnx_info(export))
+    components = replace(bundle.manifest.components, onnx=OnnxInfo(**export.describe()))
     Bundle(replace(bundle.manifest, components=components), bundle.index, bundle.products, bundle.keyword,
-           export, bundle.vocabulary).save(bundle_copy)  # fmt: skip
+           export, bundle.vocabulary, bundle.content).save(bundle_copy)  # fmt: skip
     assert Bundle.load(bundle_copy).onnx.matches(onnx_encoder.ref.name, None)
     info = bundle_copy / "onnx" / "export.json"
     info.write_text(json.dumps({**json.loads(info.read_text()), "model": "someone/else"}))

@@ -1,13 +1,14 @@
 """The products table: Arrow metadata equals the pandas row; only the schema's columns are kept and typed; serving
 never builds a pandas frame."""
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from search.catalog.photos import PhotoShards
-from search.catalog.products import ProductTable, products_frame, products_from_catalog
+from search.catalog.photos import PhotoShards, write_photo_shards
+from search.catalog.products import PRODUCTS_FILE, ProductTable, products_frame, products_from_catalog
 from search.errors import BundleError
 from search.fixtures.synthetic import FEATURES, generate_rows
 
@@ -76,13 +77,46 @@ def test_the_catalog_arrow_table_gives_the_same_products_as_its_rows():
 def test_photos_saved_to_sharded_files_read_back_for_every_row(tmp_path):
     rows = generate_rows(70, seed=2)
     rows[9]["image"] = None
-    products = ProductTable(products_frame(rows))
-    files = products.save(tmp_path / "products.parquet", tmp_path / "photos", rows_per_file=32)
-    assert files == 3
-    assert pq.read_table(tmp_path / "products.parquet").column("image_bytes").null_count == 70
-    shards = PhotoShards(tmp_path / "photos", 70, 32, files)
-    loaded = ProductTable.read(tmp_path / "products.parquet", shards)
-    assert [loaded.image_bytes(row) for row in range(70)] == [products.image_bytes(row) for row in range(70)]
+    expected = [row["image"]["bytes"] if row["image"] else None for row in rows]
+    shards = PhotoShards(tmp_path / "staged", 70, 32, write_photo_shards(pa.array(expected), tmp_path / "staged", 32))
+    products = ProductTable.from_catalog(pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema), shards)
+    assert products.describe_photos() == {"folder": "photos", "files": 3, "rows_per_file": 32}
+    (tmp_path / "bundle").mkdir()
+    products.save(tmp_path / "bundle")
+    assert pq.read_table(tmp_path / "bundle" / PRODUCTS_FILE).column("image_bytes").null_count == 70
+    loaded = ProductTable.load(tmp_path / "bundle", products.describe_photos(), 70)
+    assert [loaded.image_bytes(row) for row in range(70)] == expected
     assert loaded.image_bytes(9) is None and loaded.image_bytes(10) == rows[10]["image"]["bytes"]
+    np.testing.assert_array_equal(ProductTable.verify(tmp_path / "bundle", products.describe_photos(), 70), loaded.ids)
     with pytest.raises(BundleError, match="70 photos for 69 products"):
         ProductTable(products_frame(rows[:69]), shards)
+
+
+def test_photo_files_saved_inline_are_streamed_into_the_table(tmp_path):
+    """A build's photo files below --photos-inline-max-mb end up in products.parquet, as the table of the rows."""
+    rows = generate_rows(70, seed=3)
+    rows[4]["image"] = None
+    expected = [row["image"]["bytes"] if row["image"] else None for row in rows]
+    shards = PhotoShards(tmp_path / "staged", 70, 32, write_photo_shards(pa.array(expected), tmp_path / "staged", 32))
+    catalog = pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
+    products = ProductTable.from_catalog(catalog, shards, inline_photos=True)
+    assert products.describe_photos() is None
+    (tmp_path / "bundle").mkdir()
+    products.save(tmp_path / "bundle")
+    assert not (tmp_path / "bundle" / "photos").exists()
+    loaded = ProductTable.load(tmp_path / "bundle", None, 70)
+    assert loaded.table.equals(ProductTable.from_catalog(catalog).table)
+    assert ProductTable.verify(tmp_path / "bundle", None, 70).tolist() == loaded.ids.tolist()
+
+
+def test_verify_refuses_what_load_refuses(tmp_path):
+    ProductTable.from_rows(generate_rows(20)).save(tmp_path)
+    with pytest.raises(BundleError, match="has 20 rows; the manifest says 21 products"):
+        ProductTable.verify(tmp_path, None, 21)
+    table = pq.read_table(tmp_path / PRODUCTS_FILE)
+    pq.write_table(table.set_column(0, "id", pa.array([1] * 20, pa.int64())), tmp_path / PRODUCTS_FILE)
+    with pytest.raises(BundleError, match="duplicate product ids"):
+        ProductTable.verify(tmp_path, None, 20)
+    pq.write_table(table.drop_columns(["year"]), tmp_path / PRODUCTS_FILE)
+    with pytest.raises(BundleError, match="lacks column\\(s\\): year"):
+        ProductTable.verify(tmp_path, None, 20)

@@ -1,22 +1,26 @@
 """The Ray engine (`index_build.py --engine ray`), in a local Ray cluster on 2 CPUs: the same bundle as the default
-engine, resuming from finished shards, clear refusals, and no Ray import without it."""
+engine, the build's settings reaching the encoders, resuming from finished shards and clear refusals. Ray is an
+optional extra (requirements-scale.txt): without it these tests are skipped."""
 
 import filecmp
 import json
 import logging
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+pytest.importorskip("ray", reason="the Ray build engine is an optional extra: pip install -r requirements-scale.txt")
+
 import index_build
-from search.bundle import INDEX_FILE, MANIFEST_FILE, Bundle
+from search.bundle import INDEX_FILE, MANIFEST_FILE, Bundle, read_manifest
 from search.bundle.store import CARD_FILE
-from search.errors import CatalogError
-from search.fixtures.synthetic import generate_catalog, generate_rows, save_catalog
-from search.indexing.ray_runner import RowLookup, ShardAssembler, connect
+from search.encoding.encoder import Encoder
+from search.fixtures.synthetic import generate_rows, save_catalog
+from search.indexing.config import BuildConfig
+from search.indexing.ray_runner import EncodeActor, RowLookup, connect
+from search.indexing.reader import product_image
 from search.indexing.shards import ShardCache
+from search.indexing.spec import EncoderSpec
 from tests.helpers import build_args, rows_with_image_paths, write_catalog
 
 
@@ -26,45 +30,40 @@ def test_row_lookup_finds_wanted_rows_by_product_id_and_skips_the_rest():
     assert RowLookup(np.array([], dtype=np.int64), np.array([], dtype=np.int64))(np.array([1])).tolist() == [-1]
 
 
-def test_row_lookup_refuses_repeated_product_ids():
-    catalog = generate_catalog(6)
-    first = catalog["id"][0]
-    repeated = catalog.map(lambda row, index: {"id": first if index == 3 else row["id"]}, with_indices=True)
-    with pytest.raises(CatalogError, match=f"repeat.*{first}"):
-        RowLookup.for_catalog(repeated, [0, 1, 2])
+def preprocessed(encoder: Encoder, count: int = 4) -> dict[str, np.ndarray]:
+    """A batch as the decoding tasks hand it to the actors."""
+    photos = [product_image(row)[0] for row in generate_rows(count)]
+    return {
+        "row": np.arange(count),
+        "pixel_values": encoder.preprocess(photos).numpy(),
+        "text": np.array([f"product {row}" for row in range(count)], dtype=object),
+        "problem": np.array([""] * count, dtype=object),
+    }
 
 
-def test_shard_assembler_writes_a_shard_once_all_its_rows_arrived_in_any_order(tmp_path):
-    cache = ShardCache(tmp_path, {"test": 1}, num_rows=5, shard_size=2)
-    assembler = ShardAssembler(cache)
-    vectors = np.arange(10, dtype=np.float32).reshape(5, 2)
-    problems = np.array(["", "the image is empty (0 bytes)", "", "", ""], dtype=object)
-    assembler.add(np.array([4, 1]), vectors[[4, 1]], -vectors[[4, 1]], problems[[4, 1]])
-    assert [cache.done(shard) for shard in range(3)] == [False, False, True]
-    assembler.add(np.array([3, 0, 2]), vectors[[3, 0, 2]], -vectors[[3, 0, 2]], problems[[3, 0, 2]])
-    image, text = (np.concatenate(parts) for parts in zip(*(cache.read(s) for s in range(3)), strict=True))
-    np.testing.assert_array_equal(image, vectors)
-    np.testing.assert_array_equal(text, -vectors)
-    assert {**cache.unreadable(0), **cache.unreadable(1), **cache.unreadable(2)} == {1: "the image is empty (0 bytes)"}
-    assert not assembler.pending
+def test_actors_encode_no_product_names_when_product_vectors_do_not_use_them(tiny_model, monkeypatch):
+    texts: list[int] = []
+    real_encode = Encoder.encode_text
+
+    def count(self, batch):
+        texts.append(len(batch))
+        return real_encode(self, batch)
+
+    monkeypatch.setattr(Encoder, "encode_text", count)
+    image_only = EncoderSpec.from_config(BuildConfig(model=str(tiny_model), doc_image_weight=1.0))
+    actor = EncodeActor(image_only)
+    texts.clear()
+    out = actor(preprocessed(actor.encoder))
+    assert texts == [] and out["image"].shape == (4, 32) and out["text"].shape == (4, 0)
+    mixed = EncodeActor(EncoderSpec.from_config(BuildConfig(model=str(tiny_model), doc_image_weight=0.9)))
+    texts.clear()
+    assert mixed(preprocessed(mixed.encoder))["text"].shape == (4, 32) and texts == [4]
 
 
-def test_the_default_engine_never_imports_ray(catalog_dir, tiny_model, tmp_path):
-    args = build_args(catalog_dir, tiny_model, tmp_path / "out", "--limit", "16")
-    script = (
-        "import sys, index_build\n"
-        f"assert index_build.main({args!r}) == 0\n"
-        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'ray'))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "[]"
-
-
-def test_a_ray_address_without_the_ray_engine_is_refused(catalog_dir, tiny_model, tmp_path, caplog):
-    args = build_args(catalog_dir, tiny_model, tmp_path / "out", "--ray-address", "head:6379")
-    assert index_build.main(args) == 1
-    assert "--ray-address is for the Ray engine: add --engine ray." in caplog.text
+def test_actors_run_the_runtime_the_build_asks_for(tiny_model):
+    for runtime in ("torch", "onnx"):
+        spec = EncoderSpec.from_config(BuildConfig(model=str(tiny_model), device="cpu", runtime=runtime))
+        assert EncodeActor(spec).encoder.runtime == runtime
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +104,12 @@ def test_ray_engine_builds_the_same_bundle_as_the_default_engine(local_ray, parq
     files = list(manifests[0]["files"])
     assert "products.parquet" in files and any(name.startswith("keyword/") for name in files)
     assert all(filecmp.cmp(default / name, on_ray / name, shallow=False) for name in files)
+
+
+def test_the_runtime_asked_for_reaches_the_cluster(local_ray, parquet_catalog, tiny_model, tmp_path):
+    out = tmp_path / "torch"
+    assert index_build.main(build_args(parquet_catalog, tiny_model, out, "--engine", "ray", "--runtime", "torch")) == 0
+    assert read_manifest(out).model.build_runtime == "torch"
 
 
 def test_ray_engine_reads_photos_given_by_path_like_the_default_engine(local_ray, tiny_model, tmp_path):

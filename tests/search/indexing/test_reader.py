@@ -14,6 +14,7 @@ from search.catalog.images import MAX_IMAGE_BYTES
 from search.catalog.schema import load_catalog, product_text
 from search.encoding.encoder import Encoder
 from search.indexing.reader import ProductBatchSource, batch_loader, product_image, stored_image
+from search.indexing.source import ScannedCatalog, scan_catalog
 
 
 @pytest.fixture(scope="module")
@@ -21,23 +22,26 @@ def encoder(tiny_model) -> Encoder:
     return Encoder.load(str(tiny_model))
 
 
-def test_batched_reader_equals_row_by_row_processing(catalog_dir, encoder):
-    table, _ = load_catalog(str(catalog_dir))
+@pytest.fixture(scope="module")
+def catalog(catalog_dir, tmp_path_factory) -> ScannedCatalog:
+    return scan_catalog(*load_catalog(str(catalog_dir)), tmp_path_factory.mktemp("photos"), encodes_text=True)
+
+
+def test_batched_reader_equals_row_by_row_processing(catalog, encoder):
     rows = [3, 4, 5, 9, 200]
-    source = ProductBatchSource(table, rows, encoder.image_processor)
+    source = ProductBatchSource(catalog, rows, encoder.image_processor)
     numbers, pixels, texts, unreadable = source.__getitems__(list(range(len(rows))))
     assert numbers == rows and unreadable == {}
     for position, row in enumerate(rows):
-        record = table[row]
+        record = catalog.table[row]
         image, problem = product_image(record)
         expected = encoder.image_processor(images=[image], return_tensors="pt")["pixel_values"][0]
         assert problem is None and texts[position] == product_text(record)
         np.testing.assert_array_equal(pixels[position].numpy(), expected.numpy())
 
 
-def test_loader_yields_whole_batches_in_row_order(catalog_dir, encoder):
-    table, _ = load_catalog(str(catalog_dir))
-    batches = list(batch_loader(table, range(40), encoder.image_processor, 16, 0, pin_memory=False))
+def test_loader_yields_whole_batches_in_row_order(catalog, encoder):
+    batches = list(batch_loader(catalog, range(40), encoder.image_processor, 16, 0, pin_memory=False))
     assert [len(batch[0]) for batch in batches] == [16, 16, 8]
     assert [row for batch in batches for row in batch[0]] == list(range(40))
     assert batches[0][1].shape[0] == 16

@@ -1,16 +1,21 @@
-"""index_build.py end to end: workers, resume after an interrupt, push to the Hub and a failed push."""
+"""index_build.py end to end: workers, resume after an interrupt, each photo read once, the ONNX export of the
+loaded encoder, the optional Ray engine never imported without --engine ray."""
 
 import logging
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import index_build
+import search.encoding.encoder
 from search.bundle import ONNX_DIR, Bundle, read_manifest
 from search.catalog.schema import load_catalog
 from search.encoding.encoder import Encoder
 from search.engine import SearchEngine
-from tests.helpers import build_args
+from search.fixtures.synthetic import generate_rows
+from tests.helpers import build_args, rows_with_image_paths, write_catalog
 
 
 def stored_vectors(bundle) -> np.ndarray:
@@ -148,3 +153,76 @@ def test_product_names_are_encoded_only_when_product_vectors_use_them(
     args = build_args(catalog_dir, tiny_model, tmp_path / "out", "--doc-image-weight", weight)
     assert index_build.main(args) == 0
     assert (max(batches) == 16) is names_encoded  # --batch-size 16; single texts are the dimension and probe texts
+
+
+def test_every_photo_given_by_path_is_read_once_per_build(tiny_model, tmp_path):
+    """The one catalog pass reads each file into the photo files; encoding and the bundle read those."""
+    folder = tmp_path / "catalog"
+    rows = rows_with_image_paths(generate_rows(24, seed=3), folder)
+    catalog = write_catalog(rows, folder)
+    photos = {str((folder / row["image"]["path"]).resolve()) for row in rows}
+    opened: list[str] = []
+
+    def audit(event: str, args: tuple) -> None:
+        if event == "open" and isinstance(args[0], str | bytes) and str(args[0]) in photos:
+            opened.append(str(args[0]))
+
+    sys.addaudithook(audit)
+    try:
+        assert index_build.main(build_args(catalog, tiny_model, tmp_path / "out")) == 0
+    finally:
+        photos.clear()  # an audit hook cannot be removed: it stops counting
+    assert sorted(opened) == sorted({str((folder / row["image"]["path"]).resolve()) for row in rows})
+    products = Bundle.load(tmp_path / "out").products
+    assert products.image_bytes(products.row_of(rows[5]["id"])) == (folder / rows[5]["image"]["path"]).read_bytes()
+
+
+def test_export_onnx_exports_the_loaded_encoder_without_loading_the_model_again(
+    catalog_dir, tiny_model, tmp_path, monkeypatch
+):
+    calls = {"resolve": 0, "processor": 0}
+    real_resolve, real_processor = search.encoding.encoder.resolve_model, search.encoding.encoder._load_processor
+
+    def resolve(*args, **kwargs):
+        calls["resolve"] += 1
+        return real_resolve(*args, **kwargs)
+
+    def processor(*args, **kwargs):
+        calls["processor"] += 1
+        return real_processor(*args, **kwargs)
+
+    monkeypatch.setattr(search.encoding.encoder, "resolve_model", resolve)
+    monkeypatch.setattr(search.encoding.encoder, "_load_processor", processor)
+    for runtime in ("onnx", "torch"):
+        calls.update(resolve=0, processor=0)
+        args = build_args(catalog_dir, tiny_model, tmp_path / runtime, "--export-onnx", "--runtime", runtime)
+        assert index_build.main(args) == 0
+        assert calls == {"resolve": 1, "processor": 1}, runtime
+        assert read_manifest(tmp_path / runtime).components.onnx is not None
+
+
+def test_the_default_engine_never_imports_ray(catalog_dir, tiny_model, tmp_path):
+    args = build_args(catalog_dir, tiny_model, tmp_path / "out", "--limit", "16")
+    script = (
+        "import sys, index_build\n"
+        f"assert index_build.main({args!r}) == 0\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'ray'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_ray_engine_without_ray_installed_says_what_to_install(catalog_dir, tiny_model, tmp_path):
+    args = build_args(catalog_dir, tiny_model, tmp_path / "out", "--engine", "ray")
+    script = f"import sys\nsys.modules['ray'] = None\nimport index_build\nsys.exit(index_build.main({args!r}))\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1
+    assert "--engine ray needs Ray Data" in done.stderr and "pip install -r requirements-scale.txt" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_ray_address_without_the_ray_engine_is_refused(catalog_dir, tiny_model, tmp_path, caplog):
+    args = build_args(catalog_dir, tiny_model, tmp_path / "out", "--ray-address", "head:6379")
+    assert index_build.main(args) == 1
+    assert "--ray-address is for the Ray engine: add --engine ray." in caplog.text

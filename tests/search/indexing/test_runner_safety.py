@@ -22,17 +22,18 @@ from PIL import Image
 
 import index_build
 from search.bundle import INDEX_FILE, MANIFEST_FILE, PRODUCTS_FILE
+from search.encoding.encoder import Encoder
 from search.engine import SearchEngine
 from search.errors import InvalidQueryError
 from search.fixtures.synthetic import FEATURES, generate_rows, jpeg_bytes
-from search.ranking.index import IndexSpec, VectorIndex
+from search.ranking.index import VectorIndex
 from tests.helpers import FakeHub, build_args, rows_with_image_paths, write_catalog
 
 SIZE = 40
 
 
 def stored_vectors(bundle: Path) -> np.ndarray:
-    index = VectorIndex.load(bundle / INDEX_FILE, IndexSpec(type="flat"))
+    index = VectorIndex.load(bundle, {"type": "flat", "params": {}})
     return index.vectors(np.arange(len(index)))
 
 
@@ -98,12 +99,16 @@ def test_resume_after_the_catalog_changed_in_place_encodes_the_new_catalog(tiny_
     np.testing.assert_allclose(stored_vectors(out), stored_vectors(fresh), atol=1e-6)
 
 
-def test_an_unchanged_catalog_still_resumes(tiny_model, tmp_path, caplog):
+def test_an_unchanged_catalog_encodes_nothing_and_a_full_rebuild_resumes(tiny_model, tmp_path, caplog):
     catalog = write_catalog(generate_rows(SIZE), tmp_path / "catalog")
     args = build_args(catalog, tiny_model, tmp_path / "out", "--keep-cache")
     assert index_build.main(args) == 0
     with caplog.at_level(logging.INFO):
         assert index_build.main(args) == 0
+    assert f"{SIZE} products, 0 encoded, {SIZE} reused" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert index_build.main([*args, "--full"]) == 0
     assert f"Resuming: {SIZE} of {SIZE} products already encoded" in caplog.text
     kept = tmp_path / "out.cache"
     assert list(kept.rglob("shard-*.npz")) and not list(kept.rglob("document-vectors.npy"))
@@ -316,11 +321,17 @@ def test_more_like_a_product_without_a_readable_image_is_explained(unreadable_bu
         engine.more_like_this(next(iter(bad)))
 
 
-def test_the_default_share_of_unreadable_images_fails_the_build(tiny_model, tmp_path, previous_bundle, caplog):
+def test_the_default_share_of_unreadable_images_fails_the_build(
+    tiny_model, tmp_path, previous_bundle, caplog, monkeypatch
+):
     catalog, _ = catalog_with_unreadable_images(tmp_path / "catalog")
     digest = folder_digest(previous_bundle)
+    encoded: list[int] = []
+    monkeypatch.setattr(Encoder, "encode_pixels", lambda self, pixels: encoded.append(len(pixels)))
     assert index_build.main(build_args(catalog, tiny_model, previous_bundle)) == 1
-    assert "5 of 40 products" in caplog.text and "--max-unreadable-share" in caplog.text
+    # The three photos the catalog pass cannot read stop the build before anything is encoded.
+    assert "3 of 40 products" in caplog.text and "--max-unreadable-share" in caplog.text
+    assert encoded == []
     assert folder_digest(previous_bundle) == digest
 
 
@@ -372,8 +383,8 @@ def test_a_bundle_that_would_not_load_is_never_written_or_pushed(
 ):
     """A fault while writing (here: the index file comes out truncated) is caught before `--out` changes."""
 
-    def truncated(index, path, exact_path=None):
-        path.write_bytes(b"IxFI" + b"\0" * 10)
+    def truncated(index, folder):
+        (folder / INDEX_FILE).write_bytes(b"IxFI" + b"\0" * 10)
 
     monkeypatch.setattr(VectorIndex, "save", truncated)
     digest = folder_digest(previous_bundle)

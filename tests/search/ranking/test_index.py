@@ -66,8 +66,9 @@ def test_approximate_indexes_respect_filters_and_recall(vectors, index_type, min
 
 def test_index_round_trips_through_a_file(vectors, tmp_path):
     index = VectorIndex.build(vectors, IndexSpec(type="flat"))
-    index.save(tmp_path / "index.faiss")
-    loaded = VectorIndex.load(tmp_path / "index.faiss", IndexSpec(type="flat"))
+    index.save(tmp_path)
+    assert index.describe() == {"type": "flat", "metric": "inner_product", "params": {}, "rows_without_vectors": []}
+    loaded = VectorIndex.load(tmp_path, index.describe())
     np.testing.assert_array_equal(loaded.vectors(np.array([0, 7])), vectors[[0, 7]])
 
 
@@ -168,15 +169,16 @@ def test_broad_filters_search_inside_an_approximate_index_and_rerank(vectors, mo
 
 def test_ivf_index_round_trips_with_its_exact_vectors_and_refuses_others(vectors, tmp_path):
     index = VectorIndex.build(vectors, IndexSpec.for_catalog(len(vectors), "ivfsq8", nlist=16))
-    index.save(tmp_path / "index.faiss", tmp_path / "vectors.npy")
-    loaded = VectorIndex.load(tmp_path / "index.faiss", index.spec, tmp_path / "vectors.npy")
+    index.save(tmp_path)
+    loaded = VectorIndex.load(tmp_path, index.describe())
     assert isinstance(loaded.exact, np.memmap)
     np.testing.assert_array_equal(loaded.vectors(np.array([3, 1])), vectors[[3, 1]])
-    with pytest.raises(BundleError, match="needs its exact vectors file"):
-        VectorIndex.load(tmp_path / "index.faiss", index.spec)
-    np.save(tmp_path / "short.npy", vectors[:10])
+    np.save(tmp_path / "vectors.npy", vectors[:10])
     with pytest.raises(BundleError, match=r"holds float32 \(10, 32\); the index needs float32 \(3000, 32\)"):
-        VectorIndex.load(tmp_path / "index.faiss", index.spec, tmp_path / "short.npy")
+        VectorIndex.load(tmp_path, index.describe())
+    (tmp_path / "vectors.npy").unlink()
+    with pytest.raises(BundleError, match="needs its exact vectors file"):
+        VectorIndex.load(tmp_path, index.describe())
 
 
 @pytest.mark.parametrize("index_type", ["flat", "hnsw", "ivfsq8"])

@@ -78,10 +78,10 @@ def test_the_vocabulary_is_stored_in_sorted_order_so_builds_are_reproducible(tmp
     texts = ["Puma Women Red Shoes", "Nike Men Blue Tshirt", "Levis Men Navy Blue Jeans", "Fossil Women Watch"]
     KeywordIndex.build(texts).save(tmp_path / "a")
     KeywordIndex.build(texts).save(tmp_path / "b")
-    vocabulary = list(json.loads((tmp_path / "a" / "vocab.index.json").read_text()))
+    vocabulary = list(json.loads((tmp_path / "a" / KEYWORD_DIR / "vocab.index.json").read_text()))
     assert vocabulary == [*sorted(t for t in vocabulary if t), ""] and "shoe" in vocabulary
     for name in ("vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+        assert (tmp_path / "a" / KEYWORD_DIR / name).read_bytes() == (tmp_path / "b" / KEYWORD_DIR / name).read_bytes()
 
 
 # Real names and labels of the catalog (KAGL ground truth): name | masterCategory | articleType | baseColour | usage.
@@ -163,8 +163,8 @@ def test_a_query_word_naming_a_label_finds_products_carrying_it(real_vocabulary,
 def test_a_bundle_built_before_the_analysis_is_queried_as_it_was_built(tmp_path):
     legacy = {"analyzer": None, "token_pattern": r"(?u)\b\w\w+\b"}
     index = KeywordIndex.build(REAL_PRODUCTS, legacy)
-    index.save(tmp_path / "keyword")
-    loaded = KeywordIndex.load(tmp_path / "keyword", {**index.describe(), "analyzer": None})
+    index.save(tmp_path)
+    loaded = KeywordIndex.load(tmp_path, {**index.describe(), "analyzer": None})
     np.testing.assert_array_equal(loaded.scores("t-shirt"), index.scores("t-shirt"))
     assert [REAL_PRODUCTS[row].split(" | ")[-3] for row in loaded.search("t-shirt", 2)[1]] == ["Shirts", "Shirts"]
 
