@@ -1,10 +1,13 @@
 """Helpers shared by the tests (fixtures live in conftest.py files): index_build arguments, a Hub cache layout,
-a free port, the client API's endpoints, the check that JSON results are the engine's, an MCP session with the app
-and a fake Hub."""
+a free port, the client API's endpoints, the check that JSON results are the engine's, an MCP session with the app,
+a fake Hub, and a day's catalog changes with the check that an incremental build gives the bundle a fresh build
+gives."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import filecmp
 import json
 import shutil
 import socket
@@ -19,8 +22,10 @@ import pytest
 from huggingface_hub.utils import filter_repo_objects
 from mcp import ClientSession
 from mcp.client.streamable_http import streamablehttp_client
+from PIL import Image
 
-from search.fixtures.synthetic import FEATURES
+from search.bundle import Bundle, read_manifest
+from search.fixtures.synthetic import FEATURES, generate_rows, jpeg_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 # The client API's public surface: these endpoints and no others.
@@ -175,3 +180,30 @@ def rehash(folder: Path, *names: str) -> None:
             manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
     edit_manifest(folder, update)
+
+
+def changed_catalog(rows: list[dict]) -> list[dict]:
+    """A day's changes: a new photo, a corrected name, a relabelled product, two retired and two new products."""
+    rows = copy.deepcopy(rows)
+    rows[3]["image"] = {"bytes": jpeg_bytes(Image.new("RGB", (60, 80), (10, 200, 10))), "path": None}
+    rows[5]["productDisplayName"] = "Corrected golden evening gown"
+    rows[7]["baseColour"] = "Purple"
+    del rows[10:12]
+    return rows + [{**row, "id": 90_000 + number} for number, row in enumerate(generate_rows(2, seed=9))]
+
+
+def new_photo(row: dict) -> dict:
+    """The row with another photo of its own colour."""
+    return {**row, "image": {"bytes": jpeg_bytes(Image.new("RGB", (60, 80), (row["id"] % 250, 9, 9))), "path": None}}
+
+
+def assert_same_bundle(built: Path, fresh: Path) -> None:
+    """Same products in the same order, same vectors (within float tolerance), same keyword index and keys."""
+    vectors = [Bundle.load(folder).index for folder in (built, fresh)]
+    np.testing.assert_allclose(*(index.vectors(np.arange(len(index))) for index in vectors), atol=1e-6)
+    one, other = read_manifest(built), read_manifest(fresh)
+    assert (one.model, one.dataset, one.index, one.components) == (other.model, other.dataset, other.index,
+                                                                   other.components)  # fmt: skip
+    files = [name for name in one.files if name not in ("index.faiss", "README.md")]
+    assert "products.parquet" in files and "content.parquet" in files and any(f.startswith("keyword/") for f in files)
+    assert all(filecmp.cmp(built / name, fresh / name, shallow=False) for name in files)

@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 # The probe embedding of the same weights, runtime and precision agrees to rounding; other weights fall far below.
 SAME_WEIGHTS_COSINE = 0.9999
+# Why everything is encoded when nothing was refused: asked for, or nothing to compare with.
+FULL = "--full: every product encoded"
+NO_PREVIOUS = "no previous bundle at --out"
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,9 @@ def open_previous(config: BuildConfig) -> tuple[Previous | None, str]:
     `--reuse` that names nothing is an error (a typo should not cost a full build); a bundle that is damaged or has
     no content keys is reported and not used."""
     if config.full:
-        return None, "--full: every product encoded"
+        return None, FULL
     if config.reuse is None and not is_bundle(config.out):
-        return None, "no previous bundle at --out"
+        return None, NO_PREVIOUS
     # Named as the user gave it, never by a local path: the reason is recorded in the bundle and its card.
     name = f"--reuse {config.reuse}" if config.reuse else "at --out"
     folder = resolve_bundle(config.reuse or config.out)

@@ -18,7 +18,7 @@ from search.catalog.products import ProductTable
 from search.catalog.schema import ID_COLUMN, CatalogSource, load_catalog
 from search.encoding.onnx_files import OnnxExport
 from search.encoding.threads import set_threads
-from search.indexing.changes import ChangePlan, open_previous, plan_changes, refusal
+from search.indexing.changes import FULL, NO_PREVIOUS, ChangePlan, open_previous, plan_changes, refusal
 from search.indexing.config import BuildConfig, BuildReport
 from search.indexing.documents import document_vectors
 from search.indexing.encoding import Encoding, open_encoding
@@ -67,8 +67,8 @@ def run_build(config: BuildConfig, encoding: Encoding | None = None) -> BuildRep
         if previous is not None:
             reason = refusal(previous, model, config.doc_image_weight, catalog.keys)
         plan = plan_changes(catalog.keys, previous, reason)
-        if previous is not None and reason:
-            logger.warning("Encoding every product: %s.", reason)
+        if reason:
+            (logger.info if reason in (FULL, NO_PREVIOUS) else logger.warning)("Encoding every product: %s.", reason)
         logger.info("Changes: %s", plan.changes.summary())
         cache, resumed = encode_changed(config, catalog, model, plan, encoding, unreadable, timings)
         onnx = encoding.onnx_export() if config.export_onnx else None

@@ -21,7 +21,7 @@ from search.indexing.ray_runner import EncodeActor, RowLookup, connect
 from search.indexing.reader import product_image
 from search.indexing.shards import ShardCache
 from search.indexing.spec import EncoderSpec
-from tests.helpers import build_args, rows_with_image_paths, write_catalog
+from tests.helpers import assert_same_bundle, build_args, changed_catalog, rows_with_image_paths, write_catalog
 
 
 def test_row_lookup_finds_wanted_rows_by_product_id_and_skips_the_rest():
@@ -127,6 +127,19 @@ def test_ray_engine_reads_photos_given_by_path_like_the_default_engine(local_ray
     products = Bundle.load(on_ray).products
     first = products.row_of(rows[0]["id"])
     assert products.image_bytes(first) == (folder / rows[0]["image"]["path"]).read_bytes()
+
+
+def test_an_incremental_ray_build_gives_the_bundle_a_fresh_build_gives(local_ray, tiny_model, tmp_path):
+    rows = generate_rows(60)
+    catalog = write_catalog(rows, tmp_path / "catalog")
+    first, on_ray, fresh = tmp_path / "first", tmp_path / "ray", tmp_path / "fresh"
+    assert index_build.main(build_args(catalog, tiny_model, first)) == 0
+    write_catalog(changed_catalog(rows), catalog)
+    assert index_build.main(build_args(catalog, tiny_model, on_ray, "--engine", "ray", "--reuse", str(first))) == 0
+    assert index_build.main(build_args(catalog, tiny_model, fresh)) == 0
+    changes = read_manifest(on_ray).changes
+    assert (changes.encoded, changes.reused) == (3, 57)
+    assert_same_bundle(on_ray, fresh)
 
 
 def test_interrupted_ray_build_resumes_from_finished_shards(
