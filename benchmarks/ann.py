@@ -16,7 +16,7 @@ import faiss
 import numpy as np
 
 from benchmarks.common import Report, percentiles, time_each
-from benchmarks.fixtures import clustered_vectors, query_vectors
+from benchmarks.fixtures import cached_vectors, query_vectors
 from search.ranking.index import EXACT_FILTER_MAX_ROWS, FLAT_SCAN_CANDIDATES, IndexSpec, RowSelector, VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -46,19 +46,6 @@ def candidates(count: int, dim: int, types: tuple[str, ...] = ALL_TYPES) -> list
         "ivfpq": Candidate(IndexSpec.for_catalog(count, "ivfpq", dim=dim), "rerank", (10, 50, 100, 200, 400)),
     }
     return [every[name] for name in types]
-
-
-def cached_vectors(work: Path, count: int, dim: int, seed: int) -> np.ndarray:
-    """clustered_vectors, saved as .npy on first use: generating a million takes longer than loading them."""
-    path = work / f"clustered-{count}x{dim}-seed{seed}.npy"
-    if path.is_file():
-        return np.load(path)
-    started = time.perf_counter()
-    vectors = clustered_vectors(count, dim, seed=seed)
-    logger.info("Generated %d vectors in %.1fs", count, time.perf_counter() - started)
-    work.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
 
 
 def filter_masks(count: int, seed: int) -> dict[str, RowSelector | None]:

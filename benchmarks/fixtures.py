@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,20 @@ def clustered_vectors(count: int, dim: int, seed: int = 0) -> np.ndarray:
     return Mixture.create(count, dim, seed).sample(count, np.random.default_rng([seed, 0]))
 
 
+def cached_vectors(work: Path, count: int, dim: int, seed: int, mmap: bool = False) -> np.ndarray:
+    """clustered_vectors, saved as .npy on first use: generating a million takes longer than loading them; `mmap`
+    maps the file instead of reading it."""
+    path = work / f"clustered-{count}x{dim}-seed{seed}.npy"
+    if path.is_file():
+        return np.load(path, mmap_mode="r" if mmap else None)
+    started = time.perf_counter()
+    vectors = clustered_vectors(count, dim, seed=seed)
+    logger.info("Generated %d vectors in %.1fs", count, time.perf_counter() - started)
+    work.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
 def query_vectors(count: int, catalog_size: int, dim: int, seed: int = 0) -> np.ndarray:
     """Queries for `clustered_vectors(catalog_size, dim, seed)`: fresh draws from the same mixture, never stored
     vectors themselves."""
@@ -148,21 +163,20 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0, photos: 
 
 class SimulatedEncoding:
     """The build's encoding stage (search.indexing.encoding.Encoding) with the encoder's arithmetic replaced by
-    stored vectors: catalog row i gets `vectors[i]`. The real model is loaded for the manifest's model section and
-    every other stage of `run_build` runs for real; a million photos would take ~35 hours to encode on 2 cores."""
+    clustered synthetic vectors: catalog row i gets vector i of `count` (cached under `work`). The real model is
+    loaded for the manifest's model section and every other stage of `run_build` runs for real; a million photos
+    would take ~35 hours to encode on 2 cores."""
 
-    def __init__(self, spec: EncoderSpec, vectors: np.ndarray) -> None:
+    def __init__(self, spec: EncoderSpec, count: int, work: Path, seed: int = 0) -> None:
         self.encoder = spec.load()
         self.model = ModelInfo.of(self.encoder)
-        self.vectors = vectors
-        self.encoded = 0
+        self.vectors = cached_vectors(work, count, self.encoder.dim, seed, mmap=True)
 
     def encode(self, cache: ShardCache, catalog: ScannedCatalog, timings: dict[str, float]) -> None:
         for shard in range(cache.num_shards):
             if not cache.done(shard):
                 rows = cache.rows(shard)
                 cache.write(shard, np.asarray(self.vectors[rows]), np.empty((len(rows), 0), np.float32), {})
-                self.encoded += len(rows)
 
     def onnx_export(self) -> OnnxExport:
         return encoder_export(self.encoder)

@@ -24,6 +24,7 @@ from benchmarks import (
     ann,
     build_throughput,
     cold_start,
+    incremental,
     language_cost,
     precision,
     query_latency,
@@ -38,7 +39,7 @@ from search.engine import SearchEngine
 
 logger = logging.getLogger("benchmarks")
 
-BENCHMARKS = ("query", "understanding", "runtime", "language", "precision", "build", "cold_start", "ann")
+BENCHMARKS = ("query", "understanding", "runtime", "language", "precision", "build", "incremental", "cold_start", "ann")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class Sizes:
     ann_vectors: int
     ann_dim: int
     ann_queries: int
+    incremental_encoded: int  # catalog whose changed products are encoded with the model
+    incremental_simulated: int  # catalog whose re-run's encoding is simulated (and its memory measured)
 
 
 FULL = Sizes(
@@ -78,6 +81,8 @@ FULL = Sizes(
     ann_vectors=1_000_000,
     ann_dim=512,
     ann_queries=200,
+    incremental_encoded=44_000,
+    incremental_simulated=1_000_000,
 )
 QUICK = Sizes(
     model="clip-tiny",
@@ -95,6 +100,8 @@ QUICK = Sizes(
     ann_vectors=20_000,
     ann_dim=64,
     ann_queries=20,
+    incremental_encoded=400,
+    incremental_simulated=1_200,
 )
 
 
@@ -201,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
                 [("float32", "torch", 0.9), ("float32", "auto", 1.0), ("int8", "torch", 1.0)],
             )
         )
+    if "incremental" in chosen:
+        for report in incremental.run(model, work, sizes.incremental_encoded, encode=True):
+            record(report)
+        for report in incremental.run(model, work, sizes.incremental_simulated, memory=True):
+            record(report)
     if "cold_start" in chosen:
         record(cold_start.run(bundle, sizes.cold_start_runs))
     if "ann" in chosen:

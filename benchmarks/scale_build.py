@@ -22,7 +22,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks import cold_start
-from benchmarks.ann import cached_vectors
 from benchmarks.common import Report, percentiles, time_each, write_results
 from benchmarks.fixtures import SimulatedEncoding, model_folder, query_vectors
 from search.engine import SearchEngine
@@ -43,11 +42,11 @@ def write_catalog(folder: Path, products: int) -> Path:
     if folder.is_dir() and any(folder.glob("*.parquet")):
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    pool = generate_rows(PHOTO_POOL, seed=1)
+    pool = generate_rows(min(PHOTO_POOL, products), seed=1)
     files = -(-products // ROWS_PER_PARQUET)
     for number, start in enumerate(range(0, products, ROWS_PER_PARQUET)):
         stop = min(start + ROWS_PER_PARQUET, products)
-        rows = [{**pool[row % PHOTO_POOL], "id": 10_000 + row} for row in range(start, stop)]
+        rows = [{**pool[row % len(pool)], "id": 10_000 + row} for row in range(start, stop)]
         table = pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
         pq.write_table(table, folder / f"train-{number:05d}-of-{files:05d}.parquet", use_dictionary=False)
     return folder
@@ -58,7 +57,7 @@ def run(products: int, work: Path, queries: int = 100, keep_cache: bool = False)
     model = model_folder("clip-vit-b32", work)
     out = work / f"bundle-{products}"
     config = BuildConfig(out=out, dataset=str(catalog), model=str(model), device="cpu", keep_cache=keep_cache)
-    encoding = SimulatedEncoding(EncoderSpec.from_config(config), cached_vectors(work, products, 512, seed=0))
+    encoding = SimulatedEncoding(EncoderSpec.from_config(config), products, work)
     started = time.perf_counter()
     report = run_build(config, encoding)
     build = Report(

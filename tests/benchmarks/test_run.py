@@ -23,6 +23,9 @@ EXPECTED = {
     "index_44k",
     "runtime_queries",
     "runtime_threads",
+    "incremental_400",
+    "incremental_1200",
+    "build_memory_1200",
 }
 
 
@@ -114,6 +117,25 @@ def test_the_44k_index_table_has_the_exact_reference_and_the_cheaper_codecs(resu
     assert rows["flat fp32 (exact)"]["recall_at_10"] == 1.0
     assert {"flat fp16", "flat SQ8"} <= set(rows) and any(name.startswith("hnsw") for name in rows)
     assert all(0.0 < row["recall_at_10"] <= 1.0 and row["p50_ms"] > 0 for row in rows.values())
+
+
+def test_the_incremental_rerun_encodes_only_new_photos_and_new_products(results):
+    report = results["benchmarks"]["incremental_400"]
+    first, rerun = report["rows"]
+    changes = report["settings"]["changes"]
+    assert (first["encoded"], first["reused"]) == (400, 0)
+    assert rerun["encoded"] == changes["photo"] + changes["added"]
+    assert rerun["reused"] == 400 - changes["removed"] - changes["photo"]
+    assert report["settings"]["full_cpu_build_estimate_s"] > 0 and rerun["total_s"] > 0
+    assert results["benchmarks"]["incremental_1200"]["rows"][1]["after_encoding_s"] > 0
+
+
+def test_the_build_memory_is_measured_per_stage_in_a_fresh_process(results):
+    report = results["benchmarks"]["build_memory_1200"]
+    stages = {row["stage"]: row for row in report["rows"]}
+    assert set(stages) == {"load", "catalog", "encode", "index", "keyword", "bundle"}
+    assert all(row["peak_anon_mb"] > 50 and row["peak_rss_mb"] >= row["peak_anon_mb"] for row in stages.values())
+    assert report["settings"]["vm_hwm_mb"] >= max(row["peak_rss_mb"] for row in stages.values())
 
 
 def test_cold_start_measures_a_fresh_process(results):
