@@ -18,6 +18,7 @@ from PIL import Image
 
 from search.bundle import Bundle, DatasetInfo, ModelInfo, is_bundle, read_manifest
 from search.bundle.probe import document_vectors, sample_rows
+from search.catalog.images import decode_image
 from search.catalog.products import ProductTable
 from search.encoding.encoder import Encoder, encoder_export
 from search.encoding.onnx_files import OnnxExport
@@ -163,20 +164,33 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0, photos: 
 
 class SimulatedEncoding:
     """The build's encoding stage (search.indexing.encoding.Encoding) with the encoder's arithmetic replaced by
-    clustered synthetic vectors: catalog row i gets vector i of `count` (cached under `work`). The real model is
-    loaded for the manifest's model section and every other stage of `run_build` runs for real; a million photos
-    would take ~35 hours to encode on 2 cores."""
+    clustered synthetic vectors: catalog row i gets vector i of `count` (cached under `work`), but for the few
+    products the engine's load probe re-encodes (search.bundle.probe), which get their real vectors so that the
+    bundle loads. The real model is loaded for the manifest's model section and every other stage of `run_build`
+    runs for real; a million photos would take ~35 hours to encode on 2 cores."""
 
     def __init__(self, spec: EncoderSpec, count: int, work: Path, seed: int = 0) -> None:
+        self.spec = spec
         self.encoder = spec.load()
         self.model = ModelInfo.of(self.encoder)
         self.vectors = cached_vectors(work, count, self.encoder.dim, seed, mmap=True)
 
     def encode(self, cache: ShardCache, catalog: ScannedCatalog, timings: dict[str, float]) -> None:
+        products = ProductTable.from_catalog(catalog.metadata(), catalog.photos)
+        probed = set(sample_rows(np.ones(len(catalog), dtype=bool), products).tolist())
         for shard in range(cache.num_shards):
-            if not cache.done(shard):
-                rows = cache.rows(shard)
-                cache.write(shard, np.asarray(self.vectors[rows]), np.empty((len(rows), 0), np.float32), {})
+            if cache.done(shard):
+                continue
+            rows = cache.rows(shard)
+            image = np.array(self.vectors[rows])
+            text = np.zeros((len(rows), self.encoder.dim if self.spec.encode_names else 0), np.float32)
+            real = [position for position, row in enumerate(rows.tolist()) if row in probed]
+            if real:
+                photos = [decode_image(products.image_bytes(rows[i]) or b"", self.encoder.image_edge) for i in real]
+                image[real], text[real] = self.spec.encode(
+                    self.encoder, self.encoder.preprocess(photos), catalog.texts(rows[real].tolist())
+                )
+            cache.write(shard, image, text, {})
 
     def onnx_export(self) -> OnnxExport:
         return encoder_export(self.encoder)
