@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from search.bundle import Bundle, DatasetInfo, ModelInfo, is_bundle, read_manifest
+from search.bundle import Bundle, ModelInfo, is_bundle, read_manifest
 from search.bundle.probe import document_vectors, sample_rows
 from search.catalog.images import decode_image
 from search.catalog.products import ProductTable
@@ -155,7 +155,7 @@ def synthetic_bundle(out: Path, model: Path, count: int, seed: int = 0, photos: 
     index = VectorIndex.build(vectors, spec)
     keyword = KeywordIndex.build([keyword_text(row) for row in rows])
     vocabulary = Vocabulary.build(rows)
-    dataset = DatasetInfo(id=SYNTHETIC_DATASET_ID, revision=None, split="train", num_rows=count)
+    dataset = {"id": SYNTHETIC_DATASET_ID, "revision": None, "split": "train", "num_rows": count}
     bundle = Bundle.assemble(
         ModelInfo.of(encoder), dataset, index, products, keyword, vocabulary=vocabulary, document=document
     )

@@ -21,8 +21,10 @@ import socket
 import subprocess
 import uuid
 import zlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +83,7 @@ class Bundle:
     def assemble(
         cls,
         model: ModelInfo,
-        dataset: DatasetInfo,
+        dataset: Mapping[str, Any],
         index: VectorIndex,
         products: ProductTable,
         keyword: KeywordIndex | None = None,
@@ -92,12 +94,13 @@ class Bundle:
         changes: Changes | None = None,
         document: str | None = None,
     ) -> Bundle:
-        """A bundle whose manifest is made from its parts' own descriptions, validated like one read from disk.
-        `document` names what a product vector is (default: the mix of image and text `doc_image_weight` gives)."""
+        """A bundle whose manifest is made from its parts' own descriptions, validated like one read from disk:
+        `model` from the encoder (ModelInfo.of), `dataset` from the catalog (CatalogSource.describe), the rest from
+        the parts. `document` names what a product vector is (default: the mix `doc_image_weight` gives)."""
         photos = products.describe_photos()
         manifest = Manifest(
             model=model,
-            dataset=dataset,
+            dataset=DatasetInfo(**dataset, unreadable_images=len(index.without_vectors)),
             index=IndexInfo(
                 **index.describe(),
                 document=document or mix_label(doc_image_weight),

@@ -56,6 +56,10 @@ class CatalogSource:
     num_rows: int
     root: Path | None = None  # the local folder that relative image paths are read from
 
+    def describe(self) -> dict[str, object]:
+        """The bundle manifest's dataset section as far as the catalog knows it (where it comes from, its size)."""
+        return {"id": self.dataset, "revision": self.revision, "split": self.split, "num_rows": self.num_rows}
+
 
 def validate_columns(columns: list[str]) -> None:
     """Refuse a table that lacks any column of the catalog schema, naming the missing ones."""

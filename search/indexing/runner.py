@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import datasets
 
-from search.bundle import Bundle, DatasetInfo, ModelInfo
+from search.bundle import Bundle, ModelInfo
 from search.catalog.content import RECIPE
 from search.catalog.photos import PHOTOS_FOLDER
 from search.catalog.products import ProductTable
@@ -169,17 +169,9 @@ def save_bundle(
     if not inline:
         logger.info("%.0f MB of photos: stored in photo files outside the products table", catalog.photo_bytes / 2**20)
     products = ProductTable.from_catalog(catalog.metadata(), photos, inline_photos=inline)
-    source = catalog.source
-    dataset = DatasetInfo(
-        id=source.dataset,
-        revision=source.revision,
-        split=source.split,
-        num_rows=source.num_rows,
-        unreadable_images=len(without_vectors),
-    )
     bundle = Bundle.assemble(
         model,
-        dataset,
+        catalog.source.describe(),
         index,
         products,
         keyword,

@@ -547,7 +547,9 @@ def test_a_bundle_without_a_vocabulary_searches_as_before(engine):
     bundle = engine.bundle
     components = dataclasses.replace(bundle.manifest.components, vocabulary=None)
     manifest = dataclasses.replace(bundle.manifest, components=components)
-    legacy = SearchEngine(Bundle(manifest, bundle.index, bundle.products, bundle.keyword), engine.encoder)
+    legacy = SearchEngine(
+        Bundle(manifest, bundle.index, bundle.products, bundle.keyword, content=bundle.content), engine.encoder
+    )
     response = legacy.search_text("levis jeens", k=5)
     assert response.correction is None and response.recognised == () and response.match_count is None
     assert response.semantic_weight == DEFAULT_SEMANTIC_WEIGHT and "brand" not in legacy.filter_choices()

@@ -12,9 +12,8 @@ import faiss
 import numpy as np
 import pytest
 
-from search.bundle import INDEX_FILE, Bundle, onnx_info
+from search.bundle import INDEX_FILE, VECTORS_FILE, Bundle, OnnxInfo
 from search.bundle.probe import sample_rows
-from search.bundle.store import VECTORS_FILE
 from search.encoding.encoder import Encoder
 from search.engine import SearchEngine
 from search.errors import BundleError, BundleMismatchError
@@ -33,9 +32,9 @@ def with_onnx(bundle_dir: Path, folder: Path, encoder: Encoder) -> Path:
     """The bundle saved with its model's ONNX towers (as `--export-onnx` writes it)."""
     bundle = Bundle.load(bundle_dir)
     export = encoder.towers.export
-    components = replace(bundle.manifest.components, onnx=onnx_info(export))
+    components = replace(bundle.manifest.components, onnx=OnnxInfo(**export.describe()))
     return Bundle(replace(bundle.manifest, components=components), bundle.index, bundle.products, bundle.keyword,
-                  export, bundle.vocabulary).save(folder)  # fmt: skip
+                  export, vocabulary=bundle.vocabulary, content=bundle.content).save(folder)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +46,9 @@ def ivf_bundle(bundle_dir, tmp_path_factory) -> Path:
     index = VectorIndex.build(vectors, spec, bundle.index.without_vectors)
     manifest = replace(bundle.manifest, index=replace(bundle.manifest.index, type="ivfsq8", params=spec.params))
     folder = tmp_path_factory.mktemp("ivf") / "bundle"
-    return Bundle(manifest, index, bundle.products, bundle.keyword, vocabulary=bundle.vocabulary).save(folder)
+    return Bundle(
+        manifest, index, bundle.products, bundle.keyword, vocabulary=bundle.vocabulary, content=bundle.content
+    ).save(folder)
 
 
 def test_the_bundle_and_its_model_reproduce_each_other(bundle_dir, ivf_bundle):
@@ -72,7 +73,7 @@ def test_an_index_of_other_vectors_is_refused(bundle_copy):
     rng = np.random.default_rng(0)
     other = rng.standard_normal((len(bundle.index), bundle.index.dim)).astype(np.float32)
     other /= np.linalg.norm(other, axis=1, keepdims=True)
-    VectorIndex.build(other, bundle.index.spec).save(bundle_copy / INDEX_FILE)
+    VectorIndex.build(other, bundle.index.spec).save(bundle_copy)
     rehash(bundle_copy, INDEX_FILE)
     with pytest.raises(BundleMismatchError, match="stored vectors are not what"):
         SearchEngine.load(bundle_copy)
@@ -106,7 +107,7 @@ def test_a_flat_index_with_infinite_values_is_refused(bundle_copy):
     bundle = Bundle.load(bundle_copy)
     vectors = bundle.index.vectors(np.arange(len(bundle.index)))
     vectors[7, 3] = np.inf
-    VectorIndex.build(vectors, bundle.index.spec).save(bundle_copy / INDEX_FILE)
+    VectorIndex.build(vectors, bundle.index.spec).save(bundle_copy)
     rehash(bundle_copy, INDEX_FILE)
     with pytest.raises(BundleError, match="index.faiss holds 1 vector\\(s\\) with NaN or infinite values \\(rows 7\\)"):
         Bundle.load(bundle_copy)
