@@ -21,7 +21,7 @@ from pathlib import Path
 
 # index, keyword and bundle run back to back at the end of a build: their windows are counted back from its end.
 LAST_STAGES = ("index", "keyword", "bundle")
-FIRST_STAGES = ("load", "catalog")
+FIRST_STAGES = ("load", "catalog", "previous", "model")
 
 
 def status_mb() -> dict[str, float]:
@@ -87,6 +87,8 @@ def measure(argv: list[str] | None = None) -> dict[str, object]:
     sampler.join()
     stages = {}
     for name, (start, stop) in stage_windows(report.seconds, end).items():
+        if name != "encode" and name not in report.seconds:
+            continue  # a stage an older checkout does not time
         # A stage shorter than the sampling interval gets the sample nearest to it.
         inside = [sample for sample in sampler.samples if start <= sample[0] <= stop]
         inside = inside or [min(sampler.samples, key=lambda sample: abs(sample[0] - (start + stop) / 2))]

@@ -60,8 +60,12 @@ def run_build(config: BuildConfig, encoding: Encoding | None = None) -> BuildRep
     unreadable.add(catalog.problems)
     timings["catalog"] = time.perf_counter() - scanning
 
+    comparing = time.perf_counter()
     previous, reason = open_previous(config)
+    timings["previous"] = time.perf_counter() - comparing
+    loading = time.perf_counter()
     encoding = encoding or open_encoding(EncoderSpec.from_config(config), config)
+    timings["model"] = time.perf_counter() - loading
     try:
         model = encoding.model
         if previous is not None:

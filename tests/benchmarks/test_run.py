@@ -133,7 +133,7 @@ def test_the_incremental_rerun_encodes_only_new_photos_and_new_products(results)
 def test_the_build_memory_is_measured_per_stage_in_a_fresh_process(results):
     report = results["benchmarks"]["build_memory_1200"]
     stages = {row["stage"]: row for row in report["rows"]}
-    assert set(stages) == {"load", "catalog", "encode", "index", "keyword", "bundle"}
+    assert set(stages) == {"load", "catalog", "previous", "model", "encode", "index", "keyword", "bundle"}
     assert all(row["peak_anon_mb"] > 50 and row["peak_rss_mb"] >= row["peak_anon_mb"] for row in stages.values())
     assert report["settings"]["vm_hwm_mb"] >= max(row["peak_rss_mb"] for row in stages.values())
 
