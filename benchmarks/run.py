@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     def record(report: Report) -> None:
         """Keep and print a report; its seconds include the set-up it needed."""
         nonlocal lap
-        report.seconds, lap = round(time.perf_counter() - lap, 3), time.perf_counter()
+        elapsed, lap = round(time.perf_counter() - lap, 3), time.perf_counter()
+        report.seconds = report.seconds or elapsed  # a benchmark that gives several reports times each itself
         reports.append(report)
         print(report.table() + "\n", flush=True)
 
