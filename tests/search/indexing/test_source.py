@@ -63,7 +63,7 @@ def test_photos_given_by_path_are_read_into_the_photo_files_and_keyed_by_their_b
     (tmp_path / "catalog" / by_path[5]["image"]["path"]).unlink()
     again = scan(by_path, tmp_path / "again", tmp_path / "catalog")
     assert changed_rows(scanned.keys, again.keys)["photo"] == [3, 5], "a missing file is content too"
-    assert again.photo(5)[0] is None and "cannot be read" in again.photo(5)[1]
+    assert again.photo(5)[0] is None and "not found" in again.photo(5)[1]
     assert set(again.problems) == {5}
 
 
