@@ -31,7 +31,7 @@ def build_demo(engine: SearchEngine, notice: str | None = None) -> gr.Blocks:
                     image_tab(examples.images),
                     composed_tab(examples.composed),
                 )
-            with gr.Column(scale=3, min_width=320):
+            with gr.Column(scale=3, min_width=320, elem_id="results-column"):
                 filters = filters_panel(engine.filter_choices())
                 results = results_panel()
                 link, push, opener = link_controls()

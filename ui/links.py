@@ -1,10 +1,10 @@
 """Shareable searches: the URL query string that opens a search again, and what a query string asks for.
 
-A link carries the tab, the text (and whether it was searched as typed), the weights, the number of results and the
-filters, e.g. `?tab=text&q=red+shirt&w=0.4&gender=Men`. A photo cannot travel in a link (uploads are private and
-swept), so a photo search's link opens its tab with its text, weights and filters; "More like this" travels as the
-product's id (`like=`). Values are read as given: the engine checks them when the search runs, so a wrong one gets
-the same message as a typed one.
+A link carries the tab, the text (and whether it was searched as typed: untranslated, or without its spelling
+correction), the weights, the number of results and the filters, e.g. `?tab=text&q=red+shirt&w=0.4&gender=Men`. A
+photo cannot travel in a link (uploads are private and swept), so a photo search's link opens its tab with its text,
+weights and filters; "More like this" travels as the product's id (`like=`). Values are read as given: the engine
+checks them when the search runs, so a wrong one gets the same message as a typed one.
 """
 
 import math
@@ -18,6 +18,7 @@ from ui.state import TABS
 from ui.views import Inputs
 
 TAB, TEXT, WEIGHT, IMAGE_WEIGHT, K, LIKE, AS_TYPED = "tab", "q", "w", "iw", "k", "like", "typed"
+UNCORRECTED = "exact"  # the words searched as typed, without their spelling correction
 YES = "1"
 
 
@@ -34,6 +35,8 @@ def link_to(tab: str, query: Query | None, k: int, filters: dict[str, list[str]]
             params.append((WEIGHT, f"{query.semantic_weight:g}"))
         if not query.translate:
             params.append((AS_TYPED, YES))
+        if not query.correct:
+            params.append((UNCORRECTED, YES))
     elif isinstance(query, ComposedQuery):
         params.append((IMAGE_WEIGHT, f"{query.image_weight:g}"))
     if k != DEFAULT_K:
@@ -54,6 +57,7 @@ class Link:
     like: str | None = None
     translate: bool = True
     filters: dict[str, list[str]] = field(default_factory=dict)
+    correct: bool = True
 
     @classmethod
     def parse(cls, query_string: str) -> "Link":
@@ -73,6 +77,7 @@ class Link:
             k=first(K),
             like=first(LIKE),
             translate=first(AS_TYPED) != YES,
+            correct=first(UNCORRECTED) != YES,
             filters={name: params[name] for name in UI_FILTERS if name in params},
         )
 
@@ -91,7 +96,8 @@ class Link:
             image_weight=number_in(self.image_weight, 0.0, 1.0, DEFAULT_IMAGE_WEIGHT),
             k=int(k) if k == int(k) else DEFAULT_K,
             filters={
-                name: [value for value in values if value in choices[name]] for name, values in self.filters.items()
+                name: [value for value in values if value in choices.get(name, ())]
+                for name, values in self.filters.items()
             },
         )
 

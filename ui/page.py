@@ -39,13 +39,15 @@ from ui.settings import COLLAPSE_SIMILAR, DETAIL_LABELS, UI_FILTERS
 from ui.state import TAB_PROMPTS, TabSearches
 from ui.uploads import uploaded_path
 from ui.views import Chip, DetailsView, MistakeView, OpenedView, PromptView, ResultsView, Tile, View
-from ui.wording import about, caption, status_line
+from ui.wording import about, as_typed_label, caption, facet_label, plural, status_line
 
 SELECT_FIRST = "Select a product in the results first."
 NOT_SHOWN = "That product is no longer among the results; select one again."
 CHIP_GONE = "That suggestion is no longer shown; search again."
 # The fields whose zero-shot guess a photo search offers as a filter chip, in the order of the chips.
 CHIP_FIELDS = ("articleType", "baseColour")
+# At most this many attributes a text names are offered as filter chips ("Men · Red · Tshirts").
+RECOGNISED_CHIPS = 4
 PHOTO_TABS = {"image", "composed"}
 
 
@@ -72,6 +74,42 @@ def photo_chips(response: SearchResponse, filters: dict[str, list[str]]) -> tupl
         for field in CHIP_FIELDS
         if field in confident
     )
+
+
+def recognised_chips(
+    response: SearchResponse, filters: dict[str, list[str]], catalog: dict[str, list[str]]
+) -> tuple[Chip, ...]:
+    """The attributes the text names that the page can filter by (a value of a filter it offers, not chosen yet),
+    as chips in the query's order, each value once, at most RECOGNISED_CHIPS."""
+    chips = {
+        (item.field, item.value): Chip(item.field, item.value, item.value)
+        for item in response.recognised
+        if item.field in UI_FILTERS
+        and item.value in catalog.get(item.field, ())
+        and item.value not in filters.get(item.field, [])
+    }
+    return tuple(chips.values())[:RECOGNISED_CHIPS]
+
+
+def filter_choices(
+    response: SearchResponse, filters: dict[str, list[str]], catalog: dict[str, list[str]]
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each filter's (label, value) choices for a search: its values among the search's candidates with their
+    counts, most frequent first, then the chosen values they lack; the catalog's values where the search has no
+    facet for the field."""
+    choices = {}
+    for name in UI_FILTERS:
+        facet = response.facets.get(name)
+        if facet is None:
+            choices[name] = tuple((value, value) for value in catalog.get(name, ()))
+            continue
+        counted = {value for value, _ in facet}
+        lacking = [value for value in filters.get(name, []) if value not in counted]
+        choices[name] = (
+            *((facet_label(value, count), value) for value, count in facet),
+            *((facet_label(value, 0), value) for value in lacking),
+        )
+    return choices
 
 
 def prompt(searches: TabSearches) -> PromptView:
@@ -179,7 +217,7 @@ class Page:
             return lambda: SimilarQuery.parse(link.like)
         if link.tab == "text" and link.text:
             weight = self.engine.default_semantic_weight if link.semantic_weight is None else link.semantic_weight
-            return lambda: TextQuery.parse(link.text, weight, link.translate)
+            return lambda: TextQuery.parse(link.text, weight, link.translate, link.correct)
         return None
 
     def similar_ui(
@@ -196,6 +234,18 @@ class Page:
         if query is None:
             return None
         return self.search(searches.tab, searches, lambda: query, k, filter_values)
+
+    def as_typed_ui(self, searches: TabSearches, k: int, *filter_values: list[str]) -> View | None:
+        """The text search of the tab in view again with its words as typed, not spelling-corrected."""
+        query = searches.current
+        if not isinstance(query, (TextQuery, ComposedQuery)):
+            return None
+        as_typed = dataclasses.replace(query, correct=False)
+        return self.search(searches.tab, searches, lambda: as_typed, k, filter_values)
+
+    def clear_filters_ui(self, searches: TabSearches, k: int, *filter_values: list[str]) -> View | None:
+        """The search of the tab in view again without filters."""
+        return self.rerun_ui(searches, k, *([] for _ in filter_values))
 
     def language_ui(self, searches: TabSearches, k: int, *filter_values: list[str]) -> View | None:
         """The text search of the tab in view again, as typed if it was translated and translated if it was searched
@@ -217,7 +267,21 @@ class Page:
             for name, label in DETAIL_LABELS.items()
         )
         heading = f"<h3>{html.escape(result.name or str(result.product_id))}</h3>"
-        return DetailsView(result, self.photos.of(result), f"{heading}<table class='product-details'>{rows}</table>")
+        table = f"<table class='product-details'>{rows}</table>"
+        return DetailsView(result, self.photos.of(result), heading, table + self.folded(result))
+
+    def folded(self, result: SearchResult) -> str:
+        """What a tile folds besides its product (HTML): each other product's name where it differs, colour and id."""
+        if not result.similar:
+            return ""
+        items = []
+        for product_id in result.similar:
+            product = self.engine.product(product_id)
+            name = product.get(NAME_COLUMN)
+            parts = [name if name and name != result.name else None, product.get("baseColour"), f"id {product_id}"]
+            items.append(f"<li>{html.escape(' · '.join(part for part in parts if part))}</li>")
+        intro = f"<p class='folded-intro'>This tile also holds {plural(len(items), 'product')}:</p>"
+        return f"{intro}<ul class='folded'>{''.join(items)}</ul>"
 
     def search(
         self,
@@ -249,6 +313,7 @@ class Page:
         scope = Scope.parse(k, filters, collapse_similar=COLLAPSE_SIMILAR)
         response = self.engine.search(query, scope)
         named = self.engine.product(query.product_id)[NAME_COLUMN] if isinstance(query, SimilarQuery) else ""
+        catalog = self.engine.filter_choices()
         return ResultsView(
             searches=searches,
             results=tuple(response.results),
@@ -259,15 +324,32 @@ class Page:
             language=language_button_label(response.query_text, translation_model(self.engine) is not None),
             filters=filters,
             link=link_to(searches.tab, query, scope.k, filters),
+            recognised=recognised_chips(response, filters, catalog),
+            correction=as_typed_label(response),
+            choices=filter_choices(response, filters, catalog),
         )
+
+    def recognised_ui(
+        self, searches: TabSearches, chips: Sequence[Chip], index: int, k: int, *filter_values: list[str]
+    ) -> View | None:
+        """The `index`th chip of an attribute the text names clicked: its value added to its filter, and the search
+        of the tab in view re-run with it."""
+        if not isinstance(index, int) or not 0 <= index < len(chips):
+            raise InvalidQueryError(CHIP_GONE)
+        return self.rerun_ui(searches, k, *with_value(filter_values, chips[index].field, chips[index].value))
 
     def chip_ui(self, field: str, searches: TabSearches, label: str, k: int, *filter_values: list[str]) -> View | None:
         """A chip of `field` clicked: its label ("Tshirts · 82%") added to that filter, and the search of the tab in
         view re-run with it."""
         if not isinstance(label, str) or " · " not in label:
             raise InvalidQueryError(CHIP_GONE)
-        values = list(filter_values)
-        position = list(UI_FILTERS).index(field)
-        chosen = values[position]
-        values[position] = sorted({*([chosen] if isinstance(chosen, str) else chosen or []), label.rsplit(" · ", 1)[0]})
-        return self.rerun_ui(searches, k, *values)
+        return self.rerun_ui(searches, k, *with_value(filter_values, field, label.rsplit(" · ", 1)[0]))
+
+
+def with_value(filter_values: Sequence[list[str] | str | None], field: str, value: str) -> list:
+    """The filter dropdowns' values with `value` added to the `field` filter."""
+    values = list(filter_values)
+    position = list(UI_FILTERS).index(field)
+    chosen = values[position]
+    values[position] = sorted({*([chosen] if isinstance(chosen, str) else chosen or []), value})
+    return values

@@ -51,6 +51,7 @@ UI_FILTERS = {
     "baseColour": "Colour",
     "season": "Season",
     "usage": "Usage",
+    "brand": "Brand",  # shown when the bundle knows its products' brands (read from their names)
 }
 # The product fields the details panel lists, with their labels.
 DETAIL_LABELS = {

@@ -5,7 +5,7 @@ place that knows the components), leaving every other part of the page as it is.
 returns None.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from search import SearchResult
 from ui.state import TabSearches
@@ -21,7 +21,8 @@ class Tile:
 
 @dataclass(frozen=True)
 class Chip:
-    """A suggested filter shown as a button ("Tshirts · 82%"): a click adds `value` to the `field` filter."""
+    """A suggested filter shown as a button ("Tshirts · 82%", or "Red" that the query named): a click adds `value`
+    to the `field` filter."""
 
     field: str
     value: str
@@ -31,10 +32,12 @@ class Chip:
 @dataclass(frozen=True)
 class ResultsView:
     """A search shown: the tab's last searches (the shown one's tab in view), the results with their tiles, the
-    status line (Markdown), the "About this search" fold (Markdown), the photo's label chips, the language button
-    (its label, None = hidden), the filters it ran with (field -> values) and the link that opens it again (a URL
-    query string, ui.links). Showing a search hides the details of an earlier selection and clears the tab's input
-    message."""
+    status line (Markdown), the "About this search" fold (Markdown), the photo's label chips, the attributes the
+    text names as chips, the language button and the button that searches the words as typed instead of their
+    spelling correction (their labels, None = hidden), the filters it ran with (field -> values), each filter's
+    choices for it ((label, value) pairs: its values among the search's candidates with their counts, most frequent
+    first) and the link that opens it again (a URL query string, ui.links). Showing a search hides the details of
+    an earlier selection and clears the tab's input message."""
 
     searches: TabSearches
     results: tuple[SearchResult, ...]
@@ -45,6 +48,9 @@ class ResultsView:
     language: str | None
     filters: dict[str, list[str]]
     link: str
+    recognised: tuple[Chip, ...] = ()
+    correction: str | None = None
+    choices: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,11 +74,12 @@ class MistakeView:
 
 @dataclass(frozen=True)
 class DetailsView:
-    """The selected result's details: its photo, its heading and table (HTML), and the result itself (for "More
-    like this")."""
+    """The selected result's details: its photo, its heading (HTML), its table and what its tile folds (HTML), and
+    the result itself (for "More like this")."""
 
     result: SearchResult
     photo: str
+    heading: str
     info: str
 
 

@@ -2,7 +2,9 @@
 search" fold, which keeps what only a curious visitor or a developer wants (the keyword/meaning balance, the photo
 weight, the time taken, the models)."""
 
+import dataclasses
 import html
+import itertools
 import re
 from functools import singledispatch
 from pathlib import Path
@@ -36,11 +38,33 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 def caption(result: SearchResult) -> str:
     """What a shopper reads under a tile: the name, then the article type and colour only where the name does not
     already say them (no score), and how many more products the tile stands for."""
-    said = set(WORD.findall(result.name.lower()))
+    said = words_of(result.name)
     labels = [result.metadata.get("articleType"), result.metadata.get("baseColour")]
-    unsaid = [label for label in labels if label and not set(WORD.findall(label.lower())) <= said]
+    unsaid = [label for label in labels if label and not says(said, label)]
     text = " · ".join(part for part in (result.name, *unsaid) if part)
     return f"{text} · +{len(result.similar)} similar" if result.similar else text
+
+
+def words_of(text: str) -> set[str]:
+    """A text's words in the one form a name and a label share: lower case, singular ("Tshirts" and "TShirt" say
+    the same), with each pair of neighbours also written together ("T-shirt" says "tshirt")."""
+    words = [singular(word) for word in WORD.findall(text.lower())]
+    return {*words, *(singular(first + second) for first, second in itertools.pairwise(words))}
+
+
+def says(said: set[str], label: str) -> bool:
+    """Whether words (words_of a name) say a label: each of its words, or all of them written together."""
+    words = [singular(word) for word in WORD.findall(label.lower())]
+    return set(words) <= said or singular("".join(words)) in said
+
+
+def singular(word: str) -> str:
+    """The English singular of a catalog word: "dresses" → "dress", "watches" → "watch", "shoes" → "shoe"."""
+    if word.endswith(("sses", "ches", "shes", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
 
 
 @singledispatch
@@ -73,11 +97,48 @@ def _describe_similar(query: SimilarQuery, text: QueryText | None, named: str = 
     return f"like “{named or query.product_id}”"
 
 
+def counted(response: SearchResponse) -> str:
+    """How many results, honestly: for a text, how many of those shown match its words or the attributes it names
+    and how many are only related ("12 matches · 12 related", "24 related" when none match); else "24 results"."""
+    shown = len(response.results)
+    if response.match_count is None or not shown:
+        return plural(shown, "result")
+    matched = sum(result.matched for result in response.results)
+    if not matched:
+        return f"{shown:,} related"
+    matches = plural(matched, "match", "matches")
+    return matches if matched == shown else f"{matches} · {shown - matched:,} related"
+
+
+def searched_text(response: SearchResponse) -> QueryText | None:
+    """The engine's reading of the query's text with its spelling correction applied: what was searched."""
+    correction, text = response.correction, response.query_text
+    if correction is None:
+        return text
+    if text is None:
+        return QueryText.as_typed(correction.searched)
+    return dataclasses.replace(text, searched=correction.searched)
+
+
+def as_typed_label(response: SearchResponse) -> str | None:
+    """The label of the button that searches the words as typed after a spelling correction ("Search for “jeens”
+    instead"); None (hidden) when nothing was corrected."""
+    if response.correction is None:
+        return None
+    return f"Search for “{response.correction.typed[:SHOWN_TEXT_CHARS]}” instead"
+
+
+def facet_label(value: str, count: int) -> str:
+    """A filter value as its list shows it: with how many of the search's candidates have it ("Women (12)")."""
+    return f"{value} ({count:,})"
+
+
 def status_line(query: Query, response: SearchResponse, filters: dict[str, list[str]], named: str = "") -> str:
-    """The status line (Markdown): how many results for what, within which filters, and the search's own messages
-    (notices, or that nothing was found) on lines of their own, so the next search replaces them."""
-    described = describe(query, response.query_text, named)
-    status = f"**{plural(len(response.results), 'result')}** {as_markdown_text(described)}"
+    """The status line (Markdown): how many results (matching or related) for what was searched, within which
+    filters, and the search's own messages (notices, or that nothing was found) on lines of their own, so the next
+    search replaces them."""
+    described = describe(query, searched_text(response), named)
+    status = f"**{counted(response)}** {as_markdown_text(described)}"
     if filters:
         chosen = "; ".join(f"{UI_FILTERS[name]}: {', '.join(values)}" for name, values in filters.items())
         status += f" · {as_markdown_text(chosen)}"

@@ -28,7 +28,7 @@ from ui.language import SEARCH_ORIGINAL, SEARCH_TRANSLATION
 from ui.photo_files import ProductImages
 from ui.settings import ASSETS, UI_FILTERS
 from ui.state import TAB_PROMPTS
-from ui.wording import caption
+from ui.wording import caption, counted
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -114,8 +114,14 @@ def choose_filter(page: Page, field: str, value: str) -> None:
     if not page.locator(f"#filter-{field}").is_visible():
         page.locator("#filters").get_by_text("Filters and number of results").click()
     page.locator(f"#filter-{field} input").click()
-    page.get_by_role("option", name=value, exact=True).click()
+    option(page, value).click()
     page.keyboard.press("Escape")
+
+
+def option(page: Page, value: str):
+    """A filter list's option of `value`, listed with its count among the search's candidates ("Women (12)") or,
+    before a search, alone."""
+    return page.get_by_role("option", name=re.compile(rf"^{re.escape(value)}( \([\d,]+\))?$"))
 
 
 def no_error_badges_or_toasts(page: Page) -> None:
@@ -131,11 +137,11 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
     expected = engine.search_text(
         "red shirt for men", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
     )
-    expect_results(page, f"{DEFAULT_K} results for “red shirt for men”", expected)
+    expect_results(page, f"{counted(expected)} for “red shirt for men”", expected)
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
     assert results_box["x"] > query_box["x"] + query_box["width"], "results sit beside the query on a desktop"
     columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
-    assert len(columns.split()) == 4
+    assert len(columns.split()) == 5
 
     page.locator("#results .thumbnail-item").nth(2).click()
     chosen = expected.results[2]
@@ -154,27 +160,25 @@ def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
     page = open_page(browser, app_url, DESKTOP)
     example = catalog_examples(engine, ProductImages(engine)).queries[0]
     page.get_by_role("button", name=example).click()
-    expect_results(
-        page,
-        f"for “{example}”",
-        engine.search_text(example, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
-    )
+    shown = engine.search_text(example, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT)
+    expect_results(page, f"for “{example}”", shown)
 
-    choose_filter(page, "gender", "Women")
+    gender = shown.facets["gender"][0][0]  # a value the filter lists for this search
+    choose_filter(page, "gender", gender)
     filtered = engine.search_text(
         example,
         k=DEFAULT_K,
-        filters={"gender": ["Women"]},
+        filters={"gender": [gender]},
         collapse_similar=True,
         semantic_weight=DEFAULT_SEMANTIC_WEIGHT,
     )
-    expect_results(page, "Gender: Women", filtered)
+    expect_results(page, f"Gender: {gender}", filtered)
 
     page.locator("#semantic-weight input[type=range]").fill("0.4")
     mixed = engine.search_text(
-        example, k=DEFAULT_K, filters={"gender": ["Women"]}, semantic_weight=0.4, collapse_similar=True
+        example, k=DEFAULT_K, filters={"gender": [gender]}, semantic_weight=0.4, collapse_similar=True
     )
-    expect_results(page, "Gender: Women", mixed)
+    expect_results(page, f"Gender: {gender}", mixed)
     page.locator("#about-fold").get_by_text("About this search").click()
     expect(page.locator("#about")).to_contain_text("Balance: exact words 60% · meaning 40%")
 
@@ -303,12 +307,14 @@ def test_filters_and_k_rerun_the_search_of_the_tab_in_view(browser, app_url, eng
         "red shirt", k=DEFAULT_K, filters=apparel, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
     )
     expect_results(page, "for “red shirt”", filtered)
+    if not page.locator("#k").is_visible():  # a phone folds the filters once one is chosen
+        page.locator("#filters").get_by_text("Filters and number of results").click()
     page.locator("#k input[type=range]").fill("5")
     page.locator("#k input[type=range]").dispatch_event("pointerup")
     fewer = engine.search_text(
         "red shirt", k=5, filters=apparel, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
     )
-    expect_results(page, f"{len(fewer.results)} results for “red shirt”", fewer)
+    expect_results(page, f"{counted(fewer)} for “red shirt”", fewer)
 
     open_tab(page, "Image")
     expect_results(page, "similar to your photo", engine.search_image(photo, 5, apparel, collapse_similar=True))
@@ -394,11 +400,12 @@ def test_desktop_keeps_results_count_and_filters_in_view(browser, app_url, engin
     expected = engine.search_text(
         "black leather boots for men", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
     )
-    expect_results(page, f"{len(expected.results)} results", expected)
+    expect_results(page, counted(expected), expected)
     page.evaluate("window.scrollTo(0, 0)")
     for part in ("#status", "#k", *(f"#filter-{name}" for name in UI_FILTERS)):
         expect(page.locator(part)).to_be_in_viewport(ratio=1)
-    expect(page.locator("#results .thumbnail-item").first).to_be_in_viewport(ratio=1)
+    second_row = page.locator("#results .thumbnail-item").nth(5)  # five tiles a row on a desktop
+    expect(second_row).to_be_in_viewport(ratio=1)  # more than one row of results above the fold
 
     page.locator("#semantic-weight input[type=range]").fill("0")  # exact words only: nothing contains "zzzqqq"
     page.locator("#about-fold").get_by_text("About this search").click()
@@ -515,8 +522,9 @@ def test_example_photos_are_catalog_products_and_search_on_a_click(browser, app_
 
 
 def dropdown_values(page: Page, field: str) -> list[str]:
-    """The values chosen in a filter dropdown, as its tokens show them."""
-    return page.locator(f"#filter-{field} .token > span").all_inner_texts()
+    """The values chosen in a filter dropdown, as its tokens show them (without their counts)."""
+    tokens = page.locator(f"#filter-{field} .token > span").all_inner_texts()
+    return [re.sub(r" \([\d,]+\)$", "", token) for token in tokens]
 
 
 @pytest.mark.parametrize("viewport", [pytest.param(PHONE, id="390px"), pytest.param(DESKTOP, id="1280px")])
@@ -527,15 +535,16 @@ def test_each_search_is_a_link_that_opens_it_and_back_and_forward_walk_the_searc
     plain = engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True)
     expect_results(page, "for “red shirt”", plain)
     expect(page).to_have_url(re.compile(r"\?tab=text&q=red\+shirt&w=0\.3$"))
-    choose_filter(page, "gender", "Women")
-    women = engine.search_text("red shirt", k=DEFAULT_K, filters={"gender": ["Women"]}, collapse_similar=True)
-    expect_results(page, "Gender: Women", women)
-    expect(page).to_have_url(re.compile(r"&gender=Women$"))
+    gender = plain.facets["gender"][0][0]  # a value the filter lists for this search
+    choose_filter(page, "gender", gender)
+    women = engine.search_text("red shirt", k=DEFAULT_K, filters={"gender": [gender]}, collapse_similar=True)
+    expect_results(page, f"Gender: {gender}", women)
+    expect(page).to_have_url(re.compile(rf"&gender={gender}$"))
 
     shared = open_page(browser, page.url, viewport)  # a copied link, opened elsewhere
-    expect_results(shared, "Gender: Women", women)
+    expect_results(shared, f"Gender: {gender}", women)
     expect(shared.locator("#text-query textarea")).to_have_value("red shirt")
-    assert dropdown_values(shared, "gender") == ["Women"]
+    assert dropdown_values(shared, "gender") == [gender]
     expect(shared).to_have_url(page.url)
 
     page.go_back()
@@ -543,7 +552,7 @@ def test_each_search_is_a_link_that_opens_it_and_back_and_forward_walk_the_searc
     expect(page.locator("#status")).not_to_contain_text("Gender")
     assert dropdown_values(page, "gender") == []
     page.go_forward()
-    expect_results(page, "Gender: Women", women)
+    expect_results(page, f"Gender: {gender}", women)
     page.go_back()
     page.go_back()  # the page as it first opened: no search
     expect(page.locator("#status")).to_have_text(TAB_PROMPTS["text"])
@@ -564,3 +573,230 @@ def test_a_link_to_more_like_this_and_to_a_photo_tab(browser, app_url, engine):
     page = open_page(browser, f"{app_url}?q=shirt&gender=Martian", DESKTOP)
     expect(page.locator("#text-message")).to_contain_text("No product has gender 'Martian'")
     no_error_badges_or_toasts(page)
+
+
+# --- the rough edges of issue 20, each at 360, 390 and 1280 px ----------------------------------------------------
+
+
+def search_for(page: Page, text: str) -> None:
+    page.locator("#text-query textarea").fill(text)
+    page.locator("#text-query textarea").press("Enter")
+
+
+def box_of(locator) -> dict:
+    return locator.bounding_box()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_details_open_in_view_without_moving_the_tiles_and_belong_to_one_search(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    search_for(page, "red shirt")
+    expected = engine.search_text(
+        "red shirt", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+    )
+    expect_results(page, "for “red shirt”", expected)
+    tiles, details = page.locator("#results .thumbnail-item"), page.locator("#details")
+    for index in (0, 11):  # a tile of the first row, and one further down
+        tile = tiles.nth(index)
+        tile.scroll_into_view_if_needed()
+        before = tile.evaluate("e => e.getBoundingClientRect().y + window.scrollY")
+        tile.click()
+        expect(page.locator("#detail-heading")).to_contain_text(expected.results[index].name)
+        expect(details).to_be_in_viewport()
+        expect(page.locator("#more-like-this")).to_be_in_viewport(ratio=1)
+        expect(tile).to_have_class(re.compile(r"\bselected\b"))
+        page.wait_for_timeout(800)  # the page's scroll, on a phone, that lifts the tile above the details sheet
+        after = tile.evaluate("e => e.getBoundingClientRect().y + window.scrollY")
+        assert abs(after - before) < 1, "opening the details moves no tile within the page"
+        expect(tile).to_be_in_viewport(ratio=1)
+        shown, sheet = box_of(tile), box_of(details)
+        beside = shown["x"] >= sheet["x"] + sheet["width"] - 1 or shown["y"] + shown["height"] <= sheet["y"] + 1
+        assert beside, f"the details ({sheet}) leave the selected tile ({shown}) in sight"
+        page.keyboard.press("Escape")
+        expect(details).to_be_hidden()
+    tiles.nth(2).click()
+    expect(page.locator("#details")).to_be_visible()
+    search_for(page, "blue jeans")  # a new search: the selection was the old one's
+    expect_results(
+        page,
+        "for “blue jeans”",
+        engine.search_text("blue jeans", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+    )
+    expect(page.locator("#details")).to_be_hidden()
+    expect(page.locator("#results .thumbnail-item.selected")).to_have_count(0)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_filters_show_their_results_keep_whole_words_and_reopen_after_escape(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    search_for(page, "shirt")
+    shirts = engine.search_text("shirt", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT)
+    expect_results(page, "for “shirt”", shirts)
+    page.evaluate("window.scrollTo(0, 0)")
+    gender, count = shirts.facets["gender"][0]  # the most frequent, listed first
+    choose_filter(page, "gender", gender)
+    chosen = {"gender": [gender]}
+    expected = engine.search_text(
+        "shirt", k=DEFAULT_K, filters=chosen, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
+    )
+    expect_results(page, f"Gender: {gender}", expected)
+    expect(page.locator("#status")).to_be_in_viewport(ratio=1)  # on a phone too: the filters fold
+    expect(page.locator("#results .thumbnail-item").first).to_be_in_viewport()
+
+    if not page.locator("#filter-gender").is_visible():
+        page.locator("#filters").get_by_text("Filters and number of results").click()
+    token = page.locator("#filter-gender .token > span").first
+    expect(token).to_have_text(f"{gender} ({count})")
+    height, line = token.evaluate("e => [e.getBoundingClientRect().height, parseFloat(getComputedStyle(e).lineHeight)]")
+    assert height < 1.5 * line, "a chosen value stays on one line"
+
+    category = expected.facets["masterCategory"][0][0]
+    field = page.locator("#filter-masterCategory input")
+    field.click()
+    expect(option(page, category)).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(option(page, category)).to_be_hidden()
+    field.click()
+    expect(option(page, category)).to_be_visible()
+    page.keyboard.press("Escape")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_enter_in_the_number_of_results_reruns_the_search(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    search_for(page, "red shirt")
+    expect_results(
+        page,
+        "for “red shirt”",
+        engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+    )
+    if not page.locator("#k").is_visible():
+        page.locator("#filters").get_by_text("Filters and number of results").click()
+    number = page.locator("#k input[type=number]")
+    number.fill("5")
+    number.press("Enter")
+    five = engine.search_text("red shirt", k=5, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT)
+    expect_results(page, f"{counted(five)} for “red shirt”", five)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_file_that_is_no_image_clears_the_photo_and_its_results(browser, app_url, engine, viewport, tmp_path):
+    page = open_page(browser, app_url, viewport)
+    open_tab(page, "Image")
+    photo = ASSETS / "yellow-dress.jpg"
+    upload(page, "#image-query", photo)
+    expect_results(
+        page,
+        "similar to your photo",
+        engine.search_image(photo, k=DEFAULT_K, collapse_similar=True),
+    )
+    text = tmp_path / "notes.jpg"  # named like a photo, as a browser lets it through
+    text.write_text("not a photo")
+    upload(page, "#image-query", text)
+    expect(page.locator("#image-message")).to_contain_text("image")
+    expect(page.locator("#status")).to_have_text(TAB_PROMPTS["image"])
+    expect(page.locator("#results .thumbnail-item")).to_have_count(0)
+    expect(page.locator("#image-query img")).to_have_count(0)
+    no_error_badges_or_toasts(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_image_and_text_examples_fit_and_keep_the_photo_and_status_in_view(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    open_tab(page, "Image + Text")
+    headers = page.locator("#tab-composed th")
+    expect(headers).to_have_count(2)
+    spills = headers.evaluate_all(
+        """headers => headers.map(header => {
+            const text = document.createRange();
+            text.selectNodeContents(header);
+            const [words, cell] = [text.getBoundingClientRect(), header.getBoundingClientRect()];
+            return words.left < cell.left - 1 || words.right > cell.right + 1;
+        })"""
+    )
+    assert spills == [False, False], "each example header stays in its own column"
+    wait_for_photo(page, "#tab-composed .tr-body img")
+    page.locator("#tab-composed .tr-body td").first.click()
+    expect(page.locator("#composed-text textarea")).to_have_value(re.compile("^same style but in "))
+    expect(page.locator("#status")).to_contain_text("for your photo + “same style but in ")
+    page.wait_for_timeout(800)  # the page's scroll after the search
+    expect(page.locator("#composed-image img")).to_be_in_viewport()
+    expect(page.locator("#status")).to_be_in_viewport(ratio=1)
+
+
+# --- issue 20: what the engine understood, said and offered on the page, at 360, 390 and 1280 px ------------------
+
+
+def text_search(engine: SearchEngine, text: str, **options):
+    return engine.search_text(
+        text, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT, **options
+    )
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_misspelt_word_is_corrected_and_searched_as_typed_on_a_click(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    search_for(page, "jeens")
+    corrected = text_search(engine, "jeens")
+    expect_results(page, f"{counted(corrected)} for “jeans”", corrected)
+    button = page.locator("#as-typed")
+    expect(button).to_have_text("Search for “jeens” instead")
+    expect(button).to_be_in_viewport(ratio=1)
+    button.click()
+    as_typed = text_search(engine, "jeens", correct=False)
+    expect_results(page, f"{counted(as_typed)} for “jeens”", as_typed)
+    expect(button).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"&exact=1$"))
+    no_error_badges_or_toasts(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_named_attributes_become_filters_listed_with_counts_and_clear_at_once(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    search_for(page, "red shirt")
+    named = text_search(engine, "red shirt")
+    matched = sum(result.matched for result in named.results)
+    assert 0 < matched < len(named.results), "the tiny catalog has a red shirt and many related products"
+    expect_results(
+        page, f"{matched} match{'' if matched == 1 else 'es'} · {len(named.results) - matched} related", named
+    )
+    chips = page.locator("#recognised button:visible")
+    expect(chips).to_have_text(["Red", "Shirts"])
+    expect(page.locator("#recognised")).to_be_in_viewport(ratio=1)
+    chips.nth(1).click()
+    shirts = text_search(engine, "red shirt", filters={"articleType": ["Shirts"]})
+    expect_results(page, "Article type: Shirts", shirts)
+    expect(chips).to_have_text(["Red"])
+
+    if not page.locator("#filter-brand").is_visible():
+        page.locator("#filters").get_by_text("Filters and number of results").click()
+    assert dropdown_values(page, "articleType") == ["Shirts"]
+    page.locator("#filter-brand input").click()
+    listed = [re.compile(rf"{re.escape(value)} \({count}\)$") for value, count in shirts.facets["brand"]]
+    expect(page.get_by_role("option")).to_have_text(listed)  # the search's brands, most frequent first
+    option(page, shirts.facets["brand"][0][0]).click()
+    page.keyboard.press("Escape")
+    brand = shirts.facets["brand"][0][0]
+    both = {"articleType": ["Shirts"], "brand": [brand]}
+    expect_results(page, f"Article type: Shirts; Brand: {brand}", text_search(engine, "red shirt", filters=both))
+
+    if not page.locator("#clear-filters").is_visible():
+        page.locator("#filters").get_by_text("Filters and number of results").click()
+    page.locator("#clear-filters").click()
+    expect_results(page, "for “red shirt”", named)
+    expect(page.locator("#status")).not_to_contain_text("Article type")
+    assert dropdown_values(page, "articleType") == [] and dropdown_values(page, "brand") == []
+    expect(page.locator("#status")).to_be_in_viewport(ratio=1)
+    no_error_badges_or_toasts(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_text_nothing_matches_says_so_and_shows_related_products(browser, app_url, engine, viewport):
+    page = open_page(browser, app_url, viewport)
+    search_for(page, "zzzqqq")
+    related = text_search(engine, "zzzqqq")
+    assert related.results and related.match_count == 0
+    expect_results(page, f"{len(related.results)} related for “zzzqqq”", related)
+    expect(page.locator("#status")).to_contain_text("Nothing matches 'zzzqqq'")
+    expect(page.locator("#recognised")).to_be_hidden()
+    expect(page.locator("#as-typed")).to_be_hidden()

@@ -6,6 +6,7 @@ import pytest
 
 from tests.helpers import ENDPOINTS
 from ui import build_demo
+from ui.page import RECOGNISED_CHIPS
 from ui.settings import SEARCH_GROUP, UI_FILTERS
 from ui.state import TABS
 from ui.wording import model_label
@@ -19,6 +20,9 @@ SEARCH_HANDLERS = {
     "similar_ui",
     "rerun_ui",
     "language_ui",
+    "as_typed_ui",
+    "recognised_clicked",
+    "clear_filters_ui",
     "tab_selected",
     "chip_clicked",
     "open_ui",
@@ -34,6 +38,9 @@ WIRING = {
     ("image-weight", "input"): "composed_on_change",
     ("more-like-this", "click"): "similar_ui",
     ("language-toggle", "click"): "language_ui",
+    ("as-typed", "click"): "as_typed_ui",
+    **{(f"recognised-{index}", "click"): "recognised_clicked" for index in range(RECOGNISED_CHIPS)},
+    ("clear-filters", "click"): "no_filters",  # then the search again, without them
     ("k", "release"): "rerun_ui",
     **{(f"filter-{name}", "input"): "rerun_ui" for name in UI_FILTERS},
     ("results", "select"): "details_ui",
@@ -43,6 +50,8 @@ WIRING = {
     **{(f"tab-{tab}", "select"): "tab_selected" for tab in TABS},
     ("open-link", "click"): "open_ui",  # the browser's back / forward (and the page's load) open its URL
     ("link", "change"): None,  # each new link is pushed to the browser's history, in the browser
+    ("details-close", "click"): "close_details",
+    ("composed-examples", "click"): "load_example",  # Gradio's own: fills the photo and the text
 }
 
 

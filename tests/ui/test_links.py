@@ -30,6 +30,9 @@ def test_a_link_reads_back_what_it_carries():
     link = Link.parse("?" + link_to("text", TextQuery(text, 0.45, translate=False), 7, {"gender": ["Men", "Women"]}))
     assert link == Link("text", text, "0.45", None, "7", None, False, {"gender": ["Men", "Women"]})
     assert link.filter_values()[0] == ["Men", "Women"]
+    uncorrected = link_to("text", TextQuery("jeens", 0.3, correct=False), DEFAULT_K, {"brand": ["Nike"]})
+    assert uncorrected == "tab=text&q=jeens&w=0.3&exact=1&brand=Nike"
+    assert Link.parse(uncorrected) == Link("text", "jeens", "0.3", filters={"brand": ["Nike"]}, correct=False)
 
 
 def test_a_query_string_is_read_leniently():
@@ -56,3 +59,4 @@ def test_the_inputs_a_link_sets_hold_only_what_the_controls_can_show():
     )
     assert inputs.k == DEFAULT_K and inputs.filters == {"gender": ["Men"]}
     assert Link.parse("k=7").inputs(0.3, CHOICES).k == 7
+    assert Link.parse("brand=Nike").inputs(0.3, CHOICES).filters == {"brand": []}, "a bundle without brands"

@@ -19,14 +19,14 @@ from search import (
     SimilarQuery,
     TextQuery,
 )
-from search.errors import ModelLoadError
+from search.errors import InvalidQueryError, ModelLoadError
 from search.language import LanguageDetector
 from ui.language import SEARCH_ORIGINAL, SEARCH_TRANSLATION
 from ui.messages import UNEXPECTED, as_markdown_text, page_errors
 from ui.page import CHIP_GONE, Page, photo_chips
 from ui.settings import UI_FILTERS
 from ui.state import TAB_PROMPTS, TabSearches
-from ui.views import DetailsView, MistakeView, PromptView, ResultsView, Tile
+from ui.views import Chip, DetailsView, MistakeView, PromptView, ResultsView, Tile
 from ui.wording import caption
 
 NO_FILTERS = [None] * len(UI_FILTERS)
@@ -60,12 +60,23 @@ def assert_shows(page: Page, view, expected, status: str, query, button: str | N
     for result, tile in zip(expected, view.tiles, strict=True):
         assert tile.caption.startswith(result.name) and f"{result.score:.2f}" not in tile.caption
         assert Path(tile.photo).read_bytes() == page.engine.product_photo_bytes(result.product_id)
-    count = f"**{len(expected.results)} result{'' if len(expected.results) == 1 else 's'}** "
-    assert view.status.startswith(count) and as_markdown_text(status) in view.status
+    assert view.status.startswith(f"**{count_of(expected)}** ") and as_markdown_text(status) in view.status
     assert " ms" not in view.status and "weight" not in view.status
     assert f"Time: {expected.elapsed_ms:,.0f}".split(":")[0] in view.about
     assert same_query(view.searches.current, query)
     assert view.language == button
+
+
+def count_of(response) -> str:
+    """What the status line counts: of a text search, the results shown that match its words or the attributes it
+    names and the related rest; of others, the results."""
+    shown, matched = len(response.results), sum(result.matched for result in response.results)
+    if response.match_count is None or not shown:
+        return f"{shown} result{'' if shown == 1 else 's'}"
+    matches = f"{matched} match{'' if matched == 1 else 'es'}"
+    return (
+        f"{shown} related" if not matched else matches if matched == shown else f"{matches} · {shown - matched} related"
+    )
 
 
 def test_text_search_shows_the_engines_results(page, engine):
@@ -91,8 +102,67 @@ def test_the_status_shows_the_query_as_typed_not_as_markup(page):
 
 
 def test_one_result_is_one_result(page, engine):
-    view = page.text_ui(FRESH, "shirt", 1.0, 1, *NO_FILTERS)
-    assert view.status.startswith("**1 result** for")
+    assert page.text_ui(FRESH, "shirt", 1.0, 1, *NO_FILTERS).status.startswith("**1 match** for")
+    assert page.text_ui(FRESH, "zzzqqq", 1.0, 1, *NO_FILTERS).status.startswith("**1 related** for")
+    photo = {"path": str(page.photos.of(page.text_ui(FRESH, "shirt", 1.0, 1, *NO_FILTERS).results[0]))}
+    assert page.image_ui(FRESH, photo, 1, *NO_FILTERS).status.startswith("**1 result** similar")
+
+
+def test_counts_say_how_many_match_and_how_many_are_related(page, engine):
+    mixed = page.text_ui(FRESH, "red shirt", 0.3, DEFAULT_K, *NO_FILTERS)
+    matched = sum(result.matched for result in mixed.results)
+    assert 0 < matched < len(mixed.results), "the tiny catalog has one red shirt; the rest is related"
+    related = len(mixed.results) - matched
+    assert mixed.status.startswith(f"**{matched} match{'' if matched == 1 else 'es'} · {related} related** for")
+    nothing = page.text_ui(FRESH, "zzzqqq", 1.0, DEFAULT_K, *NO_FILTERS)
+    assert nothing.status.startswith(f"**{len(nothing.results)} related** for “zzzqqq”")
+    assert "Nothing matches 'zzzqqq'" in nothing.status
+
+
+def test_a_corrected_text_says_what_was_searched_and_searches_it_as_typed_on_a_click(page, engine):
+    view = page.text_ui(FRESH, "jeens", 0.3, DEFAULT_K, *NO_FILTERS)
+    expected = engine.search_text("jeens", DEFAULT_K, None, 0.3, collapse_similar=True)
+    assert expected.correction is not None and expected.correction.searched == "jeans"
+    assert_shows(page, view, expected, "for “jeans”", TextQuery("jeens", 0.3))
+    assert view.correction == "Search for “jeens” instead"
+    as_typed = page.as_typed_ui(view.searches, DEFAULT_K, *NO_FILTERS)
+    expected = engine.search_text("jeens", DEFAULT_K, None, 0.3, collapse_similar=True, correct=False)
+    assert_shows(page, as_typed, expected, "for “jeens”", TextQuery("jeens", 0.3, correct=False))
+    assert as_typed.correction is None and "exact=1" in as_typed.link
+    assert page.as_typed_ui(page.image_ui(FRESH, {"path": view.tiles[0].photo}, 3, *NO_FILTERS).searches, 3) is None
+
+
+def test_the_attributes_a_text_names_are_chips_that_become_filters_on_a_click(page, engine):
+    view = page.text_ui(FRESH, "red shirt", 0.3, DEFAULT_K, *NO_FILTERS)
+    assert view.recognised == (Chip("baseColour", "Red", "Red"), Chip("articleType", "Shirts", "Shirts"))
+    filtered = page.recognised_ui(view.searches, view.recognised, 1, DEFAULT_K, *NO_FILTERS)
+    expected = engine.search_text("red shirt", DEFAULT_K, {"articleType": ["Shirts"]}, 0.3, collapse_similar=True)
+    assert_shows(page, filtered, expected, "Article type: Shirts", view.searches.current)
+    assert filtered.recognised == (Chip("baseColour", "Red", "Red"),), "a chosen value is no chip any more"
+    with pytest.raises(InvalidQueryError, match="no longer shown"):
+        page.recognised_ui(view.searches, view.recognised, 5, DEFAULT_K, *NO_FILTERS)
+
+
+def test_filters_list_the_searchs_values_with_counts_and_clear_at_once(page, engine):
+    chosen = filter_values(baseColour=["Purple"], gender=["Men"])
+    view = page.text_ui(FRESH, "jeans", 0.3, DEFAULT_K, *chosen)
+    expected = engine.search_text("jeans", DEFAULT_K, {"gender": ["Men"], "baseColour": ["Purple"]}, 0.3)
+    for name in UI_FILTERS:
+        facet = expected.facets[name]
+        assert [count for _, count in facet] == sorted((count for _, count in facet), reverse=True)
+        listed = [(f"{value} ({count:,})", value) for value, count in facet]
+        lacking = [value for value in view.filters.get(name, []) if value not in dict(facet)]
+        assert view.choices[name] == (*listed, *((f"{value} (0)", value) for value in lacking))
+    assert view.choices.get("brand"), "the tiny catalog's names carry brands"
+    cleared = page.clear_filters_ui(view.searches, DEFAULT_K, *chosen)
+    assert_shows(
+        page,
+        cleared,
+        engine.search_text("jeans", DEFAULT_K, None, 0.3, collapse_similar=True),
+        "",
+        view.searches.current,
+    )
+    assert cleared.filters == {}
 
 
 def test_the_last_query_reruns_with_new_filters_and_k(page, engine):
@@ -176,17 +246,31 @@ def select(index: object) -> gr.SelectData:
 
 def test_details_come_from_the_shown_result_then_more_like_this(page, engine, monkeypatch):
     view = page.text_ui(FRESH, "red shirt", 1.0, 6, *NO_FILTERS)
-    chosen = view.results[2]
+    index = next(i for i, result in enumerate(view.results) if i and not result.similar)
+    chosen = view.results[index]
     monkeypatch.setattr(engine, "product", lambda product_id: pytest.fail("no second lookup by id"))
-    details = page.details_ui(view.results, select(2))
+    details = page.details_ui(view.results, select(index))
     monkeypatch.undo()
     assert isinstance(details, DetailsView) and details.result == chosen
     assert Path(details.photo).read_bytes() == engine.product_photo_bytes(chosen.product_id)
-    assert f"<h3>{chosen.name}</h3>" in details.info and f"<td>{chosen.metadata['articleType']}</td>" in details.info
+    assert details.heading == f"<h3>{chosen.name}</h3>" and f"<td>{chosen.metadata['articleType']}</td>" in details.info
     assert f"<th>Product id</th><td>{chosen.product_id}</td>" in details.info
     similar = page.similar_ui(view.searches, details.result, 5, *NO_FILTERS)
     expected = engine.more_like_this(chosen.product_id, k=5, collapse_similar=True)
     assert_shows(page, similar, expected, f"like “{chosen.name}”", SimilarQuery(chosen.product_id))
+
+
+def test_a_folded_tiles_details_list_what_it_holds(page, engine):
+    counts = engine.catalog_labels(["productDisplayName"])["productDisplayName"].value_counts()
+    name = next(name for name, count in counts.items() if name and count > 1)
+    view = page.text_ui(FRESH, name, 0.0, 10, *NO_FILTERS)
+    index, folded = next((i, r) for i, r in enumerate(view.results) if r.name == name)
+    assert folded.similar and view.tiles[index].caption.endswith(f" · +{len(folded.similar)} similar")
+    info = page.details_ui(view.results, select(index)).info
+    holds = "product" if len(folded.similar) == 1 else "products"
+    assert f"This tile also holds {len(folded.similar)} {holds}:" in info
+    for product_id in folded.similar:
+        assert f"{engine.product(product_id)['baseColour']} · id {product_id}</li>" in info
 
 
 def test_more_like_this_needs_a_selected_product(page):

@@ -65,5 +65,6 @@ def composed_tab(examples: list[tuple[str, str]]) -> ComposedTab:
             [[path, text] for path, text in examples],
             inputs=[image, text],
             label="Examples (click to search)",
+            elem_id="composed-examples",
         )
     return ComposedTab(tab, image, text, message, image_weight, button)

@@ -1,6 +1,7 @@
-"""The filters panel above the results: one multi-select per filter field with the catalog's values, and the number
-of results. Open on a desktop, where it sits in view with the status line and the first results; folded on a phone,
-where it would push the results below the screen."""
+"""The filters panel above the results: one multi-select per filter field (its values among the current search's
+candidates with their counts, the catalog's before a search), "Clear filters" and the number of results. Open on a
+desktop, where it sits in view with the status line and the first results; folded on a phone, where it would push the
+results below the screen."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,8 @@ class FiltersPanel:
     accordion: gr.Accordion
     k: gr.Slider
     dropdowns: list[gr.Dropdown]
+    clear: gr.Button
+    catalog: dict[str, list[str]]  # each filter's values in the whole catalog, its choices before a search
 
     @property
     def inputs(self) -> list[gr.components.Component]:
@@ -58,6 +61,17 @@ class FiltersPanel:
     def by_field(self) -> dict[str, gr.Dropdown]:
         return dict(zip(UI_FILTERS, self.dropdowns, strict=True))
 
+    def choices(self, choices: dict[str, tuple[tuple[str, str], ...]], filters: dict[str, list[str]]) -> dict:
+        """The dropdowns' updates for a search: its choices (the catalog's where it has none) and its filters."""
+        return {
+            dropdown: gr.Dropdown(
+                choices=list(choices.get(name) or [(value, value) for value in self.catalog.get(name, [])]),
+                value=filters.get(name, []),
+                multiselect=True,
+            )
+            for name, dropdown in self.by_field.items()
+        }
+
     def connect(self, demo: gr.Blocks) -> None:
         """Fold the panel when the page opens on a phone."""
         demo.load(None, js=FOLD_ON_PHONES_JS)
@@ -70,9 +84,17 @@ def filters_panel(choices: dict[str, list[str]]) -> FiltersPanel:
     ):
         dropdowns = [
             refusing_unoffered_values(
-                gr.Dropdown(choices[name], multiselect=True, label=label, min_width=120, elem_id=f"filter-{name}")
+                gr.Dropdown(
+                    choices.get(name, []),
+                    multiselect=True,
+                    label=label,
+                    min_width=100,
+                    visible=bool(choices.get(name)),  # a bundle without brands has no brand filter
+                    elem_id=f"filter-{name}",
+                )
             )
             for name, label in UI_FILTERS.items()
         ]
         k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of results", min_width=160, elem_id="k")
-    return FiltersPanel(accordion, k, dropdowns)
+        clear = gr.Button("Clear filters", size="sm", variant="secondary", min_width=0, elem_id="clear-filters")
+    return FiltersPanel(accordion, k, dropdowns, clear, {name: list(choices.get(name, [])) for name in UI_FILTERS})

@@ -2,6 +2,7 @@
 (ui.views) into `{component: update}`, and the wiring of every search, so all of them share one set of outputs."""
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import singledispatchmethod
@@ -9,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from ui.layout.filters import FiltersPanel
+from ui.layout.filters import PHONE_MAX_WIDTH, FiltersPanel
 from ui.layout.results import ResultsPanel
 from ui.messages import as_markdown_text, page_errors
 from ui.page import CHIP_FIELDS, Page
@@ -17,15 +18,63 @@ from ui.settings import SEARCH_GROUP
 from ui.state import TabSearches
 from ui.views import DetailsView, MistakeView, OpenedView, PromptView, ResultsView, View
 
-# On a phone the results sit below the query: bring them into view after a search (desktop pages do not move), but
-# not when the search was an input mistake, whose message is next to the input.
+# After a search, bring the status line into view unless it is (on a phone the results sit below the query; a
+# desktop page moves only when the visitor had scrolled the status away), and not after an input mistake, whose
+# message is next to the input. A photo search keeps its photo in view too: all of it when both fit on the screen,
+# else as much of it as the status line leaves.
 SCROLL_TO_RESULTS_JS = """() => setTimeout(() => {
   const mistake = [...document.querySelectorAll(".input-message")].some(e => e.offsetParent && e.innerText.trim());
-  const results = document.querySelector("#filters");
-  if (!mistake && results && results.getBoundingClientRect().top > window.innerHeight * 0.6) {
-    results.scrollIntoView({ behavior: "smooth" });
+  const status = document.querySelector("#status");
+  if (mistake || !status) return;
+  const shown = status.getBoundingClientRect();
+  if (shown.top >= 0 && shown.bottom <= window.innerHeight) return;
+  const photo = ["#image-query", "#composed-image"].map(s => document.querySelector(s)).find(e => e && e.offsetParent);
+  if (photo) {
+    const top = photo.getBoundingClientRect().top;
+    const lowest = Math.min(shown.bottom - window.innerHeight + 8, shown.top - 8);
+    window.scrollBy({ top: shown.bottom - top <= window.innerHeight ? top - 8 : lowest, behavior: "smooth" });
+  } else {
+    (document.querySelector("#filters") || status).scrollIntoView({ behavior: "smooth" });
   }
 }, 100)"""
+# On a phone the details are a sheet at the bottom of the screen: the page scrolls, if need be, so that the selected
+# tile sits above it.
+SELECTED_ABOVE_SHEET_JS = """() => setTimeout(() => {
+  const tile = document.querySelector("#results .thumbnail-item.selected");
+  const sheet = document.querySelector("#details");
+  if (!tile || !sheet) return;
+  const shown = tile.getBoundingClientRect(), top = sheet.getBoundingClientRect().top;
+  if (shown.bottom > top && sheet.getBoundingClientRect().left < shown.right) {
+    window.scrollBy({ top: Math.min(shown.bottom - top + 8, shown.top - 8), behavior: "smooth" });
+  }
+}, 50)"""
+# On a phone, a filter or number of results chosen folds the filters, so that the results they changed are in view.
+FOLD_FILTERS_ON_PHONES_JS = f"""() => {{
+  const open = document.querySelector("#filters .label-wrap.open");
+  if (window.innerWidth <= {PHONE_MAX_WIDTH} && open) open.click();
+  ({SCROLL_TO_RESULTS_JS})();
+}}"""
+# What the page's components do not do as a visitor expects: a filter list closed with Escape opens again on the
+# next click (its input loses the focus it kept), Enter in "Number of results" re-runs the search (as leaving the
+# box does), Escape closes a product's details, and a selected tile is focused without scrolling the page (Gradio's
+# gallery focuses it, which scrolled a tile under a phone's details sheet to the top of the screen).
+PAGE_JS = """() => {
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (event.key === "Escape" && target.closest && target.closest("#filter-row")) {
+      setTimeout(() => target.blur(), 0);
+    } else if (event.key === "Escape") {
+      document.querySelector("#details-close")?.click();
+    } else if (event.key === "Enter" && target.matches && target.matches("#k input[type=number]")) {
+      target.blur();
+    }
+  }, true);
+  const focus = HTMLElement.prototype.focus;
+  HTMLElement.prototype.focus = function (options) {
+    const tile = this.closest && this.closest("#results");
+    return focus.call(this, tile ? { ...options, preventScroll: true } : options);
+  };
+}"""
 
 # Shareable searches (ui.links). The link of the search shown is kept in a hidden textbox: each new one a search
 # made is pushed to the browser's history (and, inside a Hugging Face Space's iframe, to the Space page's URL), so a
@@ -96,10 +145,15 @@ class Screen:
             r.selected,
             r.details,
             r.detail_image,
+            r.detail_heading,
             r.detail_info,
             r.chips_row,
             *r.chips,
             r.language,
+            r.as_typed,
+            r.recognised_row,
+            *r.recognised,
+            r.recognised_shown,
             *self.filters.dropdowns,
             *self.messages.values(),
             *self.photos.values(),
@@ -137,7 +191,14 @@ class Screen:
                 for field, button in zip(CHIP_FIELDS, r.chips, strict=True)
             },
             r.language: gr.Button(view.language, visible=True) if view.language else gr.Button(visible=False),
-            **{dropdown: view.filters.get(name, []) for name, dropdown in self.filters.by_field.items()},
+            r.as_typed: gr.Button(view.correction, visible=True) if view.correction else gr.Button(visible=False),
+            r.recognised_row: gr.Row(visible=bool(view.recognised)),
+            **{
+                button: gr.Button(chip.label, visible=True) if chip else gr.Button(visible=False)
+                for button, chip in itertools.zip_longest(r.recognised, view.recognised)
+            },
+            r.recognised_shown: view.recognised,
+            **self.filters.choices(view.choices, view.filters),
             self.messages[view.searches.tab]: gr.Markdown(visible=False),
             self.controls.link: view.link,
             self.controls.push: True,
@@ -154,6 +215,9 @@ class Screen:
             r.shown: (),
             r.chips_row: gr.Row(visible=False),
             r.language: gr.Button(visible=False),
+            r.as_typed: gr.Button(visible=False),
+            r.recognised_row: gr.Row(visible=False),
+            r.recognised_shown: (),
             self.controls.link: view.link,
             self.controls.push: True,
         }
@@ -171,6 +235,7 @@ class Screen:
         return {
             r.details: gr.Row(visible=True),
             r.detail_image: view.photo,
+            r.detail_heading: view.heading,
             r.detail_info: view.info,
             r.selected: view.result,
         }
@@ -180,16 +245,20 @@ class Screen:
         c, i = self.controls, view.inputs
         text = {c.text: i.text} if i.tab == "text" else {c.composed_text: i.text} if i.tab == "composed" else {}
         return {
-            **self.render(view.view),
             c.tabs: gr.Tabs(selected=i.tab),
             **text,
             c.semantic_weight: i.semantic_weight,
             c.image_weight: i.image_weight,
             self.filters.k: i.k,
-            **{dropdown: i.filters.get(name, []) for name, dropdown in self.filters.by_field.items()},
+            **self.filters.choices({}, i.filters),  # a search shown sets its own choices
+            **self.render(view.view),
             c.link: view.link,
             c.push: False,
         }
+
+    def close_details(self) -> Updates:
+        """The details hidden (✕ or Escape) and nothing selected any more."""
+        return {self.results.details: gr.Row(visible=False), self.results.selected: None}
 
     def cleared(self, searches: TabSearches) -> Updates:
         """What every search resets: the tabs' searches, and no selection (its details hidden)."""
@@ -211,17 +280,17 @@ class Screen:
         triggers: Sequence[Any] | Callable,
         handler: Callable[..., View | None],
         inputs: Sequence[gr.components.Component],
-        scroll: bool = True,
+        then_js: str | None = SCROLL_TO_RESULTS_JS,
         **options: Any,
     ) -> None:
         """Wire a search: `handler(searches, *inputs, k, *filter values)` on the triggers (a list for gr.on, or one
         listener such as an example's `.then`), in the search concurrency group and kept out of the client API, then
-        (unless `scroll` is false) the phone's scroll to the results."""
+        `then_js` in the browser (by default, the status line brought into view)."""
         args = (self.rendered(handler), [self.results.searches, *inputs, *self.filters.inputs], self.outputs)
         kwargs = {"concurrency_id": SEARCH_GROUP, "api_visibility": "private", **options}
         event = gr.on(triggers, *args, **kwargs) if isinstance(triggers, Sequence) else triggers(*args, **kwargs)
-        if scroll:
-            event.then(None, js=SCROLL_TO_RESULTS_JS)
+        if then_js:
+            event.then(None, js=then_js)
 
     def on_tab_select(self, tab: gr.Tab, page: Page) -> None:
         """Selecting the tab shows its own last search (or what to do before its first)."""
@@ -229,18 +298,30 @@ class Screen:
         def tab_selected(searches: TabSearches, k: int, *filter_values: list[str]) -> View | None:
             return page.tab_ui(str(tab.id), searches, k, *filter_values)
 
-        self.on_search([tab.select], tab_selected, [], scroll=False)
+        self.on_search([tab.select], tab_selected, [], then_js=None)
 
     def connect(self, page: Page) -> None:
         """The results panel's and the filters' events."""
         r = self.results
         self.on_search([r.similar_button.click], page.similar_ui, [r.selected])
         self.on_search([r.language.click], page.language_ui, [])
-        self.on_search(self.filters.changes, page.rerun_ui, [], trigger_mode="always_last")
+        self.on_search([r.as_typed.click], page.as_typed_ui, [])
+        for index, button in enumerate(r.recognised):
+            self.on_search([button.click], recognised_clicked(page, index), [r.recognised_shown])
+        cleared = self.filters.clear.click(
+            no_filters(len(self.filters.dropdowns)), None, self.filters.dropdowns, api_visibility="private"
+        )
+        self.on_search(cleared.then, page.clear_filters_ui, [], then_js=FOLD_FILTERS_ON_PHONES_JS)
+        self.on_search(
+            self.filters.changes, page.rerun_ui, [], then_js=FOLD_FILTERS_ON_PHONES_JS, trigger_mode="always_last"
+        )
         for field, chip in zip(CHIP_FIELDS, r.chips, strict=True):
             self.on_search([chip.click], chip_clicked(page, field), [chip])
         r.dismiss.click(dismiss_chips, None, r.chips_row, api_visibility="private")
-        r.gallery.select(self.rendered(page.details_ui), [r.shown], self.outputs, api_visibility="private")
+        r.gallery.select(self.rendered(page.details_ui), [r.shown], self.outputs, api_visibility="private").then(
+            None, js=SELECTED_ABOVE_SHEET_JS
+        )
+        r.close_details.click(self.close_details, None, [r.details, r.selected], api_visibility="private")
 
     def connect_links(self, page: Page, demo: gr.Blocks) -> None:
         """Open the page's URL as it loads and after back / forward; push the link of each search shown."""
@@ -259,10 +340,29 @@ class Screen:
             trigger_mode="always_last",
         )
         c.link.change(None, [c.link, c.push], None, js=SHOW_LINK_JS)
+        demo.load(None, js=PAGE_JS)
 
 
 def dismiss_chips() -> gr.Row:
     return gr.Row(visible=False)
+
+
+def no_filters(count: int) -> Callable[[], list[list[str]]]:
+    """Every filter dropdown emptied (before the search re-runs without them)."""
+
+    def no_filters() -> list[list[str]]:
+        return [[] for _ in range(count)]
+
+    return no_filters
+
+
+def recognised_clicked(page: Page, index: int) -> Callable[..., View | None]:
+    """The handler of the `index`th chip of an attribute the text names: its value added to its filter."""
+
+    def recognised_clicked(searches: TabSearches, chips: tuple, k: int, *filter_values: list[str]) -> View | None:
+        return page.recognised_ui(searches, chips, index, k, *filter_values)
+
+    return recognised_clicked
 
 
 def chip_clicked(page: Page, field: str) -> Callable[..., View | None]:

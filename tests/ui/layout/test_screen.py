@@ -67,7 +67,12 @@ def test_a_search_clears_the_selection_and_sets_the_filters(screen, page, upload
     r = screen.results
     assert updates[r.gallery].selected_index is None and updates[r.selected] is None
     assert updates[r.details].visible is False and updates[r.shown] == shown.results
-    assert all(updates[dropdown] == [] for dropdown in screen.filters.dropdowns)
+    for name, dropdown in screen.filters.by_field.items():
+        assert updates[dropdown].value == [] and updates[dropdown].choices == [
+            (label, value) for label, value in shown.choices[name]
+        ], "the search's own values with their counts"
+    assert [updates[button].value for button in r.recognised[:2]] == ["Red", "Shirts"]
+    assert updates[r.recognised_shown] == shown.recognised and updates[r.recognised_row].visible is True
     assert updates[screen.messages["text"]].visible is False
     assert updates[screen.controls.link] == shown.link and updates[screen.controls.push] is True
 
@@ -89,5 +94,5 @@ def test_an_opened_link_sets_the_inputs_and_keeps_the_url_as_opened(screen, page
     assert c.text not in updates and updates[c.image_weight] == 0.2
     assert updates[c.link] == "tab=composed&q=in+red&iw=0.2" and updates[c.push] is False
     shown = screen.render(views(page, upload, photo)["opened link"])
-    assert updates[screen.filters.k] == DEFAULT_K and shown[screen.filters.by_field["gender"]] == ["Men"]
+    assert updates[screen.filters.k] == DEFAULT_K and shown[screen.filters.by_field["gender"]].value == ["Men"]
     assert shown[c.text] == "blue jeans" and shown[c.link] == "tab=text&q=blue+jeans&gender=Men"
