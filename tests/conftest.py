@@ -19,6 +19,7 @@ from search.engine import SearchEngine
 from search.fixtures.random_marian import save_random_marian
 from search.fixtures.random_model import save_random_clip
 from search.fixtures.synthetic import save_catalog
+from search.indexing.default_index import ensure_demo_bundle
 from search.language import load_query_language
 from search.paths import CACHE_DIR_ENV
 from tests.helpers import FakeHub, build_args
@@ -79,6 +80,13 @@ def photo(engine, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("upload") / "query.png"
     engine.product_image(int(engine.products.ids[17])).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_engine() -> SearchEngine:
+    """The demo the app serves offline: the real catalog and the small CLIP trained on real photos shipped in
+    assets/demo/, built once per session into the session's cache as the app builds it."""
+    return SearchEngine.load(ensure_demo_bundle())
 
 
 @pytest.fixture(scope="session")

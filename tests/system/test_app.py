@@ -1,5 +1,5 @@
 """`python app.py` itself in a child process: it serves the bundle given with --index, and without an index and
-offline it exits with one message and no traceback."""
+offline it serves the demo at once, saying so on the page and, with one warning, in a quiet log."""
 
 import os
 import subprocess
@@ -43,14 +43,23 @@ def wait_until_serving(process: subprocess.Popen, url: str, log: Path, timeout: 
     raise AssertionError(f"app.py did not serve {url} within {timeout} s:\n{log.read_text()}")
 
 
-def test_app_without_index_offline_exits_with_the_message_and_no_traceback(tmp_path):
+def test_app_without_index_offline_serves_the_demo_and_says_so(tmp_path):
+    port, log = free_port(), tmp_path / "app.log"
     env = {"SEARCH_CACHE_DIR": str(tmp_path / "cache"), "HF_HOME": str(tmp_path / "hf"), "SEARCH_INDEX": ""}
-    log = tmp_path / "app.log"
-    process = run_app(env=env, log=log)
-    assert process.wait(timeout=240) == 1
+    process = run_app("--port", str(port), env=env, log=log)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_until_serving(process, url, log)
+        assert "580-product demo" in httpx.get(url, timeout=30).text, "the page says it is the demo"
+        payload = Client(url, verbose=False, download_files=False).predict("black shoes", k=3, api_name="/search_text")
+        assert len(payload["results"]) == 3
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
     output = log.read_text()
-    assert "Traceback" not in output
-    assert "start the app with a local index bundle: `python app.py --index path/to/bundle`" in output
+    assert "Traceback" not in output and output.count("Serving the demo catalog instead") == 1
+    assert "This is the 580-product demo" in output and "SEARCH_INDEX" in output, "the log says how to load more"
+    assert "onnx_ir" not in output and "DEBUG" not in output and "Retrying" not in output, "a quiet log"
 
 
 def test_app_serves_the_bundle_given_with_index(bundle_dir, tmp_path):
