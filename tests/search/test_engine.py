@@ -555,3 +555,31 @@ def test_a_bundle_without_a_vocabulary_searches_as_before(engine):
     assert response.semantic_weight == DEFAULT_SEMANTIC_WEIGHT and "brand" not in legacy.filter_choices()
     with pytest.raises(InvalidQueryError, match="knows no brands"):
         legacy.search_text("shirt", filters={"brand": "Puma"})
+
+
+# --- ranking quality, judged with the demo: real products and the small CLIP trained on real photos --------------
+# (the generated catalog and random weights above test the mechanics; only a trained model can be judged on what it
+# finds). Chance here is the share of the catalog a label covers: 0.04 on average over these article types.
+
+
+def article_types_with(engine: SearchEngine, at_least: int) -> list[str]:
+    counts = engine.catalog_labels(["articleType"])["articleType"].value_counts()
+    return [label for label, count in counts.items() if count >= at_least]
+
+
+def test_the_trained_model_alone_finds_the_article_type_a_text_names(demo_engine):
+    precision = [
+        np.mean([r.metadata["articleType"] == label for r in demo_engine.search_text(label, k=10, semantic_weight=1)])
+        for label in article_types_with(demo_engine, 6)
+    ]
+    assert np.mean(precision) >= 0.5, "meaning alone (no keywords) puts the named type in most of the top 10"
+
+
+def test_the_trained_model_finds_more_of_the_same_article_type_like_a_product(demo_engine):
+    labels = demo_engine.catalog_labels(["articleType"])
+    same = [
+        np.mean([r.metadata["articleType"] == label for r in demo_engine.more_like_this(product, k=10)])
+        for product, label in zip(labels["id"], labels["articleType"], strict=True)
+    ]
+    chance = (labels["articleType"].value_counts(normalize=True) ** 2).sum()
+    assert np.mean(same) >= max(0.35, 4 * chance), "a product's nearest photos are mostly of its own type"

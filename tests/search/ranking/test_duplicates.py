@@ -65,3 +65,17 @@ def test_a_name_joins_its_groups_leader_within_a_limit():
     a, b, c = unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)
     names = ["Run", "Other", "Run", "Third"]
     assert group_near_identical(np.stack([a, b, c, c]), limit=2, names=names) == [Group(0, (2,)), Group(1, ())]
+
+
+def test_with_the_trained_demo_model_the_threshold_folds_identical_photos_and_nothing_else(demo_engine):
+    """The demo's real photos under its trained model: products photographed with the very same picture (9 groups)
+    reach the threshold, and no two different pictures do (a random model crowds every photo near cosine 1 and
+    cannot show this: docs/EVALUATION.md, "Near-identical results")."""
+    rows = np.arange(demo_engine.num_products)
+    photos = [demo_engine.product_photo_bytes(int(product)) for product in demo_engine.products.ids]
+    same_picture = np.array([[a == b for b in photos] for a in photos]) & (rows[:, None] != rows[None, :])
+    vectors = demo_engine.index.vectors(rows)
+    cosines = vectors @ vectors.T
+    np.fill_diagonal(cosines, -1.0)
+    assert same_picture.any() and (cosines[same_picture] >= DEFAULT_THRESHOLD).all()
+    assert (cosines[~same_picture] < DEFAULT_THRESHOLD).all()
