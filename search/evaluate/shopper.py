@@ -308,13 +308,15 @@ def balance_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def compare(engine: SearchEngine, texts: Sequence[str]) -> list[dict[str, Any]]:
-    """What each text's top 10 are before (reader off, fixed default balance) and after (reader on, the words'
-    balance): the balance used, the match count and the article types, to look at a phrasing no label names."""
+    """What each text's top 10 are before (reader off, fixed default balance), after (reader on, the words'
+    balance) and by meaning alone: the balance used, the match count and the article types, to look at a phrasing
+    no label names."""
     plain = SearchEngine(engine.bundle, engine.encoder, engine.folder, understand=False)
+    stages = (("before", plain, DEFAULT_SEMANTIC_WEIGHT), ("after", engine, None), ("meaning alone", engine, 1.0))
     rows = []
     for text in texts:
-        for stage, searcher in (("before", plain), ("after", engine)):
-            response = searcher.search_text(text, k=10, collapse_similar=False)
+        for stage, searcher, weight in stages:
+            response = searcher.search_text(text, k=10, semantic_weight=weight, collapse_similar=False)
             types = [str(result.metadata.get("articleType") or "") for result in response]
             rows.append(
                 {
@@ -359,7 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="write the JSON report here")
     parser.add_argument(
-        "--show", action="append", default=[], help="also print this text's top-10 article types before and after"
+        "--show",
+        action="append",
+        default=[],
+        help="also print this text's top-10 article types before, after and by meaning alone",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -83,9 +83,9 @@ def test_the_balance_is_judged_at_each_weight_and_at_the_words_choice(engine):
     assert "the words decide" in balance_table(rows)
 
 
-def test_a_text_is_shown_before_and_after(engine):
+def test_a_text_is_shown_before_after_and_by_meaning_alone(engine):
     rows = compare(engine, ["a gift for my father"])
-    assert [row["stage"] for row in rows] == ["before", "after"]
-    assert rows[0]["match_count"] is None and rows[1]["match_count"] == 0
+    assert [row["stage"] for row in rows] == ["before", "after", "meaning alone"]
+    assert rows[0]["match_count"] is None and rows[1]["match_count"] == 0 and rows[2]["semantic_weight"] == 1.0
     assert rows[1]["semantic_weight"] == engine.search_text("a gift for my father", k=1).semantic_weight
     assert all(sum(row["article_types"].values()) == 10 for row in rows)
