@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         for report in incremental.run(model, work, sizes.incremental_simulated, memory=True):
             record(report)
     if "cold_start" in chosen:
-        record(cold_start.run(bundle, sizes.cold_start_runs))
+        record(cold_start.run(bundle, sizes.cold_start_runs, with_demo=not args.quick))
     if "ann" in chosen:
         record(ann.flat_codecs(sizes.products, sizes.ann_dim, sizes.ann_queries, work))
         types = tuple(args.ann_types.split(","))

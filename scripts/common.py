@@ -25,7 +25,11 @@ def missing_reference_data(*folders: Path) -> bool:
     """Whether a folder of reference data is missing, said on stderr (the scripts then exit with status 2)."""
     missing = [str(folder) for folder in folders if not folder.is_dir()]
     if missing:
-        print(f"Reference data not found at {', '.join(missing)} (see ../shared/data/README.md)", file=sys.stderr)
+        print(
+            f"Reference data not found at {', '.join(missing)}: these measurements need the project's real reference "
+            "data, which is not part of the repository; give its folders with the script's options (--help).",
+            file=sys.stderr,
+        )
     return bool(missing)
 
 

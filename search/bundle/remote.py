@@ -34,7 +34,8 @@ def resolve_bundle(source: str | Path, revision: str | None = None) -> Path:
         raise HubError(
             f"Could not download the index bundle '{source}' from the Hugging Face Hub "
             f"({type(error).__name__}). If you are offline, point --index (or SEARCH_INDEX) at a local bundle "
-            "folder, e.g. one built with `python index_build.py --out build/fashion-index`."
+            "folder, e.g. one built offline with `python index_build.py --dataset assets/demo/catalog --model "
+            "assets/demo/small-clip --out build/demo-index`, or serve the demo with `--index demo`."
         ) from error
 
 

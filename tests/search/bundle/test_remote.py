@@ -2,6 +2,7 @@
 a push creates a dataset repo and uploads the bundle (only the network calls are replaced), the token never leaks."""
 
 import logging
+import re
 
 import pytest
 
@@ -9,7 +10,7 @@ import index_build
 from search.bundle import resolve_bundle
 from search.engine import SearchEngine
 from search.errors import BundleError, HubError
-from tests.helpers import put_in_hub_cache
+from tests.helpers import REPO, put_in_hub_cache
 
 
 def test_hub_repo_id_is_pulled_with_snapshot_download(bundle_dir, hub_cache):
@@ -20,8 +21,14 @@ def test_hub_repo_id_is_pulled_with_snapshot_download(bundle_dir, hub_cache):
 
 
 def test_unreachable_hub_bundle_says_how_to_use_a_local_one(hub_cache):
-    with pytest.raises(HubError, match="point --index .* at a local bundle"):
-        resolve_bundle("tester/not-downloaded")
+    with pytest.raises(HubError, match="point --index .* at a local bundle") as raised:
+        resolve_bundle("org/never-downloaded")
+    hint = re.search(r"`(python index_build.py [^`]*)`", str(raised.value))[1]
+    folders = re.findall(r"--(?:dataset|model) (\S+)", hint)
+    assert len(folders) == 2
+    for folder in folders:
+        assert (REPO / folder).is_dir(), f"the offline hint builds from {folder}, which ships in the repository"
+    assert "--index demo" in str(raised.value)
 
 
 def test_missing_local_path_is_explained(tmp_path):
