@@ -53,6 +53,7 @@ def run(engine: SearchEngine, repeats: int) -> Report:
     )
     pool = with_typos(text_queries(4 * repeats, seed=7))
     hybrid, keyword = pool[: 2 * repeats], pool[2 * repeats :]
+    names = long_queries(engine, repeats)
     engine.search_text("warm up the reader and the corrector", K)
     plain.search_text("warm up the reader and the corrector", K)
     samples = interleaved(
@@ -67,6 +68,7 @@ def run(engine: SearchEngine, repeats: int) -> Report:
             "keyword only, reader on": lambda i: engine.search_keyword(keyword[i], K),
             "the reader's steps alone (read, match, keyword side)": lambda i: steps(engine, keyword[repeats + i]),
             "read alone": lambda i: reader.read(keyword[repeats + i]),
+            "the reader's steps alone, a whole product name": lambda i: steps(engine, names[i % len(names)]),
         },
         repeats,
     )
@@ -78,6 +80,13 @@ def run(engine: SearchEngine, repeats: int) -> Report:
         "the hybrid rows add the CLIP text encoding, whose noise is larger than the step."
     )
     return report
+
+
+def long_queries(engine: SearchEngine, count: int, seed: int = 3) -> list[str]:
+    """`count` distinct product names of the catalog: the longest queries a shopper plausibly types (a name copied
+    from elsewhere), every word known, so each is a term matched over every row."""
+    names = sorted({name for name in engine.products.frame.productDisplayName if name})
+    return random.Random(seed).sample(names, min(count, len(names)))
 
 
 def steps(engine: SearchEngine, text: str) -> object:

@@ -62,6 +62,7 @@ def test_understanding_cost_times_the_reader_on_and_off(results):
     report = results["benchmarks"]["understanding_cost"]
     rows = {row["query"] for row in report["rows"]}
     assert {"keyword only, reader off", "keyword only, reader on", "read alone"} <= rows
+    assert "the reader's steps alone, a whole product name" in rows
     assert "the reader adds" in report["notes"][0]
 
 
