@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test unit app lint bench clean
+.PHONY: test unit app lint bench screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-scale.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ app: $(STAMP)
 	$(BIN)/python app.py
 
 # docs/ARCHITECTURE.md, "How the rules are enforced": style, import contracts, types.
+# The README's screenshots, from the demo (real products, trained model); a PNG is rewritten only when it changed.
+screenshots: $(STAMP) $(CHROMIUM)
+	SCREENSHOTS_DIR=docs SCREENSHOTS_BUNDLE=demo HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/system/test_browser.py -k "not another_language"
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

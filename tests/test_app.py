@@ -15,7 +15,7 @@ from tests.helpers import REPO
 from ui.fair_use import FairUse
 from ui.settings import FAIR_USE_BURST, FAIR_USE_PER_MINUTE
 
-INDEX_REPO = "fashion-search/fashion-product-index"
+INDEX_REPO = "fashion-product-index"  # the index a maintainer pushes, after the Space first starts
 SETTINGS_ENV = ("SEARCH_INDEX", "SEARCH_INDEX_REVISION", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT")
 TRANSLATION_ENV = "SEARCH_TRANSLATION_MODEL"
 
@@ -128,4 +128,6 @@ def test_readme_front_matter_makes_a_valid_gradio_space():
     }
     assert space["title"] and space["emoji"] and len(space["short_description"]) <= 60 and space["license"]
     assert {DEFAULT_MODEL, DEFAULT_TRANSLATION_MODEL} <= set(space["models"]) and DEFAULT_DATASET in space["datasets"]
-    assert {f"datasets/{INDEX_REPO}", DEFAULT_MODEL, DEFAULT_TRANSLATION_MODEL} <= set(space["preload_from_hub"])
+    preloaded = set(space["preload_from_hub"])
+    assert {f"datasets/{DEFAULT_DATASET}", DEFAULT_MODEL, DEFAULT_TRANSLATION_MODEL} <= preloaded
+    assert not any(INDEX_REPO in repo for repo in preloaded), "a repo that does not exist yet would fail the build"

@@ -3,10 +3,10 @@ examples, filters (re-running the search of the tab in view), image upload, imag
 "More like this", input mistakes said next to the input, a page that fits a 360 px phone, and a query in another
 language searched by its translation, then as typed.
 
-Screenshot mode: SCREENSHOTS_DIR=docs refreshes the screenshots in docs/ (otherwise they go to a temporary folder),
-and SCREENSHOTS_BUNDLE=<bundle folder> serves that bundle instead of the generated test catalog (the README's
-screenshots: a bundle of real product photos made by scripts/make_real_bundle.py). The tests hold on any bundle: they
-compare the page with the engine's own answers.
+Screenshot mode (`make screenshots`): SCREENSHOTS_DIR=docs refreshes the screenshots in docs/ (otherwise they go to a
+temporary folder), writing a PNG only when its pixels changed, and SCREENSHOTS_BUNDLE=<bundle folder> or =demo (the
+README's screenshots: the demo's real products and trained model) serves that bundle instead of the generated test
+catalog. The tests hold on any bundle: they compare the page with the engine's own answers.
 """
 
 import base64
@@ -16,10 +16,11 @@ import re
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 from playwright.sync_api import Page, expect, sync_playwright
 
 from search import DEFAULT_IMAGE_WEIGHT, DEFAULT_K, DEFAULT_SEMANTIC_WEIGHT, RAW_TEXT_LIMIT, SearchEngine
+from search.indexing.default_index import DEMO_INDEX
 from search.query import MAX_TEXT_CHARS
 from tests.helpers import free_port
 from ui import build_demo, launch
@@ -66,16 +67,25 @@ def screenshots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def engine(engine: SearchEngine) -> SearchEngine:
-    """The session's test engine, or in screenshot mode the bundle named by SCREENSHOTS_BUNDLE."""
+def engine(engine: SearchEngine, request) -> SearchEngine:
+    """The session's test engine, or in screenshot mode the bundle named by SCREENSHOTS_BUNDLE (`demo`: the demo)."""
     bundle = os.environ.get("SCREENSHOTS_BUNDLE")
+    if bundle == DEMO_INDEX:
+        return request.getfixturevalue("demo_engine")
     return SearchEngine.load(bundle) if bundle else engine
 
 
 def screenshot(page: Page, path: Path) -> None:
-    """A PNG of the page in at most 256 colours (a few hundred KB at most for the docs)."""
-    buffer = io.BytesIO(page.screenshot())
-    Image.open(buffer).convert("RGB").quantize(colors=256, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
+    """A PNG of the page in at most 256 colours (a few hundred KB at most for the docs), written only when its pixels
+    differ from the file's, so refreshing unchanged screenshots leaves the work tree clean."""
+    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    paletted = shot.quantize(colors=256, dither=Image.Dither.FLOYDSTEINBERG)
+    if path.is_file():
+        with Image.open(path) as old:
+            pixels = paletted.convert("RGB")
+            if old.size == pixels.size and ImageChops.difference(old.convert("RGB"), pixels).getbbox() is None:
+                return
+    paletted.save(path, optimize=True)
 
 
 def open_page(browser, app_url: str, viewport: dict, permissions: list[str] | None = None) -> Page:
