@@ -16,6 +16,7 @@ import numpy as np
 from benchmarks.common import Report, interleaved, percentiles
 from benchmarks.fixtures import text_queries
 from search.engine import SearchEngine
+from search.query import TextQuery
 from search.ranking.matching import keyword_side
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def run(engine: SearchEngine, repeats: int) -> Report:
     pool = with_typos(text_queries(4 * repeats, seed=7))
     hybrid, keyword = pool[: 2 * repeats], pool[2 * repeats :]
     names = long_queries(engine, repeats)
+    forty, pasted = hostile_queries(pool, repeats, 40), hostile_queries(pool, repeats, 1_600)
     engine.search_text("warm up the reader and the corrector", K)
     plain.search_text("warm up the reader and the corrector", K)
     samples = interleaved(
@@ -69,6 +71,8 @@ def run(engine: SearchEngine, repeats: int) -> Report:
             "the reader's steps alone (read, match, keyword side)": lambda i: steps(engine, keyword[repeats + i]),
             "read alone": lambda i: reader.read(keyword[repeats + i]),
             "the reader's steps alone, a whole product name": lambda i: steps(engine, names[i % len(names)]),
+            "the reader's steps alone, 40 words": lambda i: steps(engine, forty[i]),
+            "the reader's steps alone, 8,000 characters (the query keeps 2,000)": lambda i: steps(engine, pasted[i]),
         },
         repeats,
     )
@@ -87,6 +91,14 @@ def long_queries(engine: SearchEngine, count: int, seed: int = 3) -> list[str]:
     from elsewhere), every word known, so each is a term matched over every row."""
     names = sorted({name for name in engine.products.frame.productDisplayName if name})
     return random.Random(seed).sample(names, min(count, len(names)))
+
+
+def hostile_queries(pool: list[str], count: int, words: int, seed: int = 5) -> list[str]:
+    """`count` texts of `words` words drawn from the shopper queries, some with typos, cut to 8,000 characters and
+    then cleaned as every text query is (TextQuery.parse keeps the first 2,000)."""
+    rng = random.Random(seed)
+    vocabulary = [word for query in pool for word in query.split()]
+    return [TextQuery.parse(" ".join(rng.choices(vocabulary, k=words))[:8_000]).text for _ in range(count)]
 
 
 def steps(engine: SearchEngine, text: str) -> object:

@@ -110,10 +110,11 @@ class QueryReader:
 
     def read(self, text: str, correct: bool = True) -> Reading:
         """The reading of a cleaned, non-empty text; `correct=False` searches its words as typed."""
-        changes = self._corrections(text) if correct else ()
+        head, rest = _first_words(text, MAX_READ_WORDS)
+        changes = self._corrections(head) if correct else ()
         searched = _replace_words(text, changes)
-        words = self.keyword.analyse(searched).split()
-        unread = len(words) > MAX_READ_WORDS
+        words = self.keyword.analyse(_replace_words(head, changes)).split()
+        unread = bool(rest) or len(words) > MAX_READ_WORDS
         words = words[:MAX_READ_WORDS]
         stems = [self.keyword.stem(word) for word in words]
         tokens = [self.keyword.query_tokens(word) for word in words]
@@ -157,7 +158,7 @@ class QueryReader:
 
     def _corrections(self, text: str) -> tuple[tuple[str, str], ...]:
         """(typed, corrected) for each distinct word the catalog does not know and a catalog word is close to."""
-        words = list(dict.fromkeys(word for word, _ in _flat(phrases(text))))[:MAX_READ_WORDS]
+        words = list(dict.fromkeys(word for word, _ in _flat(phrases(text))))
         unknown = [word for word, known in zip(words, self.known_words(words), strict=True) if not known]
         unknown = [word for word in unknown if correctable(word)][:MAX_CORRECTED]
         found = {word: corrected for word in unknown if (corrected := self.corrector.correct(word)) is not None}
@@ -224,6 +225,13 @@ def _label_forms(value: str, with_parts: bool) -> list[str]:
 
 def _flat(groups: list[list[tuple[str, bool]]]) -> list[tuple[str, bool]]:
     return [item for group in groups for item in group]
+
+
+def _first_words(text: str, count: int) -> tuple[str, str]:
+    """The text's first `count` space-separated words and the rest ("" when there is none): only the first are
+    read, so the cost of reading does not grow with the text."""
+    found = re.match(rf"\s*(?:\S+\s+){{{count}}}(?=\S)", text)
+    return (text, "") if found is None else (text[: found.end()], text[found.end() :])
 
 
 def _replace_words(text: str, changes: tuple[tuple[str, str], ...]) -> str:

@@ -63,6 +63,7 @@ def test_understanding_cost_times_the_reader_on_and_off(results):
     rows = {row["query"] for row in report["rows"]}
     assert {"keyword only, reader off", "keyword only, reader on", "read alone"} <= rows
     assert "the reader's steps alone, a whole product name" in rows
+    assert "the reader's steps alone, 40 words" in rows
     assert "the reader adds" in report["notes"][0]
 
 
