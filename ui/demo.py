@@ -37,7 +37,15 @@ def build_demo(engine: SearchEngine, notice: str | None = None) -> gr.Blocks:
                 link, push, opener = link_controls()
         tabs: dict[str, TextTab | ImageTab | ComposedTab] = {"text": text, "image": image, "composed": composed}
         controls = Controls(
-            tabs_row, text.query, text.semantic_weight, composed.text, composed.image_weight, link, push, opener
+            tabs_row,
+            text.query,
+            text.semantic_weight,
+            composed.text,
+            composed.image_weight,
+            link,
+            push,
+            opener,
+            text.chosen_weight,
         )
         screen = Screen(
             results,

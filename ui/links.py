@@ -87,12 +87,15 @@ class Link:
 
     def inputs(self, semantic_weight: float, choices: Mapping[str, Sequence[str]]) -> Inputs:
         """The page's inputs as this link sets them: what it says where a control can show it, else the control's
-        default (the search itself says what was wrong); only filter values the catalog has."""
+        default (the search itself says what was wrong); only filter values the catalog has. A link without a
+        balance lets the words decide it."""
         k = number_in(self.k, 1, MAX_K, DEFAULT_K)
+        chosen = number_in(self.semantic_weight, 0.0, 1.0, math.nan)  # NaN: the link sets no balance
         return Inputs(
             tab=self.tab,
             text=self.text[:RAW_TEXT_LIMIT],
-            semantic_weight=number_in(self.semantic_weight, 0.0, 1.0, semantic_weight),
+            semantic_weight=semantic_weight if math.isnan(chosen) else chosen,
+            chosen_weight=None if math.isnan(chosen) else chosen,
             image_weight=number_in(self.image_weight, 0.0, 1.0, DEFAULT_IMAGE_WEIGHT),
             k=int(k) if k == int(k) else DEFAULT_K,
             filters={

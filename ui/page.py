@@ -127,12 +127,12 @@ class Page:
     # The Text tab.
 
     def text_ui(
-        self, searches: TabSearches, text: str, semantic_weight: float, k: int, *filter_values: list[str]
+        self, searches: TabSearches, text: str, semantic_weight: float | None, k: int, *filter_values: list[str]
     ) -> View:
         return self.search("text", searches, lambda: TextQuery.parse(text, semantic_weight), k, filter_values)
 
     def text_on_change(
-        self, searches: TabSearches, text: str, semantic_weight: float, k: int, *filter_values: list[str]
+        self, searches: TabSearches, text: str, semantic_weight: float | None, k: int, *filter_values: list[str]
     ) -> View | None:
         if not (text or "").strip():
             return None
@@ -215,9 +215,8 @@ class Page:
         """How to parse the search a link asks for: more like a product, or a text; None for a photo search."""
         if link.like is not None:
             return lambda: SimilarQuery.parse(link.like)
-        if link.tab == "text" and link.text:
-            weight = self.engine.default_semantic_weight if link.semantic_weight is None else link.semantic_weight
-            return lambda: TextQuery.parse(link.text, weight, link.translate, link.correct)
+        if link.tab == "text" and link.text:  # no balance in the link: the words decide
+            return lambda: TextQuery.parse(link.text, link.semantic_weight, link.translate, link.correct)
         return None
 
     def similar_ui(
@@ -327,6 +326,9 @@ class Page:
             recognised=recognised_chips(response, filters, catalog),
             correction=as_typed_label(response),
             choices=filter_choices(response, filters, catalog),
+            balance=response.semantic_weight
+            if isinstance(query, TextQuery) and query.semantic_weight is None
+            else None,
         )
 
     def recognised_ui(

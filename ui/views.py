@@ -51,6 +51,7 @@ class ResultsView:
     recognised: tuple[Chip, ...] = ()
     correction: str | None = None
     choices: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    balance: float | None = None  # a text search's keyword/meaning balance, shown on the Text tab's slider
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class Inputs:
     image_weight: float
     k: int
     filters: dict[str, list[str]]
+    chosen_weight: float | None = None  # the balance the link sets; None: the words decide
 
 
 @dataclass(frozen=True)

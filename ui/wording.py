@@ -173,8 +173,12 @@ def weights_said(left: str, right: str, weight: float | None) -> str:
 
 
 def about(query: Query, response: SearchResponse, engine: SearchEngine) -> str:
-    """The "About this search" fold (Markdown): the balance of the search, its time and the models behind it."""
-    lines = [balance(query), f"Time: {response.elapsed_ms:,.0f} ms", f"Model: {model_label(engine.model_id)}"]
+    """The "About this search" fold (Markdown): the balance of the search (the one its words chose, when they did),
+    its time and the models behind it."""
+    said, used = balance(query), response.semantic_weight
+    if isinstance(query, (TextQuery, ComposedQuery)) and query.semantic_weight is None and used is not None:
+        said = f"{balance(dataclasses.replace(query, semantic_weight=used))}, as the words decided"
+    lines = [said, f"Time: {response.elapsed_ms:,.0f} ms", f"Model: {model_label(engine.model_id)}"]
     translator = translation_model(engine)
     if translator and response.query_text is not None and response.query_text.translated:
         lines.append(f"Translated to English by {model_label(translator)}")

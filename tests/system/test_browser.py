@@ -144,9 +144,7 @@ def test_text_search_details_and_more_like_this_on_desktop(browser, app_url, eng
     page = open_page(browser, app_url, DESKTOP)
     page.locator("#text-query textarea").fill("red shirt for men")
     page.locator("#text-query textarea").press("Enter")
-    expected = engine.search_text(
-        "red shirt for men", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-    )
+    expected = engine.search_text("red shirt for men", k=DEFAULT_K, collapse_similar=True)
     expect_results(page, f"{counted(expected)} for “red shirt for men”", expected)
     query_box, results_box = page.locator("#text-query").bounding_box(), page.locator("#results").bounding_box()
     assert results_box["x"] > query_box["x"] + query_box["width"], "results sit beside the query on a desktop"
@@ -170,7 +168,7 @@ def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
     page = open_page(browser, app_url, DESKTOP)
     example = catalog_examples(engine, ProductImages(engine)).queries[0]
     page.get_by_role("button", name=example).click()
-    shown = engine.search_text(example, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT)
+    shown = engine.search_text(example, k=DEFAULT_K, collapse_similar=True)
     expect_results(page, f"for “{example}”", shown)
 
     gender = shown.facets["gender"][0][0]  # a value the filter lists for this search
@@ -180,7 +178,6 @@ def test_example_query_runs_and_filters_rerun_it(browser, app_url, engine):
         k=DEFAULT_K,
         filters={"gender": [gender]},
         collapse_similar=True,
-        semantic_weight=DEFAULT_SEMANTIC_WEIGHT,
     )
     expect_results(page, f"Gender: {gender}", filtered)
 
@@ -265,7 +262,7 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     expect_results(
         page,
         f"for “{typed}”",
-        engine.search_text(typed, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+        engine.search_text(typed, k=DEFAULT_K, collapse_similar=True),
     )
     columns = page.locator("#results .grid-container").evaluate("e => getComputedStyle(e).gridTemplateColumns")
     assert len(columns.split()) == 2
@@ -277,9 +274,7 @@ def test_phone_layout_stacks_and_fits_the_screen(browser, app_url, engine, scree
     expect_results(
         page,
         "for “black leather boots for men”",
-        engine.search_text(
-            "black leather boots for men", k=24, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-        ),
+        engine.search_text("black leather boots for men", k=24, collapse_similar=True),
     )
     screenshot(page, screenshots / "screenshot-phone.png")
 
@@ -296,7 +291,7 @@ def test_filters_and_k_rerun_the_search_of_the_tab_in_view(browser, app_url, eng
     expect_results(
         page,
         "for “red shirt”",
-        engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+        engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True),
     )
 
     open_tab(page, "Image + Text")  # no search there yet: nothing from the Text tab is shown or re-run
@@ -313,17 +308,13 @@ def test_filters_and_k_rerun_the_search_of_the_tab_in_view(browser, app_url, eng
     expect_results(page, "similar to your photo", engine.search_image(photo, DEFAULT_K, apparel, collapse_similar=True))
 
     open_tab(page, "Text")  # its own last search, with the filters as they are now
-    filtered = engine.search_text(
-        "red shirt", k=DEFAULT_K, filters=apparel, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-    )
+    filtered = engine.search_text("red shirt", k=DEFAULT_K, filters=apparel, collapse_similar=True)
     expect_results(page, "for “red shirt”", filtered)
     if not page.locator("#k").is_visible():  # a phone folds the filters once one is chosen
         page.locator("#filters").get_by_text("Filters and number of results").click()
     page.locator("#k input[type=range]").fill("5")
     page.locator("#k input[type=range]").dispatch_event("pointerup")
-    fewer = engine.search_text(
-        "red shirt", k=5, filters=apparel, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-    )
+    fewer = engine.search_text("red shirt", k=5, filters=apparel, collapse_similar=True)
     expect_results(page, f"{counted(fewer)} for “red shirt”", fewer)
 
     open_tab(page, "Image")
@@ -357,9 +348,7 @@ def test_input_mistakes_are_a_calm_message_next_to_the_input(browser, app_url, e
     expect_results(
         page,
         "for “white sneakers”",
-        engine.search_text(
-            "white sneakers", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-        ),
+        engine.search_text("white sneakers", k=DEFAULT_K, collapse_similar=True),
     )
     expect(message).to_be_hidden()
 
@@ -376,7 +365,7 @@ def test_a_paste_beyond_the_text_limit_is_cut_by_the_page_and_searched(browser, 
     expect_results(
         page,
         "for “red shirt",
-        engine.search_text(kept, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+        engine.search_text(kept, k=DEFAULT_K, collapse_similar=True),
     )
     expect(page.locator("#status")).to_contain_text(f"only the first {MAX_TEXT_CHARS:,} were used")
     no_error_badges_or_toasts(page)
@@ -390,9 +379,7 @@ def test_no_tab_overflows_a_phone(browser, app_url, engine, viewport):
     expect_results(
         page,
         "for “blue denim jeans”",
-        engine.search_text(
-            "blue denim jeans", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-        ),
+        engine.search_text("blue denim jeans", k=DEFAULT_K, collapse_similar=True),
     )
     page.locator("#results .thumbnail-item").first.click()
     expect(page.locator("#more-like-this")).to_be_visible()
@@ -407,9 +394,7 @@ def test_desktop_keeps_results_count_and_filters_in_view(browser, app_url, engin
     page = open_page(browser, app_url, DESKTOP)
     page.locator("#text-query textarea").fill("black leather boots for men")
     page.locator("#text-query textarea").press("Enter")
-    expected = engine.search_text(
-        "black leather boots for men", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-    )
+    expected = engine.search_text("black leather boots for men", k=DEFAULT_K, collapse_similar=True)
     expect_results(page, counted(expected), expected)
     page.evaluate("window.scrollTo(0, 0)")
     for part in ("#status", "#k", *(f"#filter-{name}" for name in UI_FILTERS)):
@@ -443,9 +428,7 @@ def test_filters_are_folded_on_a_phone_and_open_on_a_tap(browser, app_url, engin
     expect_results(
         page,
         "Gender: Women",
-        engine.search_text(
-            "white sneakers", k=DEFAULT_K, filters=women, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-        ),
+        engine.search_text("white sneakers", k=DEFAULT_K, filters=women, collapse_similar=True),
     )
 
 
@@ -467,17 +450,13 @@ def test_a_query_in_another_language_is_translated_and_its_original_is_one_click
     expect(page.locator("#language-toggle")).to_be_hidden()
     page.locator("#text-query textarea").fill(vietnamese)
     page.locator("#text-query textarea").press("Enter")
-    translated = multilingual_engine.search_text(
-        vietnamese, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-    )
+    translated = multilingual_engine.search_text(vietnamese, k=DEFAULT_K, collapse_similar=True)
     expect_results(page, f"for “{translated.query_text.searched}” (translated from Vietnamese", translated)
     expect(page.locator("#language-toggle")).to_have_text(SEARCH_ORIGINAL)
     screenshot(page, screenshots / "screenshot-translated.png")
 
     page.locator("#language-toggle").click()
-    as_typed = multilingual_engine.search_text(
-        vietnamese, k=DEFAULT_K, translate=False, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-    )
+    as_typed = multilingual_engine.search_text(vietnamese, k=DEFAULT_K, translate=False, collapse_similar=True)
     expect_results(page, f"for “{vietnamese}” (Vietnamese, as typed", as_typed)
     expect(page.locator("#language-toggle")).to_have_text(SEARCH_TRANSLATION)
 
@@ -544,7 +523,7 @@ def test_each_search_is_a_link_that_opens_it_and_back_and_forward_walk_the_searc
     page.locator("#text-query textarea").press("Enter")
     plain = engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True)
     expect_results(page, "for “red shirt”", plain)
-    expect(page).to_have_url(re.compile(r"\?tab=text&q=red\+shirt&w=0\.3$"))
+    expect(page).to_have_url(re.compile(r"\?tab=text&q=red\+shirt$"))  # the words decide the balance
     gender = plain.facets["gender"][0][0]  # a value the filter lists for this search
     choose_filter(page, "gender", gender)
     women = engine.search_text("red shirt", k=DEFAULT_K, filters={"gender": [gender]}, collapse_similar=True)
@@ -601,9 +580,7 @@ def box_of(locator) -> dict:
 def test_details_open_in_view_without_moving_the_tiles_and_belong_to_one_search(browser, app_url, engine, viewport):
     page = open_page(browser, app_url, viewport)
     search_for(page, "red shirt")
-    expected = engine.search_text(
-        "red shirt", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-    )
+    expected = engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True)
     expect_results(page, "for “red shirt”", expected)
     tiles, details = page.locator("#results .thumbnail-item"), page.locator("#details")
     for index in (0, 11):  # a tile of the first row, and one further down
@@ -630,7 +607,7 @@ def test_details_open_in_view_without_moving_the_tiles_and_belong_to_one_search(
     expect_results(
         page,
         "for “blue jeans”",
-        engine.search_text("blue jeans", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+        engine.search_text("blue jeans", k=DEFAULT_K, collapse_similar=True),
     )
     expect(page.locator("#details")).to_be_hidden()
     expect(page.locator("#results .thumbnail-item.selected")).to_have_count(0)
@@ -640,15 +617,13 @@ def test_details_open_in_view_without_moving_the_tiles_and_belong_to_one_search(
 def test_filters_show_their_results_keep_whole_words_and_reopen_after_escape(browser, app_url, engine, viewport):
     page = open_page(browser, app_url, viewport)
     search_for(page, "shirt")
-    shirts = engine.search_text("shirt", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT)
+    shirts = engine.search_text("shirt", k=DEFAULT_K, collapse_similar=True)
     expect_results(page, "for “shirt”", shirts)
     page.evaluate("window.scrollTo(0, 0)")
     gender, count = shirts.facets["gender"][0]  # the most frequent, listed first
     choose_filter(page, "gender", gender)
     chosen = {"gender": [gender]}
-    expected = engine.search_text(
-        "shirt", k=DEFAULT_K, filters=chosen, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT
-    )
+    expected = engine.search_text("shirt", k=DEFAULT_K, filters=chosen, collapse_similar=True)
     expect_results(page, f"Gender: {gender}", expected)
     expect(page.locator("#status")).to_be_in_viewport(ratio=1)  # on a phone too: the filters fold
     expect(page.locator("#results .thumbnail-item").first).to_be_in_viewport()
@@ -678,14 +653,14 @@ def test_enter_in_the_number_of_results_reruns_the_search(browser, app_url, engi
     expect_results(
         page,
         "for “red shirt”",
-        engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT),
+        engine.search_text("red shirt", k=DEFAULT_K, collapse_similar=True),
     )
     if not page.locator("#k").is_visible():
         page.locator("#filters").get_by_text("Filters and number of results").click()
     number = page.locator("#k input[type=number]")
     number.fill("5")
     number.press("Enter")
-    five = engine.search_text("red shirt", k=5, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT)
+    five = engine.search_text("red shirt", k=5, collapse_similar=True)
     expect_results(page, f"{counted(five)} for “red shirt”", five)
 
 
@@ -738,9 +713,7 @@ def test_image_and_text_examples_fit_and_keep_the_photo_and_status_in_view(brows
 
 
 def text_search(engine: SearchEngine, text: str, **options):
-    return engine.search_text(
-        text, k=DEFAULT_K, collapse_similar=True, semantic_weight=DEFAULT_SEMANTIC_WEIGHT, **options
-    )
+    return engine.search_text(text, k=DEFAULT_K, collapse_similar=True, **options)
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
@@ -805,8 +778,10 @@ def test_a_text_nothing_matches_says_so_and_shows_related_products(browser, app_
     page = open_page(browser, app_url, viewport)
     search_for(page, "zzzqqq")
     related = text_search(engine, "zzzqqq")
-    assert related.results and related.match_count == 0
+    assert related.results and related.match_count == 0 and related.semantic_weight != DEFAULT_SEMANTIC_WEIGHT
     expect_results(page, f"{len(related.results)} related for “zzzqqq”", related)
     expect(page.locator("#status")).to_contain_text("Nothing matches 'zzzqqq'")
+    balance = page.locator("#semantic-weight input[type=number]")  # the balance the words chose, shown
+    expect(balance).to_have_value(f"{related.semantic_weight:g}")
     expect(page.locator("#recognised")).to_be_hidden()
     expect(page.locator("#as-typed")).to_be_hidden()

@@ -30,7 +30,7 @@ SEARCH_HANDLERS = {
 WIRING = {
     ("text-search", "click"): "text_ui",
     ("text-query", "submit"): "text_ui",
-    ("semantic-weight", "input"): "text_on_change",
+    ("semantic-weight", "input"): "choose_balance",  # then the typed query again, at that balance
     ("image-query", "change"): "image_ui",
     ("composed-search", "click"): "composed_ui",
     ("composed-text", "submit"): "composed_ui",

@@ -59,4 +59,6 @@ def test_the_inputs_a_link_sets_hold_only_what_the_controls_can_show():
     )
     assert inputs.k == DEFAULT_K and inputs.filters == {"gender": ["Men"]}
     assert Link.parse("k=7").inputs(0.3, CHOICES).k == 7
+    assert (inputs.chosen_weight, Link.parse("q=a").inputs(0.3, CHOICES).chosen_weight) == (0.1, None)
+    assert Link.parse("q=a&w=2").inputs(0.3, CHOICES).chosen_weight is None
     assert Link.parse("brand=Nike").inputs(0.3, CHOICES).filters == {"brand": []}, "a bundle without brands"

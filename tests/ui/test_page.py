@@ -108,6 +108,18 @@ def test_one_result_is_one_result(page, engine):
     assert page.image_ui(FRESH, photo, 1, *NO_FILTERS).status.startswith("**1 result** similar")
 
 
+def test_the_words_decide_the_balance_until_the_visitor_sets_it(page, engine):
+    decided = page.text_ui(FRESH, "something warm for a winter wedding", None, DEFAULT_K, *NO_FILTERS)
+    expected = engine.search_text("something warm for a winter wedding", DEFAULT_K, collapse_similar=True)
+    assert_shows(page, decided, expected, "for “something warm", TextQuery("something warm for a winter wedding", None))
+    assert decided.balance == expected.semantic_weight is not None, "the slider shows the balance the words chose"
+    meaning = f"meaning {expected.semantic_weight:.0%}"
+    assert meaning in decided.about and "as the words decided" in decided.about
+    assert decided.link == "tab=text&q=something+warm+for+a+winter+wedding", "no balance in its link"
+    chosen = page.text_ui(FRESH, "something warm for a winter wedding", 0.1, DEFAULT_K, *NO_FILTERS)
+    assert chosen.balance is None and "meaning 10%" in chosen.about and "decided" not in chosen.about
+
+
 def test_counts_say_how_many_match_and_how_many_are_related(page, engine):
     mixed = page.text_ui(FRESH, "red shirt", 0.3, DEFAULT_K, *NO_FILTERS)
     matched = sum(result.matched for result in mixed.results)

@@ -109,6 +109,7 @@ class Controls:
     link: gr.Textbox
     push: gr.Checkbox
     opener: gr.Button
+    chosen_weight: gr.State  # the Text tab's balance as the visitor set it; None: its words decide
 
 
 def link_controls() -> tuple[gr.Textbox, gr.Checkbox, gr.Button]:
@@ -162,6 +163,7 @@ class Screen:
             self.controls.semantic_weight,
             self.controls.composed_text,
             self.controls.image_weight,
+            self.controls.chosen_weight,
             self.filters.k,
             self.controls.push,  # before the link, whose change reads it
             self.controls.link,
@@ -200,6 +202,7 @@ class Screen:
             r.recognised_shown: view.recognised,
             **self.filters.choices(view.choices, view.filters),
             self.messages[view.searches.tab]: gr.Markdown(visible=False),
+            **({} if view.balance is None else {self.controls.semantic_weight: view.balance}),
             self.controls.link: view.link,
             self.controls.push: True,
         }
@@ -248,6 +251,7 @@ class Screen:
             c.tabs: gr.Tabs(selected=i.tab),
             **text,
             c.semantic_weight: i.semantic_weight,
+            c.chosen_weight: i.chosen_weight,
             c.image_weight: i.image_weight,
             self.filters.k: i.k,
             **self.filters.choices({}, i.filters),  # a search shown sets its own choices

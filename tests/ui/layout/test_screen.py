@@ -29,7 +29,8 @@ def screen(engine) -> Screen:
         results = results_panel()
         messages = {tab: input_message(f"{tab}-message") for tab in TABS}
         photos = {tab: gr.Image(elem_id=f"{tab}-image") for tab in ("image", "composed")}
-        controls = Controls(tabs, text, semantic_weight, composed_text, image_weight, *link_controls())
+        chosen_weight = gr.State(None)
+        controls = Controls(tabs, text, semantic_weight, composed_text, image_weight, *link_controls(), chosen_weight)
     return Screen(results, filters, messages, photos, controls)
 
 
@@ -93,6 +94,10 @@ def test_an_opened_link_sets_the_inputs_and_keeps_the_url_as_opened(screen, page
     assert updates[c.tabs].selected == "composed" and updates[c.composed_text] == "in red"
     assert c.text not in updates and updates[c.image_weight] == 0.2
     assert updates[c.link] == "tab=composed&q=in+red&iw=0.2" and updates[c.push] is False
+    assert (
+        updates[c.chosen_weight] is None
+        and screen.render(page.open_ui(TabSearches(), "?q=a&w=0.6"))[c.chosen_weight] == 0.6
+    )
     shown = screen.render(views(page, upload, photo)["opened link"])
     assert updates[screen.filters.k] == DEFAULT_K and shown[screen.filters.by_field["gender"]].value == ["Men"]
     assert shown[c.text] == "blue jeans" and shown[c.link] == "tab=text&q=blue+jeans&gender=Men"
