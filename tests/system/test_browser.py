@@ -75,15 +75,32 @@ def engine(engine: SearchEngine, request) -> SearchEngine:
     return SearchEngine.load(bundle) if bundle else engine
 
 
+# Screenshots differing by dithering noise only (a 256-colour palette chosen anew each time) count as unchanged: the
+# mean colour of every 8×8 block moves by 1 level between two takes of the same page, by up to 249 when it changed.
+BLOCK_PX, SAME_LEVELS = 8, 8
+
+
+def looks_the_same(old: Image.Image, new: Image.Image) -> bool:
+    """Whether two screenshots show the same page: same size, every 8×8 block's mean colour within SAME_LEVELS."""
+    if old.size != new.size:
+        return False
+    size = (max(1, old.width // BLOCK_PX), max(1, old.height // BLOCK_PX))
+    blocks = [image.convert("RGB").resize(size, Image.Resampling.BOX) for image in (old, new)]
+    return max(high for _, high in ImageChops.difference(*blocks).getextrema()) <= SAME_LEVELS
+
+
 def screenshot(page: Page, path: Path) -> None:
-    """A PNG of the page in at most 256 colours (a few hundred KB at most for the docs), written only when its pixels
-    differ from the file's, so refreshing unchanged screenshots leaves the work tree clean."""
-    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    paletted = shot.quantize(colors=256, dither=Image.Dither.FLOYDSTEINBERG)
+    """A PNG of the page in at most 256 colours (a few hundred KB at most for the docs), written only when it looks
+    different from the file's, so refreshing unchanged screenshots leaves the work tree clean."""
+    page.mouse.move(0, 0)  # no hover highlight where the last click left the pointer
+    paletted = (
+        Image.open(io.BytesIO(page.screenshot()))
+        .convert("RGB")
+        .quantize(colors=256, dither=Image.Dither.FLOYDSTEINBERG)
+    )
     if path.is_file():
         with Image.open(path) as old:
-            pixels = paletted.convert("RGB")
-            if old.size == pixels.size and ImageChops.difference(old.convert("RGB"), pixels).getbbox() is None:
+            if looks_the_same(old, paletted):
                 return
     paletted.save(path, optimize=True)
 
