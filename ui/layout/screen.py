@@ -48,10 +48,12 @@ SELECTED_ABOVE_SHEET_JS = """() => setTimeout(() => {
     window.scrollBy({ top: Math.min(shown.bottom - top + 8, shown.top - 8), behavior: "smooth" });
   }
 }, 50)"""
-# On a phone, a filter or number of results chosen folds the filters, so that the results they changed are in view.
+# On a phone, a filter or number of results chosen folds the filters, so that the results they changed are in view
+# (before a search there are none: the filters stay open for the next choice).
 FOLD_FILTERS_ON_PHONES_JS = f"""() => {{
   const open = document.querySelector("#filters .label-wrap.open");
-  if (window.innerWidth <= {PHONE_MAX_WIDTH} && open) open.click();
+  const shown = document.querySelector("#results .thumbnail-item");
+  if (window.innerWidth <= {PHONE_MAX_WIDTH} && open && shown) open.click();
   ({SCROLL_TO_RESULTS_JS})();
 }}"""
 # What the page's components do not do as a visitor expects: a filter list closed with Escape opens again on the
